@@ -1,0 +1,78 @@
+// A zone file as plain data: what the operator wrote, checked for JSON shape, types and
+// ranges, with the position of every value kept for later messages. No DNS logic here:
+// compile.h turns a ZoneSpec into wire images and reports DNS-level problems (names outside
+// the zone, CNAME beside other data, ...) at these positions.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "steerdns/zone/diagnostic.h"
+
+namespace steerdns::zone {
+
+// A string the operator wrote, with where it was written.
+struct Located {
+    std::string text;
+    SourcePos pos;
+};
+
+struct SoaSpec {
+    Located mname;  // relative to the zone unless it ends in "."
+    Located rname;
+    uint32_t serial = 0;
+    uint32_t refresh = 3600;
+    uint32_t retry = 600;
+    uint32_t expire = 1209600;
+    uint32_t minimum = 60;
+    SourcePos pos;  // of the "soa" object
+};
+
+struct MemberSpec {
+    Located address;  // IPv4 or IPv6 literal, syntax checked by the loader
+    bool enabled = true;
+    uint32_t weight = 1;
+    int32_t priority = 0;
+    std::optional<Located> region;
+    std::optional<Located> check;
+    std::optional<Located> probe_address;
+    SourcePos pos;  // of the member object
+};
+
+struct PoolSpec {
+    Located name;  // the key under "pools", relative like any owner name
+    Located policy{"round-robin", {}};
+    std::optional<uint32_t> ttl;      // defaults to the zone ttl
+    std::optional<uint32_t> answers;  // defaults to all members of the queried family
+    std::optional<Located> check;
+    std::optional<Located> fallback;
+    std::vector<MemberSpec> members;
+    SourcePos pos;  // of the pool object
+};
+
+struct ZoneSpec {
+    std::string file;   // as given to the loader, used in every Diagnostic
+    Located origin;     // "zone": absolute, trailing "." added if missing
+    uint32_t ttl = 3600;
+    SoaSpec soa;
+    std::vector<Located> ns;
+    std::vector<Located> records;  // presentation-format lines, parsed by compile with ldns
+    std::vector<PoolSpec> pools;   // in file order
+};
+
+// Parses and shape-checks one zone file's text. On success `diags` is empty. Every problem
+// is reported (not only the first); a JSON syntax error stops parsing.
+struct LoadResult {
+    ZoneSpec spec;
+    Diagnostics diags;
+    bool ok() const { return diags.empty(); }
+};
+
+LoadResult parse_zone_json(std::string_view text, const std::string& file);
+
+// Reads `path` and calls parse_zone_json; an unreadable file is one Diagnostic.
+LoadResult load_zone_file(const std::string& path);
+
+}  // namespace steerdns::zone
