@@ -1,0 +1,40 @@
+// The whole query path, bytes in to bytes out, with no I/O: parse, look up, select members,
+// render. Workers call it for UDP and TCP alike; tests and fuzzers call it directly.
+// Allocation-free: everything lives in the caller's buffers and the worker's context.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "steerdns/dns/wire.h"
+#include "steerdns/lb/policy.h"
+#include "steerdns/lb/rng.h"
+#include "steerdns/snapshot.h"
+
+namespace steerdns {
+
+enum class Transport : uint8_t { udp, tcp };
+
+// What happened to the last query, for counters and the query log.
+struct Outcome {
+    bool dropped = false;
+    bool truncated = false;
+    dns::Rcode rcode = dns::Rcode::noerror;
+    uint16_t qtype = 0;
+    const lb::Pool* pool = nullptr;  // when the answer came from a pool
+};
+
+// Per-worker state the query path may touch. Owned by one thread, never shared.
+struct AnswerContext {
+    lb::Rng rng;
+    uint16_t max_udp_payload = 1232;  // our EDNS buffer size (DNS flag day 2020)
+    Outcome last;
+};
+
+// Writes the response to `query` into `out` and returns its length; 0 means send nothing.
+size_t answer_query(const Snapshot* snapshot, std::span<const uint8_t> query,
+                    const lb::Client& client, Transport transport, AnswerContext& ctx,
+                    std::span<uint8_t> out);
+
+}  // namespace steerdns

@@ -1,0 +1,37 @@
+// Domain names in lowercased, uncompressed wire form: the only form the server keeps and
+// compares, so a lookup is a hash of bytes and a memcmp.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "steerdns/dns/wire.h"
+
+namespace steerdns::dns {
+
+// Offsets of each label's length byte inside a wire name (the root label excluded), so
+// suffixes can be taken without re-walking the name.
+struct LabelIndex {
+    uint8_t offset[kMaxLabels];
+    uint8_t count = 0;
+};
+
+// Fills `index` for a well-formed wire name (as produced by read_qname or compile).
+void index_labels(std::span<const uint8_t> name, LabelIndex& index);
+
+// Number of labels, root excluded.
+size_t label_count(std::span<const uint8_t> name);
+
+// True when `name` equals `parent` or lies below it (both lowercased wire names).
+bool is_subdomain(std::span<const uint8_t> name, std::span<const uint8_t> parent);
+
+// Hash of a lowercased wire name; stable within one process only.
+uint64_t hash_name(const uint8_t* name, size_t len);
+
+// Presentation form for logs and messages ("www.lb.example.test."); not for the hot path.
+std::string name_to_text(std::span<const uint8_t> name);
+
+}  // namespace steerdns::dns

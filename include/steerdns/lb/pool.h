@@ -1,0 +1,62 @@
+// A balanced name: members (backend addresses) and the policy that picks among them.
+// Member records are pre-rendered so an answer copies bytes; only the choice is per query.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace steerdns::lb {
+
+enum class Policy : uint8_t { round_robin, weighted, failover, hash, geo, all };
+
+const char* policy_name(Policy p);
+bool parse_policy(std::string_view text, Policy& out);
+
+// Largest number of records one answer may carry; also the size of Selection.
+inline constexpr size_t kMaxAnswers = 64;
+
+struct Member {
+    uint8_t family = 4;        // 4 or 6
+    uint8_t address[16] = {};  // network order; 4 bytes used for IPv4
+    std::string address_text;
+    bool enabled = true;
+    uint32_t weight = 1;
+    int32_t priority = 0;
+};
+
+// Rotation state shared by every worker: the contract wants "each member first exactly once
+// over N consecutive queries" whichever worker answers, which a per-worker counter cannot
+// give. One relaxed fetch_add on its own cache line per query is the price (measured in
+// bench/README.md).
+struct alignas(64) RotationCounter {
+    std::atomic<uint64_t> next{0};
+};
+
+// One address family's view of a pool.
+struct FamilySet {
+    uint16_t rrtype = 0;        // A or AAAA
+    uint8_t image_size = 0;     // 14 (A) or 26 (AAAA): TYPE CLASS TTL RDLENGTH RDATA
+    std::vector<uint32_t> members;  // indices into Pool::members
+    std::vector<uint8_t> images;    // image_size bytes per entry of `members`
+};
+
+struct Pool {
+    std::string name;  // relative, as written, for logs and status
+    Policy policy = Policy::round_robin;
+    uint32_t ttl = 0;
+    uint16_t answers = 0;  // 0 = all members of the family (capped at kMaxAnswers)
+    std::vector<Member> members;
+    FamilySet v4;
+    FamilySet v6;
+    // Heap-allocated so Pool stays movable while the counters stay put.
+    std::unique_ptr<RotationCounter[]> rotation = std::make_unique<RotationCounter[]>(2);
+
+    const FamilySet& family(uint16_t rrtype) const { return rrtype == 28 ? v6 : v4; }
+    RotationCounter& counter(uint16_t rrtype) const { return rotation[rrtype == 28 ? 1 : 0]; }
+};
+
+}  // namespace steerdns::lb

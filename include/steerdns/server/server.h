@@ -1,0 +1,43 @@
+// The control side of the daemon, on the main thread: loads zones, binds sockets, starts the
+// workers, publishes snapshots, reloads on SIGHUP, retires old snapshots, and shuts down.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "steerdns/server/options.h"
+#include "steerdns/server/snapshot_slot.h"
+#include "steerdns/server/uv.h"
+#include "steerdns/server/worker.h"
+#include "steerdns/server/zone_dir.h"
+
+namespace steerdns::server {
+
+class Server {
+public:
+    explicit Server(ServeOptions opts);
+    ~Server();
+
+    // Serves until SIGTERM or SIGINT. Returns the process exit code.
+    int run();
+
+private:
+    void reload();
+    void publish();
+    void retire();
+    void shutdown();
+
+    ServeOptions opts_;
+    Loop loop_;
+    ZoneDir zone_dir_;
+    SnapshotSlot slot_;
+    std::vector<std::unique_ptr<Worker>> workers_;
+    std::vector<SnapshotPtr> retired_;
+    uint64_t generation_ = 0;
+    UvPtr<uv_signal_t> sigterm_;
+    UvPtr<uv_signal_t> sigint_;
+    UvPtr<uv_signal_t> sighup_;
+    UvPtr<uv_timer_t> retire_timer_;
+};
+
+}  // namespace steerdns::server

@@ -1,0 +1,27 @@
+// Per-worker counters: each worker writes only its own (plain increments, no atomics on the
+// query path); readers sum them with relaxed loads and accept slightly stale totals.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace steerdns::server {
+
+struct alignas(64) WorkerStats {
+    // Written by one thread only; std::atomic with relaxed ops compiles to plain moves on
+    // x86 and keeps concurrent reads by the control thread well-defined.
+    std::atomic<uint64_t> udp_queries{0};
+    std::atomic<uint64_t> tcp_queries{0};
+    std::atomic<uint64_t> rcode[24]{};
+    std::atomic<uint64_t> dropped{0};
+    std::atomic<uint64_t> truncated{0};
+    std::atomic<uint64_t> send_failed{0};
+    std::atomic<uint64_t> tcp_accepted{0};
+    std::atomic<uint64_t> tcp_rejected{0};
+
+    static void bump(std::atomic<uint64_t>& c) {
+        c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
+};
+
+}  // namespace steerdns::server

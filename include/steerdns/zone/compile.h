@@ -1,0 +1,24 @@
+// ZoneSpec -> Zone: resolves names against the origin, parses record lines with ldns,
+// checks DNS-level consistency (names inside the zone, CNAME alone, delegations, pools not
+// clashing with records) and renders every record to wire images once.
+#pragma once
+
+#include <string>
+
+#include "steerdns/zone/diagnostic.h"
+#include "steerdns/zone/zone.h"
+#include "steerdns/zone/zone_spec.h"
+
+namespace steerdns::zone {
+
+struct CompileResult {
+    ZonePtr zone;  // null when diags is not empty
+    Diagnostics diags;
+};
+
+CompileResult compile_zone(const ZoneSpec& spec);
+
+// load_zone_file + compile_zone: everything `steerdns check` and a reload do for one file.
+CompileResult load_zone(const std::string& path);
+
+}  // namespace steerdns::zone

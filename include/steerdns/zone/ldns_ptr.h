@@ -1,0 +1,28 @@
+// Owning handles for ldns objects, so no ldns_*_free call is ever written by hand.
+#pragma once
+
+#include <ldns/ldns.h>
+
+#include <memory>
+
+namespace steerdns::zone {
+
+struct LdnsRrFree {
+    void operator()(ldns_rr* p) const { ldns_rr_free(p); }
+};
+struct LdnsRdfFree {
+    void operator()(ldns_rdf* p) const { ldns_rdf_deep_free(p); }
+};
+struct LdnsBufferFree {
+    void operator()(ldns_buffer* p) const { ldns_buffer_free(p); }
+};
+struct LdnsPktFree {
+    void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
+};
+
+using RrPtr = std::unique_ptr<ldns_rr, LdnsRrFree>;
+using RdfPtr = std::unique_ptr<ldns_rdf, LdnsRdfFree>;
+using BufferPtr = std::unique_ptr<ldns_buffer, LdnsBufferFree>;
+using PktPtr = std::unique_ptr<ldns_pkt, LdnsPktFree>;
+
+}  // namespace steerdns::zone

@@ -1,0 +1,87 @@
+// A compiled zone: every name and record rendered to wire form at load, so answering is
+// lookups and memcpy. Immutable once built; shared by every snapshot that contains it, so a
+// reload of one zone leaves the others untouched.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "steerdns/lb/pool.h"
+
+namespace steerdns::zone {
+
+// One RRset: `count` records laid out back to back in Zone::images, each as
+// TYPE CLASS TTL RDLENGTH RDATA (the owner is written at answer time).
+struct RRset {
+    uint16_t type = 0;
+    uint16_t count = 0;
+    uint32_t offset = 0;  // into Zone::images
+    uint32_t length = 0;
+    uint32_t ttl = 0;
+    // For NS and CNAME the RDATA is one uncompressed name, which owners of later records
+    // (glue, the CNAME target's answers) can point into.
+    bool rdata_is_name = false;
+    uint32_t additional_begin = 0;  // into Zone::additionals: glue for NS rrsets
+    uint32_t additional_count = 0;
+};
+
+// Glue to add after the NS record `rr_index` of an RRset: the static A/AAAA rrsets of the
+// node named by that record's RDATA.
+struct Additional {
+    uint16_t rr_index = 0;
+    uint32_t node = 0;
+};
+
+namespace node_flag {
+inline constexpr uint8_t apex = 1;
+inline constexpr uint8_t delegation = 2;  // NS below the apex: a zone cut
+inline constexpr uint8_t occluded = 4;    // below a zone cut: glue, not authoritative data
+}  // namespace node_flag
+
+struct Node {
+    uint32_t name_offset = 0;  // into Zone::names, lowercased wire form
+    uint8_t name_len = 0;
+    uint8_t flags = 0;
+    uint32_t rrset_begin = 0;  // into Zone::rrsets
+    uint16_t rrset_count = 0;
+    int32_t pool = -1;  // into Zone::pools: balanced A/AAAA at this name
+    int32_t cut = -1;   // for occluded nodes: the delegation node above
+    bool empty() const { return rrset_count == 0 && pool < 0; }
+};
+
+struct Zone {
+    std::string file;
+    std::vector<uint8_t> apex;  // lowercased wire name
+    uint32_t serial = 0;
+    uint32_t default_ttl = 0;
+    uint32_t negative_ttl = 0;  // min(SOA TTL, SOA MINIMUM), RFC 2308
+    std::vector<uint8_t> soa_negative;  // SOA image with negative_ttl, for NXDOMAIN/NODATA
+
+    std::vector<uint8_t> names;
+    std::vector<uint8_t> images;
+    std::vector<RRset> rrsets;
+    std::vector<Additional> additionals;
+    std::vector<Node> nodes;  // nodes[0] is the apex
+    std::vector<lb::Pool> pools;
+
+    std::span<const uint8_t> node_name(const Node& n) const {
+        return {names.data() + n.name_offset, n.name_len};
+    }
+    std::span<const RRset> node_rrsets(const Node& n) const {
+        return {rrsets.data() + n.rrset_begin, n.rrset_count};
+    }
+    const RRset* find_rrset(const Node& n, uint16_t type) const {
+        for (const RRset& r : node_rrsets(n))
+            if (r.type == type) return &r;
+        return nullptr;
+    }
+    size_t member_count() const;
+    std::string apex_text() const;
+};
+
+using ZonePtr = std::shared_ptr<const Zone>;
+
+}  // namespace steerdns::zone

@@ -1,0 +1,124 @@
+// steerdns command line: `serve` (the default) and `check`.
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <iostream>
+#include <set>
+#include <thread>
+
+#include "steerdns/server/log.h"
+#include "steerdns/server/server.h"
+#include "steerdns/server/zone_dir.h"
+#include "steerdns/zone/compile.h"
+
+namespace {
+
+using namespace steerdns;
+
+int run_check(const std::vector<std::string>& paths) {
+    int problems = 0;
+    std::map<std::string, std::string> apex_file;
+    for (const std::string& p : paths) {
+        std::string error;
+        const std::vector<std::string> files = server::zone_files(p, error);
+        if (!error.empty()) {
+            std::cerr << error << "\n";
+            ++problems;
+            continue;
+        }
+        if (files.empty()) std::cerr << p << ": no *.json zone files\n";
+        for (const std::string& f : files) {
+            zone::CompileResult r = zone::load_zone(f);
+            for (const zone::Diagnostic& d : r.diags) std::cerr << d.to_string() << "\n";
+            problems += static_cast<int>(r.diags.size());
+            if (!r.zone) continue;
+            const std::string apex = r.zone->apex_text();
+            auto [it, fresh] = apex_file.emplace(apex, f);
+            if (!fresh) {
+                std::cerr << f << ": zone " << apex << " is also defined in " << it->second << "\n";
+                ++problems;
+                continue;
+            }
+            std::cout << f << ": ok: zone " << apex << " serial " << r.zone->serial << ", "
+                      << r.zone->pools.size() << (r.zone->pools.size() == 1 ? " pool, " : " pools, ") << r.zone->member_count() << (r.zone->member_count() == 1 ? " member, " : " members, ")
+                      << r.zone->nodes.size() << " names\n";
+        }
+    }
+    if (problems > 0) std::cerr << problems << (problems == 1 ? " problem\n" : " problems\n");
+    return problems == 0 ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // `steerdns --zones DIR` means `steerdns serve --zones DIR`: serving is the default.
+    std::vector<std::string> args(argv, argv + argc);
+    if (args.size() > 1 && args[1].size() > 1 && args[1][0] == '-' && args[1] != "--help" &&
+        args[1] != "-h" && args[1] != "--version" && args[1] != "-V") {
+        args.insert(args.begin() + 1, "serve");
+    }
+
+    CLI::App app{"steerdns: an authoritative DNS server that steers traffic among health-checked backends"};
+    app.set_version_flag("--version,-V", std::string("steerdns ") + STEERDNS_VERSION);
+    app.require_subcommand(1);
+
+    server::ServeOptions opts;
+    std::vector<std::string> listen = {"127.0.0.1:5300"};
+    std::string log_level = "info";
+    unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+    CLI::App* serve = app.add_subcommand("serve", "Serve the zones in a directory (the default command)");
+    serve->add_option("--zones", opts.zones_dir, "Directory of *.json zone files")->required();
+    serve->add_option("--listen", listen, "ADDR:PORT for UDP and TCP, repeatable; IPv6 as [::1]:5300")
+        ->capture_default_str();
+    serve->add_option("--threads", threads, "Worker threads (default: number of cores)")
+        ->check(CLI::Range(1u, 256u));
+    serve->add_option("--log-level", log_level, "debug, info, warn or error")
+        ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
+        ->capture_default_str();
+    serve->add_option("--max-udp-payload", opts.max_udp_payload,
+                      "Largest UDP response with EDNS (512-4096; 1232 avoids fragmentation)")
+        ->check(CLI::Range(512, 4096))
+        ->capture_default_str();
+    serve->add_option("--tcp-idle-timeout", opts.tcp_idle_timeout, "Seconds before an idle TCP connection is closed")
+        ->check(CLI::Range(0.1, 3600.0))
+        ->capture_default_str();
+    serve->add_option("--tcp-max-clients", opts.tcp_max_clients, "TCP connections per worker thread")
+        ->check(CLI::Range(1u, 1000000u))
+        ->capture_default_str();
+
+    std::vector<std::string> check_paths;
+    CLI::App* check = app.add_subcommand("check", "Validate zone files or directories; exit 0 if all are good, 1 otherwise");
+    check->add_option("PATH", check_paths, "Zone file or directory")->required();
+
+    try {
+        std::vector<const char*> cargv;
+        for (const auto& a : args) cargv.push_back(a.c_str());
+        app.parse(static_cast<int>(cargv.size()), cargv.data());
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+
+    if (check->parsed()) return run_check(check_paths);
+
+    server::LogLevel level;
+    server::parse_log_level(log_level, level);
+    server::set_log_level(level);
+    opts.threads = threads;
+    for (const std::string& l : listen) {
+        server::ListenAddr at;
+        std::string error;
+        if (!server::parse_listen(l, at, error)) {
+            std::cerr << "steerdns: --listen " << l << ": " << error << "\n";
+            return 2;
+        }
+        opts.listen.push_back(at);
+    }
+    try {
+        server::Server srv(std::move(opts));
+        return srv.run();
+    } catch (const std::exception& e) {
+        server::log_error("cannot start", {{"error", e.what()}});
+        return 1;
+    }
+}

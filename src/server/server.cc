@@ -1,0 +1,112 @@
+#include "steerdns/server/server.h"
+
+#include <sys/socket.h>
+
+#include <csignal>
+#include <numeric>
+
+#include "steerdns/server/log.h"
+
+namespace steerdns::server {
+
+Server::Server(ServeOptions opts) : opts_(std::move(opts)), zone_dir_(opts_.zones_dir) {}
+
+Server::~Server() { shutdown(); }
+
+void Server::reload() {
+    const ReloadReport r = zone_dir_.refresh();
+    if (r.changed || generation_ == 0) publish();
+}
+
+void Server::publish() {
+    auto snap = std::make_shared<const Snapshot>(zone_dir_.zones(), ++generation_);
+    if (SnapshotPtr old = slot_.get()) retired_.push_back(std::move(old));
+    slot_.publish(std::move(snap));
+    for (auto& w : workers_) w->adopt_snapshot();
+}
+
+void Server::retire() {
+    // A snapshot is freed here, on the control thread, once no worker holds it: never on a
+    // worker in the middle of traffic. Nobody can re-acquire a retired snapshot, so
+    // use_count() == 1 is final.
+    std::erase_if(retired_, [](const SnapshotPtr& s) { return s.use_count() == 1; });
+}
+
+int Server::run() {
+    std::signal(SIGPIPE, SIG_IGN);
+    reload();
+
+    // Bind everything before starting any worker, so a busy port fails the start loudly.
+    for (unsigned i = 0; i < opts_.threads; ++i) workers_.push_back(std::make_unique<Worker>(i, opts_, slot_));
+    for (ListenAddr& at : opts_.listen) {
+        for (auto& w : workers_) {
+            Fd udp = bind_socket(at, SOCK_DGRAM);
+            if (at.port() == 0) {
+                // Port 0 asks the kernel for one; every other socket of the group must share it.
+                sockaddr_storage ss{};
+                socklen_t len = sizeof ss;
+                getsockname(udp.get(), reinterpret_cast<sockaddr*>(&ss), &len);
+                ListenAddr bound = at;
+                bound.addr = ss;
+                at.set_port(bound.port());
+            }
+            Fd tcp = bind_socket(at, SOCK_STREAM);
+            w->add_udp(std::move(udp), at);
+            w->add_tcp(std::move(tcp), at);
+        }
+    }
+    for (auto& w : workers_) w->start();
+
+    auto on_signal = [](uv_signal_t* h, int signum) {
+        auto* self = static_cast<Server*>(h->data);
+        if (signum == SIGHUP) {
+            log_info("SIGHUP: reloading zones");
+            self->reload();
+        } else {
+            log_info("shutting down", {{"signal", signum == SIGTERM ? "SIGTERM" : "SIGINT"}});
+            self->shutdown();
+        }
+    };
+    for (auto [handle, signum] : {std::pair{&sigterm_, SIGTERM}, {&sigint_, SIGINT}, {&sighup_, SIGHUP}}) {
+        *handle = make_uv<uv_signal_t>();
+        uv_check(uv_signal_init(loop_.get(), handle->get()), "uv_signal_init");
+        (*handle)->data = this;
+        uv_check(uv_signal_start(handle->get(), on_signal, signum), "uv_signal_start");
+    }
+    retire_timer_ = make_uv<uv_timer_t>();
+    uv_timer_init(loop_.get(), retire_timer_.get());
+    retire_timer_->data = this;
+    uv_timer_start(retire_timer_.get(), [](uv_timer_t* t) { static_cast<Server*>(t->data)->retire(); },
+                   1000, 1000);
+
+    std::string listen;
+    for (const ListenAddr& at : opts_.listen) listen += (listen.empty() ? "" : ",") + at.text;
+    const auto zones = zone_dir_.zones();
+    size_t pools = 0;
+    size_t members = 0;
+    for (const auto& z : zones) {
+        pools += z->pools.size();
+        members += z->member_count();
+    }
+    log_info("steerdns started", {{"version", STEERDNS_VERSION},
+                                  {"listen", listen},
+                                  {"zones_dir", opts_.zones_dir},
+                                  {"zones", std::to_string(zones.size())},
+                                  {"pools", std::to_string(pools)},
+                                  {"members", std::to_string(members)},
+                                  {"threads", std::to_string(opts_.threads)}});
+    uv_run(loop_.get(), UV_RUN_DEFAULT);
+    return 0;
+}
+
+void Server::shutdown() {
+    for (auto& w : workers_) w->stop();
+    for (auto& w : workers_) w->join();
+    workers_.clear();
+    sigterm_.reset();
+    sigint_.reset();
+    sighup_.reset();
+    retire_timer_.reset();
+}
+
+}  // namespace steerdns::server

@@ -1,0 +1,94 @@
+#include "steerdns/snapshot.h"
+
+#include <algorithm>
+#include <bit>
+#include <cstring>
+
+#include "steerdns/dns/name.h"
+
+namespace steerdns {
+namespace {
+
+uint32_t slot_hash(uint64_t h) {
+    const uint32_t tag = static_cast<uint32_t>(h >> 32);
+    return tag == 0 ? 1 : tag;
+}
+
+}  // namespace
+
+Snapshot::Snapshot(std::vector<zone::ZonePtr> zones, uint64_t generation)
+    : zones_(std::move(zones)), generation_(generation) {
+    // Deepest apex first: its names win over a parent zone's names for the same owner, and
+    // parent names below a child apex are hidden (they would never be authoritative).
+    std::stable_sort(zones_.begin(), zones_.end(), [](const zone::ZonePtr& a, const zone::ZonePtr& b) {
+        return dns::label_count(a->apex) > dns::label_count(b->apex);
+    });
+    size_t total = 0;
+    for (const auto& z : zones_) total += z->nodes.size();
+    const size_t cap = std::bit_ceil(std::max<size_t>(16, total * 2));
+    slots_.assign(cap, Slot{});
+    mask_ = cap - 1;
+    for (uint16_t zi = 0; zi < zones_.size(); ++zi) {
+        const zone::Zone& z = *zones_[zi];
+        for (uint32_t ni = 0; ni < z.nodes.size(); ++ni) {
+            std::span<const uint8_t> name = z.node_name(z.nodes[ni]);
+            bool hidden = false;
+            for (uint16_t deeper = 0; deeper < zi && !hidden; ++deeper) {
+                hidden = dns::is_subdomain(name, zones_[deeper]->apex);
+            }
+            if (!hidden) insert(zi, ni);
+        }
+    }
+}
+
+void Snapshot::insert(uint16_t zone_index, uint32_t node_index) {
+    const zone::Zone& z = *zones_[zone_index];
+    std::span<const uint8_t> name = z.node_name(z.nodes[node_index]);
+    const uint64_t h = dns::hash_name(name.data(), name.size());
+    if (probe(name.data(), name.size()) != nullptr) return;
+    for (uint64_t i = h & mask_;; i = (i + 1) & mask_) {
+        if (slots_[i].hash == 0) {
+            slots_[i] = Slot{slot_hash(h), zone_index, node_index};
+            return;
+        }
+    }
+}
+
+const Snapshot::Slot* Snapshot::probe(const uint8_t* name, size_t len) const {
+    const uint64_t h = dns::hash_name(name, len);
+    const uint32_t tag = slot_hash(h);
+    for (uint64_t i = h & mask_;; i = (i + 1) & mask_) {
+        const Slot& s = slots_[i];
+        if (s.hash == 0) return nullptr;
+        if (s.hash != tag) continue;
+        const zone::Zone& z = *zones_[s.zone];
+        const zone::Node& n = z.nodes[s.node];
+        if (n.name_len == len && std::memcmp(z.names.data() + n.name_offset, name, len) == 0)
+            return &s;
+    }
+}
+
+NodeRef Snapshot::find_exact(std::span<const uint8_t> name) const {
+    const Slot* s = probe(name.data(), name.size());
+    if (!s) return {};
+    const zone::Zone* z = zones_[s->zone].get();
+    return {z, &z->nodes[s->node]};
+}
+
+Lookup Snapshot::find(std::span<const uint8_t> qname) const {
+    // The common case, a name that exists, costs one probe; misses walk up label by label to
+    // the closest encloser, which tells NXDOMAIN (inside a zone) from REFUSED (outside all).
+    size_t pos = 0;
+    bool first = true;
+    while (pos < qname.size()) {
+        if (NodeRef r = find_exact(qname.subspan(pos))) {
+            return Lookup{first ? Lookup::exact : Lookup::nxdomain, r};
+        }
+        if (qname[pos] == 0) break;
+        pos += 1 + qname[pos];
+        first = false;
+    }
+    return Lookup{};
+}
+
+}  // namespace steerdns

@@ -1,0 +1,487 @@
+#include "steerdns/zone/compile.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "steerdns/dns/name.h"
+#include "steerdns/dns/wire.h"
+#include "steerdns/zone/ldns_ptr.h"
+
+namespace steerdns::zone {
+namespace {
+
+using Wire = std::string;  // lowercased wire name as a map key
+
+Wire to_wire(const ldns_rdf* name) {
+    return Wire(reinterpret_cast<const char*>(ldns_rdf_data(name)), ldns_rdf_size(name));
+}
+
+std::span<const uint8_t> as_span(const Wire& w) {
+    return {reinterpret_cast<const uint8_t*>(w.data()), w.size()};
+}
+
+std::string text(const Wire& w) { return dns::name_to_text(as_span(w)); }
+
+std::string where(const SourcePos& p) {
+    return "line " + std::to_string(p.line) + ":" + std::to_string(p.col);
+}
+
+std::string type_name(uint16_t t) {
+    char* s = ldns_rr_type2str(static_cast<ldns_rr_type>(t));
+    std::string out = s ? s : std::to_string(t);
+    free(s);  // ldns hands out a malloc'd string
+    return out;
+}
+
+// One parsed record, before grouping into rrsets.
+struct Record {
+    Wire owner;
+    uint16_t type = 0;
+    uint32_t ttl = 0;
+    std::string rdata;
+    SourcePos pos;
+};
+
+struct NodeBuild {
+    std::vector<size_t> records;  // into Compiler::records_
+    int32_t pool = -1;
+    uint8_t flags = 0;
+};
+
+class Compiler {
+public:
+    explicit Compiler(const ZoneSpec& spec) : spec_(spec) {}
+
+    CompileResult run() {
+        origin_.reset(ldns_dname_new_frm_str(spec_.origin.text.c_str()));
+        if (!origin_) {
+            error(spec_.origin.pos, "\"" + spec_.origin.text + "\" is not a valid domain name");
+            return finish();
+        }
+        ldns_dname2canonical(origin_.get());
+        apex_ = to_wire(origin_.get());
+        add_soa();
+        for (const Located& ns : spec_.ns) add_line("@ " + std::to_string(spec_.ttl) + " IN NS " + ns.text, ns.pos, true);
+        for (const Located& r : spec_.records) add_line(r.text, r.pos, false);
+        add_pools();
+        if (!diags_.empty()) return finish();
+        group();
+        check_consistency();
+        if (!diags_.empty()) return finish();
+        build();
+        return finish();
+    }
+
+private:
+    void error(const SourcePos& pos, std::string message) {
+        diags_.push_back(Diagnostic{spec_.file, pos, std::move(message)});
+    }
+
+    CompileResult finish() {
+        CompileResult r;
+        r.diags = std::move(diags_);
+        if (r.diags.empty()) r.zone = std::move(zone_);
+        return r;
+    }
+
+    RrPtr parse(const std::string& line, const SourcePos& pos) {
+        ldns_rr* raw = nullptr;
+        const ldns_status st =
+            ldns_rr_new_frm_str(&raw, line.c_str(), spec_.ttl, origin_.get(), nullptr);
+        RrPtr rr(raw);
+        if (st != LDNS_STATUS_OK || !rr) {
+            error(pos, "cannot parse \"" + line + "\": " + ldns_get_errorstr_by_id(st));
+            return nullptr;
+        }
+        return rr;
+    }
+
+    bool inside(const ldns_rdf* name) const {
+        return ldns_dname_compare(name, origin_.get()) == 0 ||
+               ldns_dname_is_subdomain(name, origin_.get());
+    }
+
+    void keep(RrPtr rr, const SourcePos& pos) {
+        ldns_rr2canonical(rr.get());  // lowercases owner and names inside standard rdata
+        Record rec;
+        rec.owner = to_wire(ldns_rr_owner(rr.get()));
+        rec.type = ldns_rr_get_type(rr.get());
+        rec.ttl = ldns_rr_ttl(rr.get());
+        rec.pos = pos;
+        BufferPtr buf(ldns_buffer_new(512));
+        if (ldns_rr_rdata2buffer_wire(buf.get(), rr.get()) != LDNS_STATUS_OK) {
+            error(pos, "cannot render record rdata");
+            return;
+        }
+        rec.rdata.assign(reinterpret_cast<const char*>(ldns_buffer_begin(buf.get())),
+                         ldns_buffer_position(buf.get()));
+        if (rec.rdata.size() > 65535) {
+            error(pos, "record rdata is longer than 65535 octets");
+            return;
+        }
+        records_.push_back(std::move(rec));
+    }
+
+    void add_soa() {
+        const SoaSpec& s = spec_.soa;
+        if (s.rname.text.find('@') != std::string::npos) {
+            error(s.rname.pos, "rname is a domain name, not an e-mail address: write \"" +
+                                   std::string(s.rname.text).replace(s.rname.text.find('@'), 1, ".") +
+                                   ".\" (the first label is the mailbox)");
+            return;
+        }
+        const std::string line = "@ " + std::to_string(spec_.ttl) + " IN SOA " + s.mname.text +
+                                 " " + s.rname.text + " " + std::to_string(s.serial) + " " +
+                                 std::to_string(s.refresh) + " " + std::to_string(s.retry) + " " +
+                                 std::to_string(s.expire) + " " + std::to_string(s.minimum);
+        RrPtr rr = parse(line, s.pos);
+        if (!rr) return;
+        serial_ = s.serial;
+        negative_ttl_ = std::min(spec_.ttl, s.minimum);
+        keep(std::move(rr), s.pos);
+    }
+
+    void add_line(const std::string& line, const SourcePos& pos, bool from_ns_list) {
+        RrPtr rr = parse(line, pos);
+        if (!rr) return;
+        const ldns_rr_type t = ldns_rr_get_type(rr.get());
+        const ldns_rdf* owner = ldns_rr_owner(rr.get());
+        if (ldns_rr_get_class(rr.get()) != LDNS_RR_CLASS_IN) {
+            error(pos, "only class IN is served");
+            return;
+        }
+        if (!inside(owner)) {
+            char* o = ldns_rdf2str(owner);
+            error(pos, std::string("owner ") + (o ? o : "?") + " is outside the zone " +
+                           spec_.origin.text);
+            free(o);
+            return;
+        }
+        if (t == LDNS_RR_TYPE_SOA) {
+            error(pos, "the SOA record comes from the \"soa\" object, not from \"records\"");
+            return;
+        }
+        if (t == LDNS_RR_TYPE_OPT || t == LDNS_RR_TYPE_TSIG || t == LDNS_RR_TYPE_TKEY ||
+            (t >= 251 && t <= 255)) {
+            error(pos, "type " + type_name(t) + " cannot be served from a zone");
+            return;
+        }
+        if (!from_ns_list && t == LDNS_RR_TYPE_NS && ldns_dname_compare(owner, origin_.get()) == 0) {
+            error(pos, "NS records at the apex come from the \"ns\" list, not from \"records\"");
+            return;
+        }
+        keep(std::move(rr), pos);
+    }
+
+    void add_pools() {
+        for (size_t i = 0; i < spec_.pools.size(); ++i) {
+            const PoolSpec& ps = spec_.pools[i];
+            lb::Pool pool;
+            pool.name = ps.name.text;
+            if (!lb::parse_policy(ps.policy.text, pool.policy)) {
+                error(ps.policy.pos, "unknown policy \"" + ps.policy.text + "\"");
+                continue;
+            }
+            if (pool.policy != lb::Policy::round_robin) {
+                error(ps.policy.pos, "policy \"" + ps.policy.text +
+                                         "\" is not available in this version (use round-robin)");
+                continue;
+            }
+            const std::string owner_text =
+                ps.name.text == "@" ? spec_.origin.text
+                : (!ps.name.text.empty() && ps.name.text.back() == '.')
+                    ? ps.name.text
+                    : ps.name.text + "." + spec_.origin.text;
+            RdfPtr owner(ldns_dname_new_frm_str(owner_text.c_str()));
+            if (!owner) {
+                error(ps.name.pos, "\"" + ps.name.text + "\" is not a valid name");
+                continue;
+            }
+            ldns_dname2canonical(owner.get());
+            if (!inside(owner.get())) {
+                error(ps.name.pos, "pool " + owner_text + " is outside the zone " + spec_.origin.text);
+                continue;
+            }
+            if (ps.members.size() > 65535) {
+                error(ps.pos, "a pool holds at most 65535 members");
+                continue;
+            }
+            pool.ttl = ps.ttl.value_or(spec_.ttl);
+            pool.answers = static_cast<uint16_t>(ps.answers.value_or(0));
+            for (const MemberSpec& ms : ps.members) {
+                lb::Member m;
+                m.address_text = ms.address.text;
+                m.enabled = ms.enabled;
+                m.weight = ms.weight;
+                m.priority = ms.priority;
+                if (inet_pton(AF_INET, ms.address.text.c_str(), m.address) == 1) {
+                    m.family = 4;
+                } else if (inet_pton(AF_INET6, ms.address.text.c_str(), m.address) == 1) {
+                    m.family = 6;
+                } else {
+                    error(ms.address.pos, "\"" + ms.address.text + "\" is not an IPv4 or IPv6 address");
+                    continue;
+                }
+                pool.members.push_back(std::move(m));
+            }
+            pool_owner_.push_back(to_wire(owner.get()));
+            pool_pos_.push_back(ps.name.pos);
+            pools_.push_back(std::move(pool));
+        }
+    }
+
+    void group() {
+        for (size_t i = 0; i < records_.size(); ++i) nodes_[records_[i].owner].records.push_back(i);
+        for (size_t i = 0; i < pools_.size(); ++i) {
+            NodeBuild& nb = nodes_[pool_owner_[i]];
+            if (nb.pool >= 0) {
+                error(pool_pos_[i], "pool " + text(pool_owner_[i]) + " is defined twice (first at " +
+                                        where(pool_pos_[nb.pool]) + ")");
+                continue;
+            }
+            nb.pool = static_cast<int32_t>(i);
+        }
+        // Empty non-terminals: every name between an owner and the apex exists (RFC 4592),
+        // so queries for them get NODATA rather than NXDOMAIN.
+        std::vector<Wire> owners;
+        for (auto& [name, nb] : nodes_) owners.push_back(name);
+        for (const Wire& name : owners) {
+            size_t pos = 0;
+            while (name.size() - pos > apex_.size()) {
+                pos += 1 + static_cast<uint8_t>(name[pos]);
+                nodes_.try_emplace(name.substr(pos));
+            }
+        }
+        nodes_.try_emplace(apex_);
+        nodes_[apex_].flags |= node_flag::apex;
+    }
+
+    const Record* first_of(const NodeBuild& nb, uint16_t type) const {
+        for (size_t i : nb.records)
+            if (records_[i].type == type) return &records_[i];
+        return nullptr;
+    }
+
+    void check_consistency() {
+        // Zone cuts: NS below the apex. Everything under a cut is glue at best.
+        std::vector<Wire> cuts;
+        for (auto& [name, nb] : nodes_) {
+            if (name != apex_ && first_of(nb, dns::type::NS)) {
+                nb.flags |= node_flag::delegation;
+                cuts.push_back(name);
+            }
+        }
+        for (auto& [name, nb] : nodes_) {
+            const Wire* cut = nullptr;
+            for (const Wire& c : cuts)
+                if (name != c && dns::is_subdomain(as_span(name), as_span(c))) cut = &c;
+            if (cut) nb.flags |= node_flag::occluded;
+            const bool at_cut = (nb.flags & node_flag::delegation) != 0;
+            for (size_t i : nb.records) {
+                const Record& r = records_[i];
+                const bool glue = r.type == dns::type::A || r.type == dns::type::AAAA;
+                if (cut && !glue) {
+                    error(r.pos, type_name(r.type) + " at " + text(name) + " is below the delegation at " +
+                                     text(*cut) + " and would never be answered");
+                } else if (at_cut && !glue && r.type != dns::type::NS && r.type != dns::type::DS) {
+                    error(r.pos, type_name(r.type) + " at " + text(name) +
+                                     " is at a delegation point, where only NS, DS and glue belong");
+                }
+            }
+            if (nb.pool >= 0 && (cut || at_cut)) {
+                error(pool_pos_[nb.pool], "pool " + text(name) + " is at or below the delegation at " +
+                                              text(cut ? *cut : name) + " and would never be answered");
+            }
+            // CNAME and other data (RFC 1034 3.6.2, RFC 2181 10.1).
+            const Record* cname = first_of(nb, dns::type::CNAME);
+            if (cname) {
+                for (size_t i : nb.records) {
+                    const Record& r = records_[i];
+                    if (&r == cname) continue;
+                    error(r.type == dns::type::CNAME ? r.pos : cname->pos,
+                          r.type == dns::type::CNAME
+                              ? "second CNAME at " + text(name) + " (first at " + where(cname->pos) + ")"
+                              : "CNAME at " + text(name) + " cannot coexist with other data (" +
+                                    type_name(r.type) + " at " + where(r.pos) + ")");
+                }
+                if (nb.pool >= 0)
+                    error(cname->pos, "CNAME at " + text(name) + " cannot coexist with pool " +
+                                          spec_.pools[nb.pool].name.text + " (at " +
+                                          where(pool_pos_[nb.pool]) + ")");
+            }
+            if (nb.pool >= 0) {
+                for (uint16_t t : {dns::type::A, dns::type::AAAA}) {
+                    if (const Record* r = first_of(nb, t))
+                        error(pool_pos_[nb.pool], "pool " + spec_.pools[nb.pool].name.text +
+                                                      " and the " + type_name(t) + " record at " +
+                                                      where(r->pos) + " both answer " +
+                                                      type_name(t) + " at " + text(name));
+                }
+            }
+            // RFC 2181 5.2: one TTL per RRset.
+            std::map<uint16_t, const Record*> first;
+            for (size_t i : nb.records) {
+                const Record& r = records_[i];
+                auto [it, fresh] = first.emplace(r.type, &r);
+                if (!fresh && it->second->ttl != r.ttl)
+                    error(r.pos, "TTL " + std::to_string(r.ttl) + " differs from " +
+                                     std::to_string(it->second->ttl) + " of the " + type_name(r.type) +
+                                     " record at " + where(it->second->pos) +
+                                     " (an RRset has one TTL, RFC 2181 5.2)");
+            }
+        }
+    }
+
+    static void put_u16(std::vector<uint8_t>& v, uint16_t x) {
+        v.push_back(static_cast<uint8_t>(x >> 8));
+        v.push_back(static_cast<uint8_t>(x));
+    }
+    static void put_u32(std::vector<uint8_t>& v, uint32_t x) {
+        put_u16(v, static_cast<uint16_t>(x >> 16));
+        put_u16(v, static_cast<uint16_t>(x));
+    }
+
+    void build() {
+        auto z = std::make_shared<Zone>();
+        z->file = spec_.file;
+        z->apex.assign(apex_.begin(), apex_.end());
+        z->serial = serial_;
+        z->default_ttl = spec_.ttl;
+        z->negative_ttl = negative_ttl_;
+
+        // Apex first, so nodes[0] is always the apex.
+        std::vector<const Wire*> order;
+        order.push_back(&apex_);
+        for (auto& [name, nb] : nodes_)
+            if (name != apex_) order.push_back(&name);
+        std::map<Wire, uint32_t> index;
+        for (const Wire* name : order) {
+            const NodeBuild& nb = nodes_.at(*name);
+            Node n;
+            n.name_offset = static_cast<uint32_t>(z->names.size());
+            n.name_len = static_cast<uint8_t>(name->size());
+            z->names.insert(z->names.end(), name->begin(), name->end());
+            n.flags = nb.flags;
+            n.pool = nb.pool;
+            n.rrset_begin = static_cast<uint32_t>(z->rrsets.size());
+            std::map<uint16_t, std::vector<size_t>> by_type;
+            for (size_t i : nb.records) by_type[records_[i].type].push_back(i);
+            for (auto& [type, idx] : by_type) {
+                RRset rs;
+                rs.type = type;
+                rs.ttl = records_[idx.front()].ttl;
+                rs.offset = static_cast<uint32_t>(z->images.size());
+                rs.rdata_is_name = type == dns::type::NS || type == dns::type::CNAME;
+                std::set<std::string> seen;  // RFC 2181 5: duplicate records are one record
+                for (size_t i : idx) {
+                    const Record& r = records_[i];
+                    if (!seen.insert(r.rdata).second) continue;
+                    put_u16(z->images, type);
+                    put_u16(z->images, dns::klass::IN);
+                    put_u32(z->images, rs.ttl);
+                    put_u16(z->images, static_cast<uint16_t>(r.rdata.size()));
+                    z->images.insert(z->images.end(), r.rdata.begin(), r.rdata.end());
+                    ++rs.count;
+                }
+                rs.length = static_cast<uint32_t>(z->images.size() - rs.offset);
+                z->rrsets.push_back(rs);
+            }
+            n.rrset_count = static_cast<uint16_t>(z->rrsets.size() - n.rrset_begin);
+            index[*name] = static_cast<uint32_t>(z->nodes.size());
+            z->nodes.push_back(n);
+        }
+        // Occluded nodes point at their cut; NS rrsets point at their in-zone glue.
+        for (Node& n : z->nodes) {
+            if (!(n.flags & node_flag::occluded)) continue;
+            std::span<const uint8_t> name = z->node_name(n);
+            size_t pos = 0;
+            while (name.size() - pos > apex_.size()) {
+                pos += 1 + name[pos];
+                auto it = index.find(Wire(reinterpret_cast<const char*>(name.data() + pos),
+                                          name.size() - pos));
+                if (it != index.end() && (z->nodes[it->second].flags & node_flag::delegation)) {
+                    n.cut = static_cast<int32_t>(it->second);
+                    break;
+                }
+            }
+        }
+        for (RRset& rs : z->rrsets) {
+            if (rs.type != dns::type::NS) continue;
+            rs.additional_begin = static_cast<uint32_t>(z->additionals.size());
+            size_t off = rs.offset;
+            for (uint16_t i = 0; i < rs.count; ++i) {
+                const uint16_t rdlen = dns::load_u16(&z->images[off + 8]);
+                Wire target(reinterpret_cast<const char*>(&z->images[off + 10]), rdlen);
+                auto it = index.find(target);
+                if (it != index.end()) z->additionals.push_back(Additional{i, it->second});
+                off += 10 + rdlen;
+            }
+            rs.additional_count = static_cast<uint32_t>(z->additionals.size() - rs.additional_begin);
+        }
+        // The SOA as negative answers carry it: TTL lowered to the negative TTL (RFC 2308 3).
+        const RRset* soa = z->find_rrset(z->nodes[0], dns::type::SOA);
+        z->soa_negative.assign(z->images.begin() + soa->offset,
+                               z->images.begin() + soa->offset + soa->length);
+        dns::store_u32(&z->soa_negative[4], negative_ttl_);
+
+        for (size_t i = 0; i < pools_.size(); ++i) finish_pool(pools_[i]);
+        z->pools = std::move(pools_);
+        zone_ = std::move(z);
+    }
+
+    static void finish_pool(lb::Pool& pool) {
+        pool.v4.rrtype = dns::type::A;
+        pool.v4.image_size = 14;
+        pool.v6.rrtype = dns::type::AAAA;
+        pool.v6.image_size = 26;
+        for (uint32_t i = 0; i < pool.members.size(); ++i) {
+            const lb::Member& m = pool.members[i];
+            if (!m.enabled) continue;
+            lb::FamilySet& fs = m.family == 4 ? pool.v4 : pool.v6;
+            const uint16_t rdlen = m.family == 4 ? 4 : 16;
+            fs.members.push_back(i);
+            put_u16(fs.images, fs.rrtype);
+            put_u16(fs.images, dns::klass::IN);
+            put_u32(fs.images, pool.ttl);
+            put_u16(fs.images, rdlen);
+            fs.images.insert(fs.images.end(), m.address, m.address + rdlen);
+        }
+    }
+
+    const ZoneSpec& spec_;
+    RdfPtr origin_;
+    Wire apex_;
+    uint32_t serial_ = 0;
+    uint32_t negative_ttl_ = 0;
+    std::vector<Record> records_;
+    std::vector<lb::Pool> pools_;
+    std::vector<Wire> pool_owner_;
+    std::vector<SourcePos> pool_pos_;
+    std::map<Wire, NodeBuild> nodes_;
+    std::shared_ptr<Zone> zone_;
+    Diagnostics diags_;
+};
+
+}  // namespace
+
+size_t Zone::member_count() const {
+    size_t n = 0;
+    for (const lb::Pool& p : pools) n += p.members.size();
+    return n;
+}
+
+std::string Zone::apex_text() const { return dns::name_to_text(apex); }
+
+CompileResult compile_zone(const ZoneSpec& spec) { return Compiler(spec).run(); }
+
+CompileResult load_zone(const std::string& path) {
+    LoadResult loaded = load_zone_file(path);
+    if (!loaded.ok()) return CompileResult{nullptr, std::move(loaded.diags)};
+    return compile_zone(loaded.spec);
+}
+
+}  // namespace steerdns::zone
