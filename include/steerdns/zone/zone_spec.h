@@ -53,8 +53,8 @@ struct PoolSpec {
 };
 
 struct ZoneSpec {
-    std::string file;   // as given to the loader, used in every Diagnostic
-    Located origin;     // "zone": absolute, trailing "." added if missing
+    std::string file;  // as given to the loader, used in every Diagnostic
+    Located origin;    // "zone": absolute, trailing "." added if missing
     uint32_t ttl = 3600;
     SoaSpec soa;
     std::vector<Located> ns;
