@@ -80,8 +80,9 @@ void add_negative_soa(ResponseWriter& w, const zone::Zone& z) {
 
 // RFC 8482 4.2: answer ANY with one synthesized HINFO instead of everything we have.
 void add_any_hinfo(ResponseWriter& w, uint16_t owner, uint32_t ttl) {
-    uint8_t img[10 + 9] = {0, type::HINFO, 0, dns::klass::IN, 0, 0, 0, 0, 0, 9,
-                           7, 'R', 'F', 'C', '8', '4', '8', '2', 0};
+    uint8_t img[10 + 9] = {
+        0,   type::HINFO, 0, dns::klass::IN, 0, 0, 0, 0, 0, 9, 7, 'R', 'F', 'C', '8', '4',
+        '8', '2',         0};
     dns::store_u32(img + 4, ttl);
     if (!w.add_rr(Section::answer, owner, img, sizeof img)) w.truncate();
 }
@@ -91,7 +92,12 @@ void answer_name(const Snapshot& snap, const dns::Query& q, Lookup lk, const lb:
                  AnswerContext& ctx, ResponseWriter& w, uint8_t& ecs_scope) {
     const zone::Zone* zone = lk.found.zone;
     uint16_t owner = dns::kHeaderSize;
+    const zone::Node* visited[kMaxChain + 1];
     for (int hop = 0; hop <= kMaxChain; ++hop) {
+        // A CNAME loop ends where it started: each record once in the answer (RFC 2181 5).
+        for (int i = 0; i < hop; ++i)
+            if (visited[i] == lk.found.node) return;
+        visited[hop] = lk.found.node;
         const zone::Zone& z = *lk.found.zone;
         const zone::Node& n = *lk.found.node;
         const bool at_cut = (n.flags & zone::node_flag::delegation) &&
@@ -113,8 +119,10 @@ void answer_name(const Snapshot& snap, const dns::Query& q, Lookup lk, const lb:
             return;
         }
         if (q.qtype == type::ANY) {
-            if (n.empty()) add_negative_soa(w, z);
-            else add_any_hinfo(w, owner, z.default_ttl);
+            if (n.empty())
+                add_negative_soa(w, z);
+            else
+                add_any_hinfo(w, owner, z.default_ttl);
             return;
         }
         const zone::RRset* cname = q.qtype == type::CNAME ? nullptr : z.find_rrset(n, type::CNAME);
@@ -135,8 +143,9 @@ void answer_name(const Snapshot& snap, const dns::Query& q, Lookup lk, const lb:
             ecs_scope = sel.ecs_scope;
             if (sel.count > 0) {
                 const lb::FamilySet& fs = pool.family(q.qtype);
-                for (uint16_t i = 0; i < sel.count; ++i) {
-                    const uint8_t* img = fs.images.data() + size_t{sel.index[i]} * fs.image_size;
+                for (uint32_t i = 0; i < sel.count; ++i) {
+                    const size_t at = sel.position(i, fs.members.size());
+                    const uint8_t* img = fs.images.data() + at * fs.image_size;
                     if (!w.add_rr(Section::answer, owner, img, fs.image_size)) return w.truncate();
                 }
                 return;
@@ -153,9 +162,8 @@ void answer_name(const Snapshot& snap, const dns::Query& q, Lookup lk, const lb:
 
 }  // namespace
 
-size_t answer_query(const Snapshot* snap, std::span<const uint8_t> packet,
-                    const lb::Client& client, Transport transport, AnswerContext& ctx,
-                    std::span<uint8_t> out) {
+size_t answer_query(const Snapshot* snap, std::span<const uint8_t> packet, const lb::Client& client,
+                    Transport transport, AnswerContext& ctx, std::span<uint8_t> out) {
     dns::Query q;
     const dns::ParseResult parsed = dns::parse_query(packet, q);
     ctx.last = Outcome{};
@@ -180,13 +188,16 @@ size_t answer_query(const Snapshot* snap, std::span<const uint8_t> packet,
             q.edns.present = false;
             w.set_rcode(Rcode::formerr);
             break;
-        case dns::ParseResult::notimp: w.set_rcode(Rcode::notimp); break;
+        case dns::ParseResult::notimp:
+            w.set_rcode(Rcode::notimp);
+            break;
         case dns::ParseResult::badvers:
             q.edns.ecs.present = false;
             w.set_rcode(Rcode::badvers);
             break;
         case dns::ParseResult::drop:
-        case dns::ParseResult::ok: break;
+        case dns::ParseResult::ok:
+            break;
     }
     if (parsed == dns::ParseResult::ok) {
         if (q.qclass != dns::klass::IN) {
@@ -205,7 +216,9 @@ size_t answer_query(const Snapshot* snap, std::span<const uint8_t> packet,
                 w.set_rcode(Rcode::refused);
             } else {
                 w.set_aa(true);
-                answer_name(*snap, q, lk, client, ctx, w, ecs_scope);
+                lb::Client who = client;
+                who.ecs = q.edns.ecs.present ? &q.edns.ecs : nullptr;
+                answer_name(*snap, q, lk, who, ctx, w, ecs_scope);
             }
         }
     }

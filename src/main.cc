@@ -41,7 +41,10 @@ int run_check(const std::vector<std::string>& paths) {
                 continue;
             }
             std::cout << f << ": ok: zone " << apex << " serial " << r.zone->serial << ", "
-                      << r.zone->pools.size() << (r.zone->pools.size() == 1 ? " pool, " : " pools, ") << r.zone->member_count() << (r.zone->member_count() == 1 ? " member, " : " members, ")
+                      << r.zone->pools.size()
+                      << (r.zone->pools.size() == 1 ? " pool, " : " pools, ")
+                      << r.zone->member_count()
+                      << (r.zone->member_count() == 1 ? " member, " : " members, ")
                       << r.zone->nodes.size() << " names\n";
         }
     }
@@ -52,54 +55,56 @@ int run_check(const std::vector<std::string>& paths) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    // `steerdns --zones DIR` means `steerdns serve --zones DIR`: serving is the default.
-    std::vector<std::string> args(argv, argv + argc);
-    if (args.size() > 1 && args[1].size() > 1 && args[1][0] == '-' && args[1] != "--help" &&
-        args[1] != "-h" && args[1] != "--version" && args[1] != "-V") {
-        args.insert(args.begin() + 1, "serve");
-    }
-
-    CLI::App app{"steerdns: an authoritative DNS server that steers traffic among health-checked backends"};
+    CLI::App app{
+        "steerdns: an authoritative DNS server that steers traffic among health-checked "
+        "backends.\nServing is the default: `steerdns --zones DIR` is `steerdns serve --zones "
+        "DIR`."};
     app.set_version_flag("--version,-V", std::string("steerdns ") + STEERDNS_VERSION);
-    app.require_subcommand(1);
+    app.require_subcommand(0, 1);
 
+    // Serve options live on the top level so `--help` shows them and `serve` is optional;
+    // the `serve` subcommand falls through to them.
     server::ServeOptions opts;
     std::vector<std::string> listen = {"127.0.0.1:5300"};
     std::string log_level = "info";
     unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-    CLI::App* serve = app.add_subcommand("serve", "Serve the zones in a directory (the default command)");
-    serve->add_option("--zones", opts.zones_dir, "Directory of *.json zone files")->required();
-    serve->add_option("--listen", listen, "ADDR:PORT for UDP and TCP, repeatable; IPv6 as [::1]:5300")
+    app.add_option("--zones", opts.zones_dir, "Directory of *.json zone files (required to serve)");
+    app.add_option("--listen", listen, "ADDR:PORT for UDP and TCP, repeatable; IPv6 as [::1]:5300")
         ->capture_default_str();
-    serve->add_option("--threads", threads, "Worker threads (default: number of cores)")
+    app.add_option("--threads", threads, "Worker threads (default: number of cores)")
         ->check(CLI::Range(1u, 256u));
-    serve->add_option("--log-level", log_level, "debug, info, warn or error")
+    app.add_option("--log-level", log_level, "debug, info, warn or error")
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
         ->capture_default_str();
-    serve->add_option("--max-udp-payload", opts.max_udp_payload,
-                      "Largest UDP response with EDNS (512-4096; 1232 avoids fragmentation)")
+    app.add_option("--max-udp-payload", opts.max_udp_payload,
+                   "Largest UDP response with EDNS, 512-4096 (1232 avoids fragmentation)")
         ->check(CLI::Range(512, 4096))
         ->capture_default_str();
-    serve->add_option("--tcp-idle-timeout", opts.tcp_idle_timeout, "Seconds before an idle TCP connection is closed")
+    app.add_option("--tcp-idle-timeout", opts.tcp_idle_timeout,
+                   "Seconds before an idle TCP connection is closed")
         ->check(CLI::Range(0.1, 3600.0))
         ->capture_default_str();
-    serve->add_option("--tcp-max-clients", opts.tcp_max_clients, "TCP connections per worker thread")
+    app.add_option("--tcp-max-clients", opts.tcp_max_clients, "TCP connections per worker thread")
         ->check(CLI::Range(1u, 1000000u))
         ->capture_default_str();
+    CLI::App* serve = app.add_subcommand(
+        "serve",
+        "Serve the zones in --zones DIR (the default command); it takes --listen, --threads and "
+        "the other options listed by `steerdns --help`");
+    serve->fallthrough();
 
     std::vector<std::string> check_paths;
-    CLI::App* check = app.add_subcommand("check", "Validate zone files or directories; exit 0 if all are good, 1 otherwise");
+    CLI::App* check = app.add_subcommand(
+        "check", "Validate zone files or directories; exit 0 if all are good, 1 otherwise");
     check->add_option("PATH", check_paths, "Zone file or directory")->required();
 
-    try {
-        std::vector<const char*> cargv;
-        for (const auto& a : args) cargv.push_back(a.c_str());
-        app.parse(static_cast<int>(cargv.size()), cargv.data());
-    } catch (const CLI::ParseError& e) {
-        return app.exit(e);
-    }
+    CLI11_PARSE(app, argc, argv);
 
     if (check->parsed()) return run_check(check_paths);
+    if (opts.zones_dir.empty()) {
+        std::cerr << "steerdns: --zones DIR is required to serve (see --help)\n";
+        return 2;
+    }
 
     server::LogLevel level;
     server::parse_log_level(log_level, level);

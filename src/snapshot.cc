@@ -20,9 +20,10 @@ Snapshot::Snapshot(std::vector<zone::ZonePtr> zones, uint64_t generation)
     : zones_(std::move(zones)), generation_(generation) {
     // Deepest apex first: its names win over a parent zone's names for the same owner, and
     // parent names below a child apex are hidden (they would never be authoritative).
-    std::stable_sort(zones_.begin(), zones_.end(), [](const zone::ZonePtr& a, const zone::ZonePtr& b) {
-        return dns::label_count(a->apex) > dns::label_count(b->apex);
-    });
+    std::stable_sort(zones_.begin(), zones_.end(),
+                     [](const zone::ZonePtr& a, const zone::ZonePtr& b) {
+                         return dns::label_count(a->apex) > dns::label_count(b->apex);
+                     });
     size_t total = 0;
     for (const auto& z : zones_) total += z->nodes.size();
     const size_t cap = std::bit_ceil(std::max<size_t>(16, total * 2));

@@ -21,15 +21,15 @@ struct NodeRef {
 // Outcome of looking a query name up.
 struct Lookup {
     enum Kind : uint8_t {
-        refused,  // under no zone of ours
-        exact,    // the name exists (possibly as an empty non-terminal)
-        nxdomain, // inside a zone, no such name; `found` is the closest encloser
+        refused,   // under no zone of ours
+        exact,     // the name exists (possibly as an empty non-terminal)
+        nxdomain,  // inside a zone, no such name; `found` is the closest encloser
     } kind = refused;
     NodeRef found;
 };
 
 class Snapshot {
-public:
+  public:
     // Zones with the same apex must not be passed twice. With nested zones the deepest apex
     // wins for every name below it, as "longest match" demands.
     explicit Snapshot(std::vector<zone::ZonePtr> zones, uint64_t generation = 0);
@@ -40,9 +40,9 @@ public:
     const std::vector<zone::ZonePtr>& zones() const { return zones_; }
     uint64_t generation() const { return generation_; }
 
-private:
+  private:
     struct Slot {
-        uint32_t hash = 0;   // upper bits of the name hash; 0 marks an empty slot
+        uint32_t hash = 0;  // upper bits of the name hash; 0 marks an empty slot
         uint16_t zone = 0;
         uint32_t node = 0;
     };

@@ -79,8 +79,8 @@ bool ResponseWriter::add_rr(Section s, uint16_t owner_offset, const uint8_t* ima
 bool ResponseWriter::add_rr_named(Section s, std::span<const uint8_t> owner, const uint8_t* image,
                                   size_t len, const uint8_t* rdata_name, size_t rdata_name_len) {
     const int found = find_name(owner);
-    if (found >= 0) return add_rr(s, static_cast<uint16_t>(found), image, len, rdata_name,
-                                  rdata_name_len);
+    if (found >= 0)
+        return add_rr(s, static_cast<uint16_t>(found), image, len, rdata_name, rdata_name_len);
     // Not all of it is known: write the unknown leading labels, then point at the rest.
     const size_t literal = static_cast<size_t>(-1 - found);
     int tail = -1;

@@ -8,12 +8,18 @@ namespace steerdns::lb {
 
 const char* policy_name(Policy p) {
     switch (p) {
-        case Policy::round_robin: return "round-robin";
-        case Policy::weighted: return "weighted";
-        case Policy::failover: return "failover";
-        case Policy::hash: return "hash";
-        case Policy::geo: return "geo";
-        case Policy::all: return "all";
+        case Policy::round_robin:
+            return "round-robin";
+        case Policy::weighted:
+            return "weighted";
+        case Policy::failover:
+            return "failover";
+        case Policy::hash:
+            return "hash";
+        case Policy::geo:
+            return "geo";
+        case Policy::all:
+            return "all";
     }
     return "?";
 }
@@ -32,18 +38,15 @@ bool parse_policy(std::string_view text, Policy& out) {
 
 namespace {
 
-uint16_t answer_cap(const Pool& pool, size_t available) {
-    const size_t want = pool.answers == 0 ? kMaxAnswers : pool.answers;
-    return static_cast<uint16_t>(std::min({want, available, kMaxAnswers}));
-}
-
 void select_round_robin(const Pool& pool, uint16_t rrtype, Selection& out) {
     const FamilySet& fs = pool.family(rrtype);
     const size_t n = fs.members.size();
-    out.count = answer_cap(pool, n);
+    // Without "answers" the contract is every member; a rotation needs no per-member list.
+    out.count = static_cast<uint32_t>(pool.answers == 0 ? n : std::min<size_t>(pool.answers, n));
+    out.rotated = true;
     if (n == 0) return;
-    const uint64_t start = pool.counter(rrtype).next.fetch_add(1, std::memory_order_relaxed) % n;
-    for (uint16_t i = 0; i < out.count; ++i) out.index[i] = static_cast<uint16_t>((start + i) % n);
+    out.rotate_start = static_cast<uint32_t>(
+        pool.counter(rrtype).next.fetch_add(1, std::memory_order_relaxed) % n);
 }
 
 }  // namespace
@@ -52,6 +55,7 @@ void select(const Pool& pool, uint16_t rrtype, const Client& client, Rng& rng, S
     (void)client;
     (void)rng;
     out.count = 0;
+    out.rotated = false;
     out.ecs_scope = 0;
     switch (pool.policy) {
         case Policy::round_robin:

@@ -14,10 +14,14 @@ std::mutex g_mutex;
 
 const char* level_name(LogLevel l) {
     switch (l) {
-        case LogLevel::debug: return "debug";
-        case LogLevel::info: return "info";
-        case LogLevel::warn: return "warn";
-        case LogLevel::error: return "error";
+        case LogLevel::debug:
+            return "debug";
+        case LogLevel::info:
+            return "info";
+        case LogLevel::warn:
+            return "warn";
+        case LogLevel::error:
+            return "error";
     }
     return "?";
 }
@@ -26,7 +30,8 @@ const char* level_name(LogLevel l) {
 void append_value(std::string& out, std::string_view v) {
     bool plain = !v.empty();
     for (char c : v) {
-        if (c <= ' ' || c == '"' || c == '=' || c == '\\' || static_cast<unsigned char>(c) >= 0x7f) {
+        if (c <= ' ' || c == '"' || c == '=' || c == '\\' ||
+            static_cast<unsigned char>(c) >= 0x7f) {
             plain = false;
             break;
         }
@@ -61,20 +66,27 @@ bool parse_log_level(std::string_view text, LogLevel& out) {
     return false;
 }
 
-void set_log_level(LogLevel level) { g_level.store(level, std::memory_order_relaxed); }
+void set_log_level(LogLevel level) {
+    g_level.store(level, std::memory_order_relaxed);
+}
 
-bool log_enabled(LogLevel level) { return level >= g_level.load(std::memory_order_relaxed); }
+bool log_enabled(LogLevel level) {
+    return level >= g_level.load(std::memory_order_relaxed);
+}
 
 void log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields) {
     if (!log_enabled(level)) return;
     const auto now = std::chrono::system_clock::now();
     const std::time_t secs = std::chrono::system_clock::to_time_t(now);
-    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+    const auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
+        1000;
     std::tm tm{};
     gmtime_r(&secs, &tm);
     char ts[64];
     std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(ms));
     std::string line = "ts=";
     line += ts;
     line += " level=";

@@ -3,7 +3,7 @@
 #include <sys/socket.h>
 
 #include <csignal>
-#include <numeric>
+#include <stdexcept>
 
 #include "steerdns/server/log.h"
 
@@ -11,7 +11,9 @@ namespace steerdns::server {
 
 Server::Server(ServeOptions opts) : opts_(std::move(opts)), zone_dir_(opts_.zones_dir) {}
 
-Server::~Server() { shutdown(); }
+Server::~Server() {
+    shutdown();
+}
 
 void Server::reload() {
     const ReloadReport r = zone_dir_.refresh();
@@ -34,11 +36,17 @@ void Server::retire() {
 
 int Server::run() {
     std::signal(SIGPIPE, SIG_IGN);
+    std::string error;
+    zone_files(opts_.zones_dir, error);
+    if (!error.empty()) throw std::runtime_error("--zones " + error);
     reload();
 
     // Bind everything before starting any worker, so a busy port fails the start loudly.
-    for (unsigned i = 0; i < opts_.threads; ++i) workers_.push_back(std::make_unique<Worker>(i, opts_, slot_));
+    for (unsigned i = 0; i < opts_.threads; ++i)
+        workers_.push_back(std::make_unique<Worker>(i, opts_, slot_));
     for (ListenAddr& at : opts_.listen) {
+        ensure_port_free(at, SOCK_DGRAM);
+        ensure_port_free(at, SOCK_STREAM);
         for (auto& w : workers_) {
             Fd udp = bind_socket(at, SOCK_DGRAM);
             if (at.port() == 0) {
@@ -67,7 +75,8 @@ int Server::run() {
             self->shutdown();
         }
     };
-    for (auto [handle, signum] : {std::pair{&sigterm_, SIGTERM}, {&sigint_, SIGINT}, {&sighup_, SIGHUP}}) {
+    for (auto [handle, signum] :
+         {std::pair{&sigterm_, SIGTERM}, {&sigint_, SIGINT}, {&sighup_, SIGHUP}}) {
         *handle = make_uv<uv_signal_t>();
         uv_check(uv_signal_init(loop_.get(), handle->get()), "uv_signal_init");
         (*handle)->data = this;
@@ -76,8 +85,9 @@ int Server::run() {
     retire_timer_ = make_uv<uv_timer_t>();
     uv_timer_init(loop_.get(), retire_timer_.get());
     retire_timer_->data = this;
-    uv_timer_start(retire_timer_.get(), [](uv_timer_t* t) { static_cast<Server*>(t->data)->retire(); },
-                   1000, 1000);
+    uv_timer_start(
+        retire_timer_.get(), [](uv_timer_t* t) { static_cast<Server*>(t->data)->retire(); }, 1000,
+        1000);
 
     std::string listen;
     for (const ListenAddr& at : opts_.listen) listen += (listen.empty() ? "" : ",") + at.text;

@@ -54,8 +54,8 @@ void TcpSession::start_reading() {
 
 void TcpSession::touch() {
     const auto ms = static_cast<uint64_t>(worker_.options().tcp_idle_timeout * 1000.0);
-    uv_timer_start(idle_.get(), [](uv_timer_t* t) { static_cast<TcpSession*>(t->data)->close(); },
-                   ms, 0);
+    uv_timer_start(
+        idle_.get(), [](uv_timer_t* t) { static_cast<TcpSession*>(t->data)->close(); }, ms, 0);
 }
 
 void TcpSession::on_read(ssize_t nread) {
@@ -64,7 +64,10 @@ void TcpSession::on_read(ssize_t nread) {
     in_len_ += static_cast<size_t>(nread);
     touch();
     answer_frames();
-    if (closing_) return close();
+    if (closing_ && reading_) {
+        uv_read_stop(reinterpret_cast<uv_stream_t*>(tcp_.get()));
+        reading_ = false;
+    }
     flush();
 }
 
@@ -88,7 +91,8 @@ void TcpSession::answer_frames() {
                                       Transport::tcp, worker_.context(), out.subspan(2));
         pos += 2 + len;
         if (n == 0) {
-            // Nothing sensible to say (e.g. a response sent to us): RFC 7766 lets us close.
+            // Nothing sensible to say (a response sent to us, a frame too short for a
+            // header): answers queued for earlier queries still go out, then we close.
             WorkerStats::bump(st.dropped);
             closing_ = true;
             break;
@@ -110,7 +114,11 @@ void TcpSession::answer_frames() {
 }
 
 void TcpSession::flush() {
-    if (inflight_ != nullptr || pending_out_.empty()) return;
+    if (inflight_ != nullptr) return;
+    if (pending_out_.empty()) {
+        if (closing_) close();
+        return;
+    }
     auto req = std::make_unique<WriteReq>();
     req->data.swap(pending_out_);
     req->session = this;

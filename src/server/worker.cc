@@ -32,7 +32,8 @@ bool client_from(const sockaddr_storage& ss, lb::Client& client) {
 size_t reply_pktinfo(const msghdr& rx, uint8_t* out, size_t room) {
     for (cmsghdr* c = CMSG_FIRSTHDR(const_cast<msghdr*>(&rx)); c != nullptr;
          c = CMSG_NXTHDR(const_cast<msghdr*>(&rx), c)) {
-        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO && room >= CMSG_SPACE(sizeof(in_pktinfo))) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+            room >= CMSG_SPACE(sizeof(in_pktinfo))) {
             in_pktinfo in{};
             std::memcpy(&in, CMSG_DATA(c), sizeof in);
             in_pktinfo reply{};
@@ -44,7 +45,8 @@ size_t reply_pktinfo(const msghdr& rx, uint8_t* out, size_t room) {
             std::memcpy(CMSG_DATA(h), &reply, sizeof reply);
             return CMSG_SPACE(sizeof reply);
         }
-        if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO && room >= CMSG_SPACE(sizeof(in6_pktinfo))) {
+        if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+            room >= CMSG_SPACE(sizeof(in6_pktinfo))) {
             in6_pktinfo reply{};
             std::memcpy(&reply, CMSG_DATA(c), sizeof reply);  // same address, same interface
             auto* h = reinterpret_cast<cmsghdr*>(out);
@@ -129,7 +131,9 @@ void Worker::run() {
     uv_run(loop_.get(), UV_RUN_DEFAULT);
 }
 
-void Worker::adopt_snapshot() { uv_async_send(mailbox_.get()); }
+void Worker::adopt_snapshot() {
+    uv_async_send(mailbox_.get());
+}
 
 void Worker::stop() {
     if (!mailbox_) return;
@@ -183,8 +187,9 @@ void Worker::drain_udp(UdpSocket& s) {
             }
             WorkerStats::bump(stats_.udp_queries);
             uint8_t* out = tx_buf_.data() + size_t{m} * kTxSlot;
-            const size_t len = answer_query(snap, {rx_buf_.data() + i * kRxSlot, rx_msgs_[i].msg_len},
-                                            client, Transport::udp, ctx_, {out, kTxSlot});
+            const size_t len =
+                answer_query(snap, {rx_buf_.data() + i * kRxSlot, rx_msgs_[i].msg_len}, client,
+                             Transport::udp, ctx_, {out, kTxSlot});
             if (len == 0) {
                 WorkerStats::bump(stats_.dropped);
                 continue;
@@ -234,6 +239,8 @@ void Worker::on_accept(TcpListener& l) {
     sessions_.front()->set_position(sessions_.begin());
 }
 
-void Worker::remove_session(TcpSession* s) { sessions_.erase(s->position()); }
+void Worker::remove_session(TcpSession* s) {
+    sessions_.erase(s->position());
+}
 
 }  // namespace steerdns::server

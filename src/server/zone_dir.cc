@@ -52,7 +52,8 @@ ReloadReport ZoneDir::refresh() {
     for (auto it = files_.begin(); it != files_.end();) {
         if (present.count(it->first) == 0) {
             if (it->second.zone)
-                log_info("zone removed", {{"zone", it->second.zone->apex_text()}, {"file", it->first}});
+                log_info("zone removed",
+                         {{"zone", it->second.zone->apex_text()}, {"file", it->first}});
             it = files_.erase(it);
             ++report.removed;
             report.changed = true;
@@ -72,7 +73,9 @@ ReloadReport ZoneDir::refresh() {
 
         const auto t0 = std::chrono::steady_clock::now();
         zone::CompileResult r = zone::load_zone(path);
-        const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        const double ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                .count();
         if (r.zone) {
             // One file per apex: a second file claiming a loaded apex is refused.
             const std::string apex = r.zone->apex_text();
@@ -80,7 +83,8 @@ ReloadReport ZoneDir::refresh() {
             for (const auto& [other, oe] : files_)
                 if (other != path && oe.zone && oe.zone->apex_text() == apex) clash = other;
             if (!clash.empty()) {
-                log_error("zone rejected", {{"file", path}, {"zone", apex},
+                log_error("zone rejected", {{"file", path},
+                                            {"zone", apex},
                                             {"error", "zone is already served from " + clash}});
                 ++report.failed;
                 continue;
@@ -98,8 +102,10 @@ ReloadReport ZoneDir::refresh() {
             ++report.loaded;
             report.changed = true;
         } else {
-            for (const zone::Diagnostic& d : r.diags) log_error("zone file error", {{"error", d.to_string()}});
-            log_error(e.zone ? "zone rejected, previous version keeps serving" : "zone rejected, not served",
+            for (const zone::Diagnostic& d : r.diags)
+                log_error("zone file error", {{"error", d.to_string()}});
+            log_error(e.zone ? "zone rejected, previous version keeps serving"
+                             : "zone rejected, not served",
                       {{"file", path}, {"problems", std::to_string(r.diags.size())}});
             ++report.failed;
         }

@@ -24,7 +24,9 @@ std::span<const uint8_t> as_span(const Wire& w) {
     return {reinterpret_cast<const uint8_t*>(w.data()), w.size()};
 }
 
-std::string text(const Wire& w) { return dns::name_to_text(as_span(w)); }
+std::string text(const Wire& w) {
+    return dns::name_to_text(as_span(w));
+}
 
 std::string where(const SourcePos& p) {
     return "line " + std::to_string(p.line) + ":" + std::to_string(p.col);
@@ -53,7 +55,7 @@ struct NodeBuild {
 };
 
 class Compiler {
-public:
+  public:
     explicit Compiler(const ZoneSpec& spec) : spec_(spec) {}
 
     CompileResult run() {
@@ -65,7 +67,8 @@ public:
         ldns_dname2canonical(origin_.get());
         apex_ = to_wire(origin_.get());
         add_soa();
-        for (const Located& ns : spec_.ns) add_line("@ " + std::to_string(spec_.ttl) + " IN NS " + ns.text, ns.pos, true);
+        for (const Located& ns : spec_.ns)
+            add_line("@ " + std::to_string(spec_.ttl) + " IN NS " + ns.text, ns.pos, true);
         for (const Located& r : spec_.records) add_line(r.text, r.pos, false);
         add_pools();
         if (!diags_.empty()) return finish();
@@ -76,7 +79,7 @@ public:
         return finish();
     }
 
-private:
+  private:
     void error(const SourcePos& pos, std::string message) {
         diags_.push_back(Diagnostic{spec_.file, pos, std::move(message)});
     }
@@ -129,9 +132,10 @@ private:
     void add_soa() {
         const SoaSpec& s = spec_.soa;
         if (s.rname.text.find('@') != std::string::npos) {
-            error(s.rname.pos, "rname is a domain name, not an e-mail address: write \"" +
-                                   std::string(s.rname.text).replace(s.rname.text.find('@'), 1, ".") +
-                                   ".\" (the first label is the mailbox)");
+            error(s.rname.pos,
+                  "rname is a domain name, not an e-mail address: write \"" +
+                      std::string(s.rname.text).replace(s.rname.text.find('@'), 1, ".") +
+                      ".\" (the first label is the mailbox)");
             return;
         }
         const std::string line = "@ " + std::to_string(spec_.ttl) + " IN SOA " + s.mname.text +
@@ -170,7 +174,8 @@ private:
             error(pos, "type " + type_name(t) + " cannot be served from a zone");
             return;
         }
-        if (!from_ns_list && t == LDNS_RR_TYPE_NS && ldns_dname_compare(owner, origin_.get()) == 0) {
+        if (!from_ns_list && t == LDNS_RR_TYPE_NS &&
+            ldns_dname_compare(owner, origin_.get()) == 0) {
             error(pos, "NS records at the apex come from the \"ns\" list, not from \"records\"");
             return;
         }
@@ -191,11 +196,10 @@ private:
                                          "\" is not available in this version (use round-robin)");
                 continue;
             }
-            const std::string owner_text =
-                ps.name.text == "@" ? spec_.origin.text
-                : (!ps.name.text.empty() && ps.name.text.back() == '.')
-                    ? ps.name.text
-                    : ps.name.text + "." + spec_.origin.text;
+            const std::string owner_text = ps.name.text == "@" ? spec_.origin.text
+                                           : (!ps.name.text.empty() && ps.name.text.back() == '.')
+                                               ? ps.name.text
+                                               : ps.name.text + "." + spec_.origin.text;
             RdfPtr owner(ldns_dname_new_frm_str(owner_text.c_str()));
             if (!owner) {
                 error(ps.name.pos, "\"" + ps.name.text + "\" is not a valid name");
@@ -203,7 +207,8 @@ private:
             }
             ldns_dname2canonical(owner.get());
             if (!inside(owner.get())) {
-                error(ps.name.pos, "pool " + owner_text + " is outside the zone " + spec_.origin.text);
+                error(ps.name.pos,
+                      "pool " + owner_text + " is outside the zone " + spec_.origin.text);
                 continue;
             }
             if (ps.members.size() > 65535) {
@@ -223,7 +228,8 @@ private:
                 } else if (inet_pton(AF_INET6, ms.address.text.c_str(), m.address) == 1) {
                     m.family = 6;
                 } else {
-                    error(ms.address.pos, "\"" + ms.address.text + "\" is not an IPv4 or IPv6 address");
+                    error(ms.address.pos,
+                          "\"" + ms.address.text + "\" is not an IPv4 or IPv6 address");
                     continue;
                 }
                 pool.members.push_back(std::move(m));
@@ -239,8 +245,9 @@ private:
         for (size_t i = 0; i < pools_.size(); ++i) {
             NodeBuild& nb = nodes_[pool_owner_[i]];
             if (nb.pool >= 0) {
-                error(pool_pos_[i], "pool " + text(pool_owner_[i]) + " is defined twice (first at " +
-                                        where(pool_pos_[nb.pool]) + ")");
+                error(pool_pos_[i], "pool " + text(pool_owner_[i]) +
+                                        " is defined twice (first at " + where(pool_pos_[nb.pool]) +
+                                        ")");
                 continue;
             }
             nb.pool = static_cast<int32_t>(i);
@@ -285,16 +292,19 @@ private:
                 const Record& r = records_[i];
                 const bool glue = r.type == dns::type::A || r.type == dns::type::AAAA;
                 if (cut && !glue) {
-                    error(r.pos, type_name(r.type) + " at " + text(name) + " is below the delegation at " +
-                                     text(*cut) + " and would never be answered");
-                } else if (at_cut && !glue && r.type != dns::type::NS && r.type != dns::type::DS) {
                     error(r.pos, type_name(r.type) + " at " + text(name) +
-                                     " is at a delegation point, where only NS, DS and glue belong");
+                                     " is below the delegation at " + text(*cut) +
+                                     " and would never be answered");
+                } else if (at_cut && !glue && r.type != dns::type::NS && r.type != dns::type::DS) {
+                    error(r.pos,
+                          type_name(r.type) + " at " + text(name) +
+                              " is at a delegation point, where only NS, DS and glue belong");
                 }
             }
             if (nb.pool >= 0 && (cut || at_cut)) {
-                error(pool_pos_[nb.pool], "pool " + text(name) + " is at or below the delegation at " +
-                                              text(cut ? *cut : name) + " and would never be answered");
+                error(pool_pos_[nb.pool],
+                      "pool " + text(name) + " is at or below the delegation at " +
+                          text(cut ? *cut : name) + " and would never be answered");
             }
             // CNAME and other data (RFC 1034 3.6.2, RFC 2181 10.1).
             const Record* cname = first_of(nb, dns::type::CNAME);
@@ -304,7 +314,8 @@ private:
                     if (&r == cname) continue;
                     error(r.type == dns::type::CNAME ? r.pos : cname->pos,
                           r.type == dns::type::CNAME
-                              ? "second CNAME at " + text(name) + " (first at " + where(cname->pos) + ")"
+                              ? "second CNAME at " + text(name) + " (first at " +
+                                    where(cname->pos) + ")"
                               : "CNAME at " + text(name) + " cannot coexist with other data (" +
                                     type_name(r.type) + " at " + where(r.pos) + ")");
                 }
@@ -329,8 +340,8 @@ private:
                 auto [it, fresh] = first.emplace(r.type, &r);
                 if (!fresh && it->second->ttl != r.ttl)
                     error(r.pos, "TTL " + std::to_string(r.ttl) + " differs from " +
-                                     std::to_string(it->second->ttl) + " of the " + type_name(r.type) +
-                                     " record at " + where(it->second->pos) +
+                                     std::to_string(it->second->ttl) + " of the " +
+                                     type_name(r.type) + " record at " + where(it->second->pos) +
                                      " (an RRset has one TTL, RFC 2181 5.2)");
             }
         }
@@ -401,8 +412,8 @@ private:
             size_t pos = 0;
             while (name.size() - pos > apex_.size()) {
                 pos += 1 + name[pos];
-                auto it = index.find(Wire(reinterpret_cast<const char*>(name.data() + pos),
-                                          name.size() - pos));
+                auto it = index.find(
+                    Wire(reinterpret_cast<const char*>(name.data() + pos), name.size() - pos));
                 if (it != index.end() && (z->nodes[it->second].flags & node_flag::delegation)) {
                     n.cut = static_cast<int32_t>(it->second);
                     break;
@@ -420,7 +431,8 @@ private:
                 if (it != index.end()) z->additionals.push_back(Additional{i, it->second});
                 off += 10 + rdlen;
             }
-            rs.additional_count = static_cast<uint32_t>(z->additionals.size() - rs.additional_begin);
+            rs.additional_count =
+                static_cast<uint32_t>(z->additionals.size() - rs.additional_begin);
         }
         // The SOA as negative answers carry it: TTL lowered to the negative TTL (RFC 2308 3).
         const RRset* soa = z->find_rrset(z->nodes[0], dns::type::SOA);
@@ -474,9 +486,13 @@ size_t Zone::member_count() const {
     return n;
 }
 
-std::string Zone::apex_text() const { return dns::name_to_text(apex); }
+std::string Zone::apex_text() const {
+    return dns::name_to_text(apex);
+}
 
-CompileResult compile_zone(const ZoneSpec& spec) { return Compiler(spec).run(); }
+CompileResult compile_zone(const ZoneSpec& spec) {
+    return Compiler(spec).run();
+}
 
 CompileResult load_zone(const std::string& path) {
     LoadResult loaded = load_zone_file(path);

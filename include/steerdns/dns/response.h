@@ -16,7 +16,7 @@ namespace steerdns::dns {
 enum class Section : uint8_t { answer = 0, authority = 1, additional = 2 };
 
 class ResponseWriter {
-public:
+  public:
     // `out` must hold at least kHeaderSize + the question; `limit` is the largest message the
     // client accepts (512, its EDNS size, or 65535 over TCP), capped to out.size().
     ResponseWriter(std::span<uint8_t> out, size_t limit);
@@ -37,8 +37,8 @@ public:
                 const uint8_t* rdata_name = nullptr, size_t rdata_name_len = 0);
 
     // Like add_rr, with `owner` a lowercased wire name compressed against known names.
-    bool add_rr_named(Section s, std::span<const uint8_t> owner, const uint8_t* image,
-                      size_t len, const uint8_t* rdata_name = nullptr, size_t rdata_name_len = 0);
+    bool add_rr_named(Section s, std::span<const uint8_t> owner, const uint8_t* image, size_t len,
+                      const uint8_t* rdata_name = nullptr, size_t rdata_name_len = 0);
 
     // Offset in the message where `name` (or a suffix of it ending at a label boundary)
     // already stands, or -1. Used to point owners at names in the question or in rdata.
@@ -66,7 +66,7 @@ public:
 
     uint16_t count(Section s) const { return count_[static_cast<int>(s)]; }
 
-private:
+  private:
     struct Known {
         uint16_t offset;  // where the name starts in the message
         uint8_t len;

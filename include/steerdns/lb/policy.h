@@ -18,12 +18,20 @@ struct Client {
     const dns::ClientSubnet* ecs = nullptr;
 };
 
-// Result of a selection: positions in the pool's FamilySet for the queried type, in answer
-// order, plus the ECS scope the answer is valid for (0 = the same for every client).
+// Result of a selection, in answer order: either an explicit list of positions in the
+// pool's FamilySet (weighted draws and the like, at most kMaxAnswers), or a rotation
+// (`count` positions starting at `rotate_start`, wrapping), which needs no list however many
+// members a pool has. `ecs_scope`: the ECS prefix the answer is valid for (0 = everyone).
 struct Selection {
-    std::array<uint16_t, kMaxAnswers> index;
-    uint16_t count = 0;
+    std::array<uint32_t, kMaxAnswers> index;
+    uint32_t count = 0;
+    uint32_t rotate_start = 0;
+    bool rotated = false;
     uint8_t ecs_scope = 0;
+
+    uint32_t position(uint32_t i, size_t family_size) const {
+        return rotated ? static_cast<uint32_t>((rotate_start + i) % family_size) : index[i];
+    }
 };
 
 void select(const Pool& pool, uint16_t rrtype, const Client& client, Rng& rng, Selection& out);

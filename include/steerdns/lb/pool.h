@@ -16,7 +16,7 @@ enum class Policy : uint8_t { round_robin, weighted, failover, hash, geo, all };
 const char* policy_name(Policy p);
 bool parse_policy(std::string_view text, Policy& out);
 
-// Largest number of records one answer may carry; also the size of Selection.
+// Largest `answers` a pool may ask for; also the size of Selection's explicit list.
 inline constexpr size_t kMaxAnswers = 64;
 
 struct Member {
@@ -38,8 +38,8 @@ struct alignas(64) RotationCounter {
 
 // One address family's view of a pool.
 struct FamilySet {
-    uint16_t rrtype = 0;        // A or AAAA
-    uint8_t image_size = 0;     // 14 (A) or 26 (AAAA): TYPE CLASS TTL RDLENGTH RDATA
+    uint16_t rrtype = 0;            // A or AAAA
+    uint8_t image_size = 0;         // 14 (A) or 26 (AAAA): TYPE CLASS TTL RDLENGTH RDATA
     std::vector<uint32_t> members;  // indices into Pool::members
     std::vector<uint8_t> images;    // image_size bytes per entry of `members`
 };
@@ -48,7 +48,7 @@ struct Pool {
     std::string name;  // relative, as written, for logs and status
     Policy policy = Policy::round_robin;
     uint32_t ttl = 0;
-    uint16_t answers = 0;  // 0 = all members of the family (capped at kMaxAnswers)
+    uint16_t answers = 0;  // 0 = all members of the queried family
     std::vector<Member> members;
     FamilySet v4;
     FamilySet v6;

@@ -7,7 +7,7 @@
 namespace steerdns::lb {
 
 class Rng {
-public:
+  public:
     explicit Rng(uint64_t seed = 0x5EEDD15EA5Eull) { reseed(seed); }
 
     void reseed(uint64_t seed) {
@@ -37,7 +37,7 @@ public:
         return static_cast<uint64_t>((static_cast<unsigned __int128>(next()) * n) >> 64);
     }
 
-private:
+  private:
     static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
     uint64_t s_[4];
 };

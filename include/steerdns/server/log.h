@@ -19,9 +19,17 @@ using LogField = std::pair<std::string_view, std::string>;
 
 void log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields = {});
 
-inline void log_debug(std::string_view m, std::initializer_list<LogField> f = {}) { log(LogLevel::debug, m, f); }
-inline void log_info(std::string_view m, std::initializer_list<LogField> f = {}) { log(LogLevel::info, m, f); }
-inline void log_warn(std::string_view m, std::initializer_list<LogField> f = {}) { log(LogLevel::warn, m, f); }
-inline void log_error(std::string_view m, std::initializer_list<LogField> f = {}) { log(LogLevel::error, m, f); }
+inline void log_debug(std::string_view m, std::initializer_list<LogField> f = {}) {
+    log(LogLevel::debug, m, f);
+}
+inline void log_info(std::string_view m, std::initializer_list<LogField> f = {}) {
+    log(LogLevel::info, m, f);
+}
+inline void log_warn(std::string_view m, std::initializer_list<LogField> f = {}) {
+    log(LogLevel::warn, m, f);
+}
+inline void log_error(std::string_view m, std::initializer_list<LogField> f = {}) {
+    log(LogLevel::error, m, f);
+}
 
 }  // namespace steerdns::server

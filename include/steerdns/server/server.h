@@ -14,14 +14,14 @@
 namespace steerdns::server {
 
 class Server {
-public:
+  public:
     explicit Server(ServeOptions opts);
     ~Server();
 
     // Serves until SIGTERM or SIGINT. Returns the process exit code.
     int run();
 
-private:
+  private:
     void reload();
     void publish();
     void retire();

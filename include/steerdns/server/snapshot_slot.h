@@ -11,7 +11,7 @@
 namespace steerdns::server {
 
 class SnapshotSlot {
-public:
+  public:
     void publish(SnapshotPtr s) {
         std::lock_guard lock(m_);
         current_ = std::move(s);
@@ -21,7 +21,7 @@ public:
         return current_;
     }
 
-private:
+  private:
     mutable std::mutex m_;
     SnapshotPtr current_;
 };

@@ -12,7 +12,7 @@ namespace steerdns::server {
 
 // Owns a file descriptor.
 class Fd {
-public:
+  public:
     Fd() = default;
     explicit Fd(int fd) : fd_(fd) {}
     ~Fd() { reset(); }
@@ -29,7 +29,7 @@ public:
     void reset();
     explicit operator bool() const { return fd_ >= 0; }
 
-private:
+  private:
     int fd_ = -1;
 };
 
@@ -45,6 +45,9 @@ struct ListenAddr {
 
 // Parses "127.0.0.1:5300", "[::1]:5300" or "[::]:53". False with `error` set otherwise.
 bool parse_listen(const std::string& text, ListenAddr& out, std::string& error);
+
+// Throws if something already holds `at` (only our own SO_REUSEPORT group may share it).
+void ensure_port_free(const ListenAddr& at, int socktype);
 
 // Binds a UDP (SOCK_DGRAM) or TCP (SOCK_STREAM) socket with SO_REUSEPORT, non-blocking.
 // TCP sockets are not yet listening. Throws std::runtime_error with errno text on failure.

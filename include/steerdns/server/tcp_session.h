@@ -15,7 +15,7 @@ namespace steerdns::server {
 class Worker;
 
 class TcpSession {
-public:
+  public:
     explicit TcpSession(Worker& worker);
     ~TcpSession();
     TcpSession(const TcpSession&) = delete;
@@ -26,7 +26,7 @@ public:
     void set_position(std::list<std::unique_ptr<TcpSession>>::iterator it) { position_ = it; }
     std::list<std::unique_ptr<TcpSession>>::iterator position() const { return position_; }
 
-private:
+  private:
     struct WriteReq;  // outlives the session if a write is still in flight at close
     static constexpr size_t kMaxPendingOut = 1 << 20;
 

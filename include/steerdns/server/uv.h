@@ -20,7 +20,8 @@ struct UvClose {
             return;
         }
         if (!uv_is_closing(base)) {
-            uv_close(base, [](uv_handle_t* c) { std::default_delete<T>{}(reinterpret_cast<T*>(c)); });
+            uv_close(base,
+                     [](uv_handle_t* c) { std::default_delete<T>{}(reinterpret_cast<T*>(c)); });
         }
     }
 };
@@ -35,7 +36,9 @@ UvPtr<T> make_uv() {
     return UvPtr<T>(p.release());
 }
 
-inline std::string uv_error(int code) { return uv_strerror(code); }
+inline std::string uv_error(int code) {
+    return uv_strerror(code);
+}
 
 // Throws on a libuv error: for set-up paths, where failing loudly at start is right.
 inline void uv_check(int rc, const char* what) {
@@ -43,7 +46,7 @@ inline void uv_check(int rc, const char* what) {
 }
 
 class Loop {
-public:
+  public:
     Loop() { uv_check(uv_loop_init(&loop_), "uv_loop_init"); }
     ~Loop() {
         // Let pending close callbacks free their handles before the loop goes away.
@@ -54,7 +57,7 @@ public:
     Loop& operator=(const Loop&) = delete;
     uv_loop_t* get() { return &loop_; }
 
-private:
+  private:
     uv_loop_t loop_;
 };
 

@@ -26,7 +26,7 @@ namespace steerdns::server {
 class TcpSession;
 
 class Worker {
-public:
+  public:
     // Datagrams handled per recvmmsg/sendmmsg pair. 64 amortises the syscalls well past
     // the point of diminishing returns (gdnsd uses 16, Knot 64) at 256 KiB of buffers.
     static constexpr unsigned kBatch = 64;
@@ -59,7 +59,7 @@ public:
     uv_loop_t* loop() { return loop_.get(); }
     void remove_session(TcpSession* s);
 
-private:
+  private:
     struct UdpSocket {
         Worker* worker = nullptr;
         Fd fd;

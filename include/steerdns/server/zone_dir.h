@@ -23,7 +23,7 @@ struct ReloadReport {
 };
 
 class ZoneDir {
-public:
+  public:
     explicit ZoneDir(std::string dir) : dir_(std::move(dir)) {}
 
     // Re-reads the directory; compiles new and changed files. Logs every problem.
@@ -32,7 +32,7 @@ public:
     // The current good zones, one per apex.
     std::vector<zone::ZonePtr> zones() const;
 
-private:
+  private:
     struct Entry {
         int64_t mtime_ns = 0;
         int64_t size = -1;

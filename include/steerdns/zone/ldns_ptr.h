@@ -1,7 +1,10 @@
 // Owning handles for ldns objects, so no ldns_*_free call is ever written by hand.
 #pragma once
 
+// ldns/common.h defines bool, true and false as macros (true as the int 1) unless
+// <stdbool.h> came first, which breaks std::optional's operator<=> and friends in C++.
 #include <ldns/ldns.h>
+#include <stdbool.h>  // NOLINT(modernize-deprecated-headers): must precede ldns
 
 #include <memory>
 

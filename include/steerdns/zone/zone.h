@@ -57,7 +57,7 @@ struct Zone {
     std::vector<uint8_t> apex;  // lowercased wire name
     uint32_t serial = 0;
     uint32_t default_ttl = 0;
-    uint32_t negative_ttl = 0;  // min(SOA TTL, SOA MINIMUM), RFC 2308
+    uint32_t negative_ttl = 0;          // min(SOA TTL, SOA MINIMUM), RFC 2308
     std::vector<uint8_t> soa_negative;  // SOA image with negative_ttl, for NXDOMAIN/NODATA
 
     std::vector<uint8_t> names;
