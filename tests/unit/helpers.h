@@ -1,0 +1,55 @@
+// Shared test helpers: build queries with ldns, decode responses with ldns (an independent
+// implementation of the wire format), and compile zones from JSON text.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "steerdns/answer.h"
+#include "steerdns/snapshot.h"
+#include "steerdns/zone/compile.h"
+#include "steerdns/zone/ldns_ptr.h"
+
+namespace steerdns::test {
+
+struct QueryOptions {
+    bool edns = false;
+    uint16_t udp_size = 1232;
+    bool do_bit = false;
+    uint8_t version = 0;
+    bool rd = true;
+    uint16_t id = 0x1234;
+    uint16_t qclass = LDNS_RR_CLASS_IN;
+    // ECS: family 1/2, source prefix, address bytes (already truncated)
+    bool ecs = false;
+    uint16_t ecs_family = 1;
+    uint8_t ecs_source = 24;
+    std::vector<uint8_t> ecs_address = {198, 51, 100};
+};
+
+std::vector<uint8_t> make_query(const std::string& name, uint16_t qtype,
+                                const QueryOptions& o = {});
+
+zone::PktPtr decode(const std::vector<uint8_t>& wire);
+
+// Compiles a zone from JSON text; fails the test (CHECK) on diagnostics.
+zone::ZonePtr compile_json(const std::string& json);
+
+// The example zone from the README / contract.
+std::string example_zone_json();
+
+struct Answered {
+    std::vector<uint8_t> wire;
+    zone::PktPtr pkt;
+    Outcome outcome;
+};
+
+Answered ask(const Snapshot& snap, const std::vector<uint8_t>& query, Transport t = Transport::udp,
+             AnswerContext* ctx = nullptr);
+
+// Presentation form of the rdata of every RR in a section, e.g. {"192.0.2.10", ...}.
+std::vector<std::string> rdatas(const ldns_rr_list* list);
+std::string to_text(const ldns_pkt* p);
+
+}  // namespace steerdns::test
