@@ -9,21 +9,15 @@
 
 namespace steerdns::server {
 
-Server::Server(ServeOptions opts) : opts_(std::move(opts)), zone_dir_(opts_.zones_dir) {}
+Server::Server(ServeOptions opts) : opts_(std::move(opts)) {}
 
 Server::~Server() {
     shutdown();
 }
 
-void Server::reload() {
-    const ReloadReport r = zone_dir_.refresh();
-    if (r.changed || generation_ == 0) publish();
-}
-
-void Server::publish() {
-    auto snap = std::make_shared<const Snapshot>(zone_dir_.zones(), ++generation_);
+void Server::publish(SnapshotPtr snapshot) {
     if (SnapshotPtr old = slot_.get()) retired_.push_back(std::move(old));
-    slot_.publish(std::move(snap));
+    slot_.publish(std::move(snapshot));
     for (auto& w : workers_) w->adopt_snapshot();
 }
 
@@ -39,7 +33,13 @@ int Server::run() {
     std::string error;
     zone_files(opts_.zones_dir, error);
     if (!error.empty()) throw std::runtime_error("--zones " + error);
-    reload();
+    reloader_ = std::make_unique<Reloader>(
+        loop_.get(), opts_.zones_dir,
+        [](std::vector<zone::ZonePtr> zones, uint64_t generation) {
+            return std::make_shared<const Snapshot>(std::move(zones), generation);
+        },
+        [this](SnapshotPtr s) { publish(std::move(s)); });
+    publish(reloader_->load_now());
 
     // Bind everything before starting any worker, so a busy port fails the start loudly.
     for (unsigned i = 0; i < opts_.threads; ++i)
@@ -69,7 +69,7 @@ int Server::run() {
         auto* self = static_cast<Server*>(h->data);
         if (signum == SIGHUP) {
             log_info("SIGHUP: reloading zones");
-            self->reload();
+            self->reloader_->request("SIGHUP", true);
         } else {
             log_info("shutting down", {{"signal", signum == SIGTERM ? "SIGTERM" : "SIGINT"}});
             self->shutdown();
@@ -91,7 +91,8 @@ int Server::run() {
 
     std::string listen;
     for (const ListenAddr& at : opts_.listen) listen += (listen.empty() ? "" : ",") + at.text;
-    const auto zones = zone_dir_.zones();
+    reloader_->start();
+    const auto zones = slot_.get()->zones();
     size_t pools = 0;
     size_t members = 0;
     for (const auto& z : zones) {
@@ -113,6 +114,7 @@ void Server::shutdown() {
     for (auto& w : workers_) w->stop();
     for (auto& w : workers_) w->join();
     workers_.clear();
+    if (reloader_) reloader_->stop();
     sigterm_.reset();
     sigint_.reset();
     sighup_.reset();

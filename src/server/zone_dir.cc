@@ -40,7 +40,7 @@ std::vector<std::string> zone_files(const std::string& path, std::string& error)
     return out;
 }
 
-ReloadReport ZoneDir::refresh() {
+ReloadReport ZoneDir::refresh(Settle settle, bool force) {
     ReloadReport report;
     std::string error;
     const std::vector<std::string> paths = zone_files(dir_, error);
@@ -49,8 +49,22 @@ ReloadReport ZoneDir::refresh() {
         return report;
     }
     std::set<std::string> present(paths.begin(), paths.end());
+    // A file missing while the directory is still changing may be mid-replacement (git
+    // checkout unlinks, then writes): drop zones only once the directory has settled.
+    bool dir_settled = true;
+    struct stat dst {};
+    if (settle == Settle::yes && ::stat(dir_.c_str(), &dst) == 0) {
+        const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+        const int64_t age = now - (int64_t{dst.st_mtim.tv_sec} * 1000000000 + dst.st_mtim.tv_nsec);
+        dir_settled = !(age >= 0 && age < kSettleMs * 1000000);
+    }
     for (auto it = files_.begin(); it != files_.end();) {
-        if (present.count(it->first) == 0) {
+        if (present.count(it->first) == 0 && !dir_settled) {
+            report.unsettled = true;
+            ++it;
+        } else if (present.count(it->first) == 0) {
             if (it->second.zone)
                 log_info("zone removed",
                          {{"zone", it->second.zone->apex_text()}, {"file", it->first}});
@@ -66,7 +80,17 @@ ReloadReport ZoneDir::refresh() {
         if (::stat(path.c_str(), &st) != 0) continue;  // vanished between readdir and stat
         Entry& e = files_[path];
         const int64_t mtime = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
-        if (e.size == st.st_size && e.mtime_ns == mtime && e.inode == st.st_ino) continue;
+        if (!force && e.size == st.st_size && e.mtime_ns == mtime && e.inode == st.st_ino) continue;
+        if (settle == Settle::yes) {
+            const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
+            const int64_t age = now - mtime;
+            if (age >= 0 && age < kSettleMs * 1000000) {
+                report.unsettled = true;
+                continue;
+            }
+        }
         e.size = st.st_size;
         e.mtime_ns = mtime;
         e.inode = st.st_ino;

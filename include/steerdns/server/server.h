@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "steerdns/server/options.h"
+#include "steerdns/server/reloader.h"
 #include "steerdns/server/snapshot_slot.h"
 #include "steerdns/server/uv.h"
 #include "steerdns/server/worker.h"
@@ -22,18 +23,16 @@ class Server {
     int run();
 
   private:
-    void reload();
-    void publish();
+    void publish(SnapshotPtr snapshot);
     void retire();
     void shutdown();
 
     ServeOptions opts_;
     Loop loop_;
-    ZoneDir zone_dir_;
     SnapshotSlot slot_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<SnapshotPtr> retired_;
-    uint64_t generation_ = 0;
+    std::unique_ptr<Reloader> reloader_;
     UvPtr<uv_signal_t> sigterm_;
     UvPtr<uv_signal_t> sigint_;
     UvPtr<uv_signal_t> sighup_;

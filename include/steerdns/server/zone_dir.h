@@ -16,18 +16,25 @@ namespace steerdns::server {
 std::vector<std::string> zone_files(const std::string& path, std::string& error);
 
 struct ReloadReport {
-    unsigned loaded = 0;   // files compiled successfully
-    unsigned failed = 0;   // files rejected (their previous version, if any, kept)
-    unsigned removed = 0;  // files gone, zones dropped
-    bool changed = false;  // anything to publish
+    unsigned loaded = 0;     // files compiled successfully
+    unsigned failed = 0;     // files rejected (their previous version, if any, kept)
+    unsigned removed = 0;    // files gone, zones dropped
+    bool changed = false;    // anything to publish
+    bool unsettled = false;  // a file was modified too recently to be read; look again soon
 };
 
 class ZoneDir {
   public:
     explicit ZoneDir(std::string dir) : dir_(std::move(dir)) {}
 
+    // With Settle::yes, a file modified less than `settle_ms` ago is left for the next look:
+    // it may be half-written.
+    enum class Settle { no, yes };
+    static constexpr int64_t kSettleMs = 200;
+
     // Re-reads the directory; compiles new and changed files. Logs every problem.
-    ReloadReport refresh();
+    // With `force`, every file is recompiled whether or not it looks changed (SIGHUP).
+    ReloadReport refresh(Settle settle = Settle::no, bool force = false);
 
     // The current good zones, one per apex.
     std::vector<zone::ZonePtr> zones() const;

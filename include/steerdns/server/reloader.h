@@ -1,0 +1,72 @@
+// Keeps the served zones in step with the zones directory: inotify events (uv_fs_event) with
+// a debounce, SIGHUP, and a slow periodic scan as a safety net for what inotify misses (a
+// replaced directory, a file system without events). Files are compiled on the libuv
+// threadpool so a large zone never stalls the control loop; one reload runs at a time and a
+// request during it schedules one more.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "steerdns/server/uv.h"
+#include "steerdns/server/zone_dir.h"
+#include "steerdns/snapshot.h"
+
+namespace steerdns::server {
+
+class Reloader {
+  public:
+    // Builds a snapshot from zones; runs on a threadpool thread, so it must be thread-safe.
+    using Build = std::function<SnapshotPtr(std::vector<zone::ZonePtr>, uint64_t generation)>;
+    // Makes a snapshot current; runs on the control loop.
+    using Publish = std::function<void(SnapshotPtr)>;
+
+    // Writes settle for this long (no event, mtime this old) before a file is read, so an
+    // editor's half-written file is never loaded.
+    static constexpr uint64_t kDebounceMs = 200;
+    static constexpr uint64_t kScanIntervalMs = 5000;
+
+    Reloader(uv_loop_t* loop, std::string dir, Build build, Publish publish);
+    ~Reloader();
+    Reloader(const Reloader&) = delete;
+    Reloader& operator=(const Reloader&) = delete;
+
+    // Start-up: reads every file synchronously, so workers start with the zones loaded.
+    SnapshotPtr load_now();
+    // Starts watching the directory.
+    void start();
+    // Reload as soon as possible (SIGHUP, control API); `force` recompiles every file.
+    void request(const char* why, bool force = false);
+    void stop();
+
+    const ZoneDir& zone_dir() const { return zone_dir_; }
+
+  private:
+    void on_fs_event();
+    void run_now();
+    void work();  // threadpool
+    void done();  // control loop
+
+    uv_loop_t* loop_;
+    std::string dir_;
+    Build build_;
+    Publish publish_;
+    ZoneDir zone_dir_;
+    uint64_t generation_ = 0;
+    bool in_flight_ = false;
+    bool again_ = false;
+    bool stopped_ = false;
+    bool force_ = false;      // next run recompiles everything
+    bool run_force_ = false;  // the run in flight does
+    const char* reason_ = "";
+    ReloadReport report_;
+    SnapshotPtr built_;
+    uv_work_t work_req_{};
+    UvPtr<uv_fs_event_t> watch_;
+    UvPtr<uv_timer_t> debounce_;
+    UvPtr<uv_timer_t> scan_;
+};
+
+}  // namespace steerdns::server

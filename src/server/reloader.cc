@@ -1,0 +1,113 @@
+#include "steerdns/server/reloader.h"
+
+#include <chrono>
+#include <utility>
+
+#include "steerdns/server/log.h"
+
+namespace steerdns::server {
+
+Reloader::Reloader(uv_loop_t* loop, std::string dir, Build build, Publish publish)
+    : loop_(loop),
+      dir_(std::move(dir)),
+      build_(std::move(build)),
+      publish_(std::move(publish)),
+      zone_dir_(dir_) {}
+
+Reloader::~Reloader() {
+    stop();
+}
+
+SnapshotPtr Reloader::load_now() {
+    report_ = zone_dir_.refresh(ZoneDir::Settle::no);
+    return build_(zone_dir_.zones(), ++generation_);
+}
+
+void Reloader::start() {
+    watch_ = make_uv<uv_fs_event_t>();
+    uv_check(uv_fs_event_init(loop_, watch_.get()), "uv_fs_event_init");
+    watch_->data = this;
+    const int rc = uv_fs_event_start(
+        watch_.get(),
+        [](uv_fs_event_t* h, const char*, int, int status) {
+            if (status >= 0) static_cast<Reloader*>(h->data)->on_fs_event();
+        },
+        dir_.c_str(), 0);
+    if (rc < 0) {
+        // Not fatal: the periodic scan still notices changes, only later.
+        log_warn("cannot watch the zones directory; changes are picked up by the periodic scan",
+                 {{"dir", dir_}, {"error", uv_strerror(rc)}});
+    }
+    debounce_ = make_uv<uv_timer_t>();
+    uv_timer_init(loop_, debounce_.get());
+    debounce_->data = this;
+    scan_ = make_uv<uv_timer_t>();
+    uv_timer_init(loop_, scan_.get());
+    scan_->data = this;
+    uv_timer_start(
+        scan_.get(), [](uv_timer_t* t) { static_cast<Reloader*>(t->data)->request("scan"); },
+        kScanIntervalMs, kScanIntervalMs);
+}
+
+void Reloader::on_fs_event() {
+    // Every event pushes the reload back: a burst of writes (an editor's save, a git checkout
+    // replacing many files) ends in one reload once it has been quiet for kDebounceMs.
+    reason_ = "change";
+    uv_timer_start(
+        debounce_.get(), [](uv_timer_t* t) { static_cast<Reloader*>(t->data)->run_now(); },
+        kDebounceMs, 0);
+}
+
+void Reloader::request(const char* why, bool force) {
+    reason_ = why;
+    force_ = force_ || force;
+    run_now();
+}
+
+void Reloader::run_now() {
+    if (stopped_) return;
+    if (in_flight_) {
+        again_ = true;
+        return;
+    }
+    in_flight_ = true;
+    run_force_ = std::exchange(force_, false);
+    work_req_.data = this;
+    uv_queue_work(
+        loop_, &work_req_, [](uv_work_t* w) { static_cast<Reloader*>(w->data)->work(); },
+        [](uv_work_t* w, int) { static_cast<Reloader*>(w->data)->done(); });
+}
+
+void Reloader::work() {
+    // ZoneDir is touched only here while a reload is in flight, and on the control loop
+    // otherwise; in_flight_ keeps the two apart.
+    report_ = zone_dir_.refresh(ZoneDir::Settle::yes, run_force_);
+    built_ = report_.changed ? build_(zone_dir_.zones(), generation_ + 1) : nullptr;
+}
+
+void Reloader::done() {
+    in_flight_ = false;
+    if (built_) {
+        ++generation_;
+        publish_(std::move(built_));
+    }
+    if (report_.unsettled && debounce_) {
+        // A file was still being written: look again once it has had time to settle.
+        uv_timer_start(
+            debounce_.get(), [](uv_timer_t* t) { static_cast<Reloader*>(t->data)->run_now(); },
+            kDebounceMs, 0);
+    }
+    if (again_) {
+        again_ = false;
+        run_now();
+    }
+}
+
+void Reloader::stop() {
+    stopped_ = true;  // a reload in flight still completes; nothing new is queued
+    watch_.reset();
+    debounce_.reset();
+    scan_.reset();
+}
+
+}  // namespace steerdns::server
