@@ -37,7 +37,9 @@ constexpr int64_t kMaxAnswers = 64;
 constexpr size_t kMaxNameLength = 255;  // presentation format, with room for escapes or a dot
 
 // In documentation order, which is also the order of "expected one of" lists.
-constexpr std::array<std::string_view, 6> kZoneKeys{"zone", "ttl", "soa", "ns", "records", "pools"};
+// "$schema" lets editors find zones/schema/zone.schema.json; the loader ignores its value.
+constexpr std::array<std::string_view, 7> kZoneKeys{"zone",    "ttl",   "soa",    "ns",
+                                                    "records", "pools", "$schema"};
 constexpr std::array<std::string_view, 7> kSoaKeys{"mname", "rname",  "serial", "refresh",
                                                    "retry", "expire", "minimum"};
 constexpr std::array<std::string_view, 6> kPoolKeys{"policy", "ttl",      "answers",
@@ -233,6 +235,8 @@ class Loader {
                 load_strings(v, spec.records, {});
             } else if (m.key == "pools") {
                 load_pools(v, spec.pools);
+            } else if (m.key == "$schema" && !v.dom.is_string()) {
+                error(value_pos(v), expected("a string", v.dom));
             }
         }
         require(root, {"zone", "soa", "ns"});

@@ -1,0 +1,73 @@
+#!/usr/bin/python3
+"""The published JSON Schema (zones/schema/zone.schema.json) accepts every example zone in the
+repository and rejects what steerdns check rejects for shape reasons, so an editor that
+validates while typing agrees with the server."""
+
+import copy
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.dont_write_bytecode = True
+import jsonschema  # noqa: E402
+
+import harness as h  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[2]
+SCHEMA = REPO / "zones" / "schema" / "zone.schema.json"
+
+
+def main() -> None:
+    with h.Test("json schema") as t:
+        schema = json.loads(SCHEMA.read_text())
+        jsonschema.Draft202012Validator.check_schema(schema)
+        t.check("the schema itself is a valid draft 2020-12 schema", True)
+        validator = jsonschema.Draft202012Validator(
+            schema, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+
+        examples = sorted(REPO.glob("zones/*.json")) + sorted(REPO.glob("bench/zones/*.json"))
+        t.check("there are example zones", len(examples) >= 2, detail=str(examples))
+        for path in examples:
+            errors = [f"{'.'.join(map(str, e.path))}: {e.message}"
+                      for e in validator.iter_errors(json.loads(path.read_text()))]
+            t.eq(f"{path.relative_to(REPO)} validates against the schema", errors, [])
+        for name, zone in [("harness LB_ZONE", h.LB_ZONE), ("harness PARENT_ZONE", h.PARENT_ZONE)]:
+            t.eq(f"{name} validates", [e.message for e in validator.iter_errors(zone)], [])
+
+        # Shape mistakes: the schema and steerdns check must both reject them.
+        base = json.loads((REPO / "zones" / "lb.example.test.json").read_text())
+        bad = {}
+        b = copy.deepcopy(base); b["pools"]["www"]["polcy"] = "round-robin"; bad["unknown pool key"] = b
+        b = copy.deepcopy(base); b["pools"]["www"]["members"][0]["address"] = "192.0.2.300"; bad["bad address"] = b
+        b = copy.deepcopy(base); b["ttl"] = -1; bad["negative ttl"] = b
+        b = copy.deepcopy(base); del b["soa"]; bad["missing soa"] = b
+        b = copy.deepcopy(base); b["ns"] = []; bad["empty ns"] = b
+        b = copy.deepcopy(base); b["pools"]["www"]["policy"] = "random"; bad["unknown policy"] = b
+        b = copy.deepcopy(base); b["pools"]["www"]["answers"] = 0; bad["answers 0"] = b
+        b = copy.deepcopy(base); b["soa"]["serial"] = "1"; bad["serial as a string"] = b
+        b = copy.deepcopy(base); b["pools"]["www"]["members"] = []; bad["no members"] = b
+        with tempfile.TemporaryDirectory() as d:
+            for what, doc in bad.items():
+                t.check(f"schema rejects: {what}", any(True for _ in validator.iter_errors(doc)))
+                p = Path(d) / "bad.json"
+                p.write_text(json.dumps(doc, indent=2))
+                r = subprocess.run([t.binary, "check", str(p)], capture_output=True, text=True,
+                                   timeout=10)
+                t.check(f"steerdns check rejects: {what}", r.returncode == 1,
+                        detail=r.stdout + r.stderr)
+            # And the other way round: "$schema" in a zone file is accepted by the server.
+            good = copy.deepcopy(base)
+            good["$schema"] = "schema/zone.schema.json"
+            p = Path(d) / "good.json"
+            p.write_text(json.dumps(good, indent=2))
+            r = subprocess.run([t.binary, "check", str(p)], capture_output=True, text=True,
+                               timeout=10)
+            t.check("a \"$schema\" key is accepted by steerdns check", r.returncode == 0,
+                    detail=r.stdout + r.stderr)
+            t.eq("and by the schema", [e.message for e in validator.iter_errors(good)], [])
+
+
+if __name__ == "__main__":
+    main()
