@@ -78,6 +78,12 @@ void add_negative_soa(ResponseWriter& w, const zone::Zone& z) {
         w.truncate();
 }
 
+// NODATA for a pool whose members are all down, with the short negative TTL.
+void add_fallback_soa(ResponseWriter& w, const zone::Zone& z) {
+    if (!w.add_rr_named(Section::authority, z.apex, z.soa_fallback.data(), z.soa_fallback.size()))
+        w.truncate();
+}
+
 // RFC 8482 4.2: answer ANY with one synthesized HINFO instead of everything we have.
 void add_any_hinfo(ResponseWriter& w, uint16_t owner, uint32_t ttl) {
     uint8_t img[10 + 9] = {
@@ -136,15 +142,17 @@ void answer_name(const Snapshot& snap, const dns::Query& q, Lookup lk, const lb:
             continue;
         }
         if (n.pool >= 0 && (q.qtype == type::A || q.qtype == type::AAAA)) {
-            const lb::Pool& pool = z.pools[static_cast<size_t>(n.pool)];
             lb::Selection sel;
-            lb::select(pool, q.qtype, client, ctx.rng, sel);
-            ctx.last.pool = &pool;
+            const lb::Choice c = lb::choose(z.pools, static_cast<size_t>(n.pool), q.qtype,
+                                            snap.health(), client, ctx.rng, ctx.eligible, sel);
+            ctx.last.pool = &z.pools[static_cast<size_t>(n.pool)];
+            ctx.last.fallback = c.fallback;
             ecs_scope = sel.ecs_scope;
-            if (sel.count > 0) {
-                const lb::FamilySet& fs = pool.family(q.qtype);
+            if (c.kind == lb::Choice::nodata_short) return add_fallback_soa(w, z);
+            if (c.kind == lb::Choice::answer && sel.count > 0) {
+                const lb::FamilySet& fs = c.pool->family(q.qtype);
                 for (uint32_t i = 0; i < sel.count; ++i) {
-                    const size_t at = sel.position(i, fs.members.size());
+                    const size_t at = sel.position(i, fs.size());
                     const uint8_t* img = fs.images.data() + at * fs.image_size;
                     if (!w.add_rr(Section::answer, owner, img, fs.image_size)) return w.truncate();
                 }

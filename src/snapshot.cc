@@ -16,8 +16,9 @@ uint32_t slot_hash(uint64_t h) {
 
 }  // namespace
 
-Snapshot::Snapshot(std::vector<zone::ZonePtr> zones, uint64_t generation)
-    : zones_(std::move(zones)), generation_(generation) {
+Snapshot::Snapshot(std::vector<zone::ZonePtr> zones, uint64_t generation,
+                   std::shared_ptr<const health::HealthTable> health)
+    : zones_(std::move(zones)), generation_(generation), health_(std::move(health)) {
     // Deepest apex first: its names win over a parent zone's names for the same owner, and
     // parent names below a child apex are hidden (they would never be authoritative).
     std::stable_sort(zones_.begin(), zones_.end(),

@@ -23,6 +23,7 @@ struct Outcome {
     dns::Rcode rcode = dns::Rcode::noerror;
     uint16_t qtype = 0;
     const lb::Pool* pool = nullptr;  // when the answer came from a pool
+    bool fallback = false;           // no member of the pool was up: its fallback answered
 };
 
 // Per-worker state the query path may touch. Owned by one thread, never shared.
@@ -30,6 +31,9 @@ struct AnswerContext {
     lb::Rng rng;
     uint16_t max_udp_payload = 1232;  // our EDNS buffer size (DNS flag day 2020)
     Outcome last;
+    // The eligible members of the pool being answered: its buffer is allocated once with the
+    // context and reused by every query, so health filtering never allocates.
+    lb::Eligible eligible;
 };
 
 // Writes the response to `query` into `out` and returns its length; 0 means send nothing.

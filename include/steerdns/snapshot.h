@@ -8,6 +8,7 @@
 #include <span>
 #include <vector>
 
+#include "steerdns/health/health_table.h"
 #include "steerdns/zone/zone.h"
 
 namespace steerdns {
@@ -32,13 +33,18 @@ class Snapshot {
   public:
     // Zones with the same apex must not be passed twice. With nested zones the deepest apex
     // wins for every name below it, as "longest match" demands.
-    explicit Snapshot(std::vector<zone::ZonePtr> zones, uint64_t generation = 0);
+    // `health`: the member states workers read (null: every member is up). It is the same
+    // table in every snapshot, written in place by the probe thread, so a state change
+    // reaches answers without a publish.
+    explicit Snapshot(std::vector<zone::ZonePtr> zones, uint64_t generation = 0,
+                      std::shared_ptr<const health::HealthTable> health = nullptr);
 
     Lookup find(std::span<const uint8_t> qname) const;
     NodeRef find_exact(std::span<const uint8_t> name) const;
 
     const std::vector<zone::ZonePtr>& zones() const { return zones_; }
     uint64_t generation() const { return generation_; }
+    const health::HealthTable* health() const { return health_.get(); }
 
   private:
     struct Slot {
@@ -53,6 +59,7 @@ class Snapshot {
     std::vector<Slot> slots_;  // open addressing, linear probing, load factor <= 0.5
     uint64_t mask_ = 0;
     uint64_t generation_ = 0;
+    std::shared_ptr<const health::HealthTable> health_;
 };
 
 using SnapshotPtr = std::shared_ptr<const Snapshot>;

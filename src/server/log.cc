@@ -74,7 +74,7 @@ bool log_enabled(LogLevel level) {
     return level >= g_level.load(std::memory_order_relaxed);
 }
 
-void log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields) {
+void log(LogLevel level, std::string_view msg, std::span<const LogField> fields) {
     if (!log_enabled(level)) return;
     const auto now = std::chrono::system_clock::now();
     const std::time_t secs = std::chrono::system_clock::to_time_t(now);

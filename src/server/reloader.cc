@@ -7,12 +7,13 @@
 
 namespace steerdns::server {
 
-Reloader::Reloader(uv_loop_t* loop, std::string dir, Build build, Publish publish)
+Reloader::Reloader(uv_loop_t* loop, std::string dir, Build build, Publish publish,
+                   health::ProbeRegistry* probes)
     : loop_(loop),
       dir_(std::move(dir)),
       build_(std::move(build)),
       publish_(std::move(publish)),
-      zone_dir_(dir_) {}
+      zone_dir_(dir_, probes) {}
 
 Reloader::~Reloader() {
     stop();
@@ -91,6 +92,7 @@ void Reloader::done() {
         ++generation_;
         publish_(std::move(built_));
     }
+    if (report_.unsettled && run_force_) force_ = true;  // the retry must still recompile all
     if (report_.unsettled && debounce_) {
         // A file was still being written: look again once it has had time to settle.
         uv_timer_start(

@@ -19,6 +19,15 @@ void Server::publish(SnapshotPtr snapshot) {
     if (SnapshotPtr old = slot_.get()) retired_.push_back(std::move(old));
     slot_.publish(std::move(snapshot));
     for (auto& w : workers_) w->adopt_snapshot();
+    hand_probes();
+}
+
+void Server::hand_probes() {
+    // The probe set changes when zones are compiled (new snapshot) and when old zones are
+    // freed (retire); the monitor keeps the probes whose key is unchanged as they are.
+    if (!monitor_ || probes_.version() == probes_handed_) return;
+    probes_handed_ = probes_.version();
+    monitor_->update(probes_.active());
 }
 
 void Server::retire() {
@@ -26,6 +35,7 @@ void Server::retire() {
     // worker in the middle of traffic. Nobody can re-acquire a retired snapshot, so
     // use_count() == 1 is final.
     std::erase_if(retired_, [](const SnapshotPtr& s) { return s.use_count() == 1; });
+    hand_probes();
 }
 
 int Server::run() {
@@ -33,12 +43,14 @@ int Server::run() {
     std::string error;
     zone_files(opts_.zones_dir, error);
     if (!error.empty()) throw std::runtime_error("--zones " + error);
+    monitor_ = std::make_unique<health::Monitor>(probes_);
+    monitor_->start();
     reloader_ = std::make_unique<Reloader>(
         loop_.get(), opts_.zones_dir,
-        [](std::vector<zone::ZonePtr> zones, uint64_t generation) {
-            return std::make_shared<const Snapshot>(std::move(zones), generation);
+        [this](std::vector<zone::ZonePtr> zones, uint64_t generation) {
+            return std::make_shared<const Snapshot>(std::move(zones), generation, probes_.table());
         },
-        [this](SnapshotPtr s) { publish(std::move(s)); });
+        [this](SnapshotPtr s) { publish(std::move(s)); }, &probes_);
     publish(reloader_->load_now());
 
     // Bind everything before starting any worker, so a busy port fails the start loudly.
@@ -115,6 +127,7 @@ void Server::shutdown() {
     for (auto& w : workers_) w->join();
     workers_.clear();
     if (reloader_) reloader_->stop();
+    if (monitor_) monitor_->stop();
     sigterm_.reset();
     sigint_.reset();
     sighup_.reset();

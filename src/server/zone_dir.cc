@@ -96,7 +96,7 @@ ReloadReport ZoneDir::refresh(Settle settle, bool force) {
         e.inode = st.st_ino;
 
         const auto t0 = std::chrono::steady_clock::now();
-        zone::CompileResult r = zone::load_zone(path);
+        zone::CompileResult r = zone::load_zone(path, probes_);
         const double ms =
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
                 .count();

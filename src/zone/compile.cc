@@ -56,7 +56,8 @@ struct NodeBuild {
 
 class Compiler {
   public:
-    explicit Compiler(const ZoneSpec& spec) : spec_(spec) {}
+    Compiler(const ZoneSpec& spec, health::ProbeRegistry* probes)
+        : spec_(spec), registry_(probes) {}
 
     CompileResult run() {
         origin_.reset(ldns_dname_new_frm_str(spec_.origin.text.c_str()));
@@ -217,6 +218,8 @@ class Compiler {
             }
             pool.ttl = ps.ttl.value_or(spec_.ttl);
             pool.answers = static_cast<uint16_t>(ps.answers.value_or(0));
+            resolve_fallback(ps, pool);
+            std::vector<MemberProbe> probes;
             for (const MemberSpec& ms : ps.members) {
                 lb::Member m;
                 m.address_text = ms.address.text;
@@ -232,12 +235,97 @@ class Compiler {
                           "\"" + ms.address.text + "\" is not an IPv4 or IPv6 address");
                     continue;
                 }
+                probes.push_back(member_probe(ps, ms, m));
                 pool.members.push_back(std::move(m));
             }
+            pool_probes_.push_back(std::move(probes));
             pool_owner_.push_back(to_wire(owner.get()));
             pool_pos_.push_back(ps.name.pos);
             pools_.push_back(std::move(pool));
         }
+    }
+
+    // What probes a member: its own check, else its pool's; a "none" check is no probe.
+    struct MemberProbe {
+        const CheckSpec* check = nullptr;
+        health::ProbeTarget target;
+    };
+
+    const CheckSpec* find_check(const Located& name) {
+        for (const CheckSpec& c : spec_.checks)
+            if (c.name.text == name.text) return &c;
+        // The loader reports unknown names; a spec built in code may still carry one.
+        error(name.pos, "unknown check \"" + name.text + "\"");
+        return nullptr;
+    }
+
+    MemberProbe member_probe(const PoolSpec& ps, const MemberSpec& ms, const lb::Member& m) {
+        MemberProbe p;
+        const std::optional<Located>& name = ms.check ? ms.check : ps.check;
+        if (!name) return p;
+        p.check = find_check(*name);
+        if (!p.check || p.check->def.type == health::CheckType::none) {
+            p.check = nullptr;
+            return p;
+        }
+        p.target.check = p.check->def;
+        p.target.family = m.family;
+        std::memcpy(p.target.address, m.address, sizeof m.address);
+        p.target.address_text = m.address_text;
+        if (ms.probe_address) {
+            const Located& pa = *ms.probe_address;
+            p.target.address_text = pa.text;
+            std::memset(p.target.address, 0, sizeof p.target.address);
+            if (inet_pton(AF_INET, pa.text.c_str(), p.target.address) == 1) {
+                p.target.family = 4;
+            } else if (inet_pton(AF_INET6, pa.text.c_str(), p.target.address) == 1) {
+                p.target.family = 6;
+            } else {
+                error(pa.pos, "\"" + pa.text + "\" is not an IPv4 or IPv6 address");
+            }
+        }
+        return p;
+    }
+
+    void resolve_fallback(const PoolSpec& ps, lb::Pool& pool) {
+        if (!ps.fallback || ps.fallback->text == "all") return;
+        if (ps.fallback->text == "none") {
+            pool.fallback = lb::Fallback::none;
+            return;
+        }
+        for (size_t i = 0; i < spec_.pools.size(); ++i) {
+            if (spec_.pools[i].name.text == ps.fallback->text && &spec_.pools[i] != &ps) {
+                pool.fallback = lb::Fallback::pool;
+                pool.fallback_pool = static_cast<int32_t>(i);
+                return;
+            }
+        }
+        error(ps.fallback->pos, "unknown fallback \"" + ps.fallback->text + "\"");
+    }
+
+    // Takes the probe slots of every probed member, once the zone is known to be good.
+    void assign_probes(Zone& z) {
+        if (registry_ == nullptr) return;
+        std::shared_ptr<health::ProbeLease> lease = registry_->lease();
+        const std::string apex = z.apex_text();
+        for (size_t i = 0; i < pools_.size(); ++i) {
+            lb::Pool& pool = pools_[i];
+            for (size_t j = 0; j < pool.members.size(); ++j) {
+                const MemberProbe& p = pool_probes_[i][j];
+                if (!p.check) continue;
+                lb::Member& m = pool.members[j];
+                m.probe_slot = lease->acquire(
+                    p.target,
+                    health::ProbeLabel{apex, pool.name, m.address_text, p.check->name.text});
+                if (m.probe_slot == health::kNoProbe) {
+                    error(spec_.pools[i].members[j].pos,
+                          "too many distinct probes (the health table holds " +
+                              std::to_string(registry_->capacity()) + ")");
+                    return;
+                }
+            }
+        }
+        if (lease->size() > 0) z.probes = std::move(lease);
     }
 
     void group() {
@@ -439,7 +527,11 @@ class Compiler {
         z->soa_negative.assign(z->images.begin() + soa->offset,
                                z->images.begin() + soa->offset + soa->length);
         dns::store_u32(&z->soa_negative[4], negative_ttl_);
+        z->soa_fallback = z->soa_negative;
+        dns::store_u32(&z->soa_fallback[4], std::min(negative_ttl_, kFallbackNodataTtl));
 
+        assign_probes(*z);
+        if (!diags_.empty()) return;
         for (size_t i = 0; i < pools_.size(); ++i) finish_pool(pools_[i]);
         z->pools = std::move(pools_);
         zone_ = std::move(z);
@@ -455,7 +547,10 @@ class Compiler {
             if (!m.enabled) continue;
             lb::FamilySet& fs = m.family == 4 ? pool.v4 : pool.v6;
             const uint16_t rdlen = m.family == 4 ? 4 : 16;
+            fs.positions.push_back(static_cast<uint32_t>(fs.members.size()));
             fs.members.push_back(i);
+            fs.slots.push_back(m.probe_slot);
+            fs.probed |= m.probe_slot != health::kNoProbe;
             put_u16(fs.images, fs.rrtype);
             put_u16(fs.images, dns::klass::IN);
             put_u32(fs.images, pool.ttl);
@@ -465,6 +560,8 @@ class Compiler {
     }
 
     const ZoneSpec& spec_;
+    health::ProbeRegistry* registry_;
+    std::vector<std::vector<MemberProbe>> pool_probes_;  // parallel to pools_
     RdfPtr origin_;
     Wire apex_;
     uint32_t serial_ = 0;
@@ -490,14 +587,14 @@ std::string Zone::apex_text() const {
     return dns::name_to_text(apex);
 }
 
-CompileResult compile_zone(const ZoneSpec& spec) {
-    return Compiler(spec).run();
+CompileResult compile_zone(const ZoneSpec& spec, health::ProbeRegistry* probes) {
+    return Compiler(spec, probes).run();
 }
 
-CompileResult load_zone(const std::string& path) {
+CompileResult load_zone(const std::string& path, health::ProbeRegistry* probes) {
     LoadResult loaded = load_zone_file(path);
     if (!loaded.ok()) return CompileResult{nullptr, std::move(loaded.diags)};
-    return compile_zone(loaded.spec);
+    return compile_zone(loaded.spec, probes);
 }
 
 }  // namespace steerdns::zone

@@ -38,14 +38,25 @@ constexpr size_t kMaxNameLength = 255;  // presentation format, with room for es
 
 // In documentation order, which is also the order of "expected one of" lists.
 // "$schema" lets editors find zones/schema/zone.schema.json; the loader ignores its value.
-constexpr std::array<std::string_view, 7> kZoneKeys{"zone",    "ttl",   "soa",    "ns",
-                                                    "records", "pools", "$schema"};
+constexpr std::array<std::string_view, 8> kZoneKeys{"zone",    "ttl",    "soa",   "ns",
+                                                    "records", "checks", "pools", "$schema"};
 constexpr std::array<std::string_view, 7> kSoaKeys{"mname", "rname",  "serial", "refresh",
                                                    "retry", "expire", "minimum"};
 constexpr std::array<std::string_view, 6> kPoolKeys{"policy", "ttl",      "answers",
                                                     "check",  "fallback", "members"};
 constexpr std::array<std::string_view, 7> kMemberKeys{
     "address", "enabled", "weight", "priority", "region", "check", "probe_address"};
+constexpr std::array<std::string_view, 12> kCheckKeys{
+    "type",   "port",    "paths",    "host",    "expect_status", "expect_body",
+    "verify", "command", "interval", "timeout", "rise",          "fall"};
+constexpr std::array<std::string_view, 5> kCheckTypes{"tcp", "http", "https", "exec", "none"};
+// Probe timing, in seconds: fractions allowed, so tests can probe every 100 ms.
+constexpr double kMinInterval = 0.1;
+constexpr double kMinTimeout = 0.01;
+constexpr double kMaxDuration = 3600;
+constexpr int64_t kMaxRiseFall = 100;
+// A fallback chain (pool -> pool -> ...) may be walked per query; keep it short.
+constexpr size_t kMaxFallbackChain = 8;
 constexpr std::array<std::string_view, 6> kPolicies{"round-robin", "weighted", "failover",
                                                     "hash",        "geo",      "all"};
 
@@ -87,22 +98,59 @@ size_t edit_distance(std::string_view a, std::string_view b) {
     return prev[b.size()];
 }
 
-std::string unknown_key_message(std::string_view key, Keys allowed) {
+// The closest of `candidates` to `word` within a typo's reach, or "".
+std::string_view closest(std::string_view word, Keys candidates) {
     std::string_view best;
     size_t best_distance = std::numeric_limits<size_t>::max();
-    for (std::string_view candidate : allowed) {
+    for (std::string_view candidate : candidates) {
         // One edit is already a third of a three-letter key.
         const size_t limit = candidate.size() <= 3 ? 1 : 2;
-        // The length difference is a lower bound of the distance: skip the DP for long keys.
-        const size_t length_gap = key.size() > candidate.size() ? key.size() - candidate.size()
-                                                                : candidate.size() - key.size();
+        // The length difference is a lower bound of the distance: skip the DP for long words.
+        const size_t length_gap = word.size() > candidate.size() ? word.size() - candidate.size()
+                                                                 : candidate.size() - word.size();
         if (length_gap > limit) continue;
-        const size_t d = edit_distance(key, candidate);
+        const size_t d = edit_distance(word, candidate);
         if (d <= limit && d < best_distance) {
             best = candidate;
             best_distance = d;
         }
     }
+    return best;
+}
+
+// Which keys each check type reads, besides "type".
+bool check_key_applies(health::CheckType type, std::string_view key) {
+    using health::CheckType;
+    if (key == "type") return true;
+    if (type == CheckType::none) return false;  // {"type": "none"} needs nothing else
+    if (key == "interval" || key == "timeout" || key == "rise" || key == "fall") return true;
+    const bool http_key = key == "port" || key == "paths" || key == "host" ||
+                          key == "expect_status" || key == "expect_body";
+    switch (type) {
+        case CheckType::tcp:
+            return key == "port";
+        case CheckType::http:
+            return http_key;
+        case CheckType::https:
+            return http_key || key == "verify";
+        case CheckType::exec:
+            return key == "command" || key == "port";
+        case CheckType::none:
+            break;
+    }
+    return false;
+}
+
+// A path or host goes into a request line: no spaces or control characters.
+bool is_token_text(std::string_view text) {
+    for (char c : text) {
+        if (static_cast<unsigned char>(c) <= ' ' || c == 0x7F) return false;
+    }
+    return !text.empty();
+}
+
+std::string unknown_key_message(std::string_view key, Keys allowed) {
+    const std::string_view best = closest(key, allowed);
     std::string message = "unknown key " + json_quoted(key);
     if (!best.empty()) return message + " (did you mean " + json_quoted(best) + "?)";
     return message + " (expected one of: " + join(allowed) + ")";
@@ -233,6 +281,8 @@ class Loader {
                 load_strings(v, spec.ns, "expected at least one name server");
             } else if (m.key == "records") {
                 load_strings(v, spec.records, {});
+            } else if (m.key == "checks") {
+                load_checks(v, spec.checks);
             } else if (m.key == "pools") {
                 load_pools(v, spec.pools);
             } else if (m.key == "$schema" && !v.dom.is_string()) {
@@ -240,6 +290,7 @@ class Loader {
             }
         }
         require(root, {"zone", "soa", "ns"});
+        check_references(spec);
     }
 
     void report_duplicate_keys() {
@@ -426,6 +477,285 @@ class Loader {
         out.reserve(v.dom.size());
         for (const Value& e : elements(v)) {
             if (std::optional<Located> s = string_value(e)) out.push_back(std::move(*s));
+        }
+    }
+
+    // Seconds, integer or fraction, in [lo, hi]; returned in milliseconds.
+    std::optional<uint32_t> duration_value(const Value& v, std::string_view name, double lo,
+                                           double hi) {
+        if (!v.dom.is_number()) {
+            error(value_pos(v), expected("a number of seconds", v.dom));
+            return std::nullopt;
+        }
+        const double d = v.dom.get<double>();
+        if (!(d >= lo && d <= hi)) {
+            char range[64];
+            std::snprintf(range, sizeof range, " is out of range (%g..%g seconds)", lo, hi);
+            error(value_pos(v), std::string(name) + " " + raw_number(v) + range);
+            return std::nullopt;
+        }
+        return static_cast<uint32_t>(std::llround(d * 1000));
+    }
+
+    void load_checks(const Value& v, std::vector<CheckSpec>& checks) {
+        if (!expect_object(v)) return;
+        for (const Member& m : members(v, std::nullopt)) {
+            CheckSpec check;
+            check.name = {std::string(m.key), key_pos(m.value.node, m.value.path)};
+            if (m.key.empty() || m.key.size() > kMaxNameLength) {
+                error(check.name.pos, "bad check name " + json_quoted(m.key.substr(0, 64)));
+                continue;
+            }
+            if (load_check(m.value, check)) checks.push_back(std::move(check));
+        }
+    }
+
+    // Fills `check.def`; false when anything is wrong (every problem reported).
+    bool load_check(const Value& v, CheckSpec& check) {
+        check.pos = value_pos(v);
+        if (!expect_object(v)) return false;
+        health::CheckDef& def = check.def;
+        // The type decides which other keys mean something, so it is read first.
+        std::optional<health::CheckType> type;
+        if (const auto it = v.dom.find("type"); it != v.dom.end() && it->is_string()) {
+            health::CheckType t;
+            if (health::parse_check_type(it->get<std::string>(), t)) type = t;
+        }
+        if (type) def.type = *type;
+        bool ok = true;
+        std::optional<Located> timeout_written;  // as written, where written
+        bool interval_given = false;
+        for (const Member& m : members(v, kCheckKeys)) {
+            const Value& f = m.value;
+            if (type && !check_key_applies(*type, m.key)) {
+                error(key_pos(f.node, f.path), json_quoted(m.key) + " does not apply to a " +
+                                                   health::check_type_name(*type) + " check");
+                ok = false;
+            } else if (m.key == "type") {
+                std::optional<Located> t = string_value(f);
+                if (t && !type) {
+                    error(t->pos, "unknown check type " + json_quoted(t->text) +
+                                      " (expected one of: " + join(kCheckTypes) + ")");
+                }
+            } else if (m.key == "port") {
+                std::optional<int64_t> port = integer_value(f, m.key, 1, 65535);
+                if (port) def.port = static_cast<uint16_t>(*port);
+                ok &= port.has_value();
+            } else if (m.key == "paths") {
+                ok &= load_paths(f, def.paths);
+            } else if (m.key == "host") {
+                std::optional<Located> host = string_value(f);
+                if (host && (!is_token_text(host->text) ||
+                             host->text.find_first_of("/?#@[]") != std::string::npos)) {
+                    error(host->pos, "bad host " + json_quoted(host->text) +
+                                         " (a host name, without scheme, port or path)");
+                    host.reset();
+                }
+                if (host) def.host = std::move(host->text);
+                ok &= host.has_value();
+            } else if (m.key == "expect_status") {
+                ok &= load_statuses(f, def.expect_status);
+            } else if (m.key == "expect_body") {
+                std::optional<Located> body = string_value(f);
+                if (body) {
+                    def.has_expect_body = true;
+                    def.expect_body = std::move(body->text);
+                }
+                ok &= body.has_value();
+            } else if (m.key == "verify") {
+                std::optional<bool> verify = bool_value(f);
+                if (verify) def.verify = *verify;
+                ok &= verify.has_value();
+            } else if (m.key == "command") {
+                ok &= load_command(f, def.command);
+            } else if (m.key == "interval") {
+                interval_given = true;
+                std::optional<uint32_t> ms = duration_value(f, m.key, kMinInterval, kMaxDuration);
+                if (ms) def.interval_ms = *ms;
+                ok &= ms.has_value();
+            } else if (m.key == "timeout") {
+                std::optional<uint32_t> ms = duration_value(f, m.key, kMinTimeout, kMaxDuration);
+                if (ms) {
+                    def.timeout_ms = *ms;
+                    timeout_written = Located{raw_number(f), value_pos(f)};
+                }
+                ok &= ms.has_value();
+            } else if (m.key == "rise" || m.key == "fall") {
+                std::optional<int64_t> n = integer_value(f, m.key, 1, kMaxRiseFall);
+                if (n) (m.key == "rise" ? def.rise : def.fall) = static_cast<uint32_t>(*n);
+                ok &= n.has_value();
+            }
+        }
+        require(v, {"type"});
+        if (!type) return false;
+        if (!timeout_written) def.timeout_ms = health::default_timeout_ms(def.interval_ms);
+        // A probe starts every interval: with the timeout below it, at most one is in flight.
+        if (timeout_written && def.timeout_ms >= def.interval_ms) {
+            error(timeout_written->pos, "timeout " + timeout_written->text +
+                                            " must be below interval " +
+                                            health::seconds_text(def.interval_ms) +
+                                            (interval_given ? "" : " (the default)"));
+            ok = false;
+        }
+        switch (*type) {
+            case health::CheckType::tcp:
+                if (!v.dom.contains("port")) {
+                    require(v, {"port"});
+                    ok = false;
+                }
+                break;
+            case health::CheckType::http:
+            case health::CheckType::https:
+                if (def.port == 0) def.port = *type == health::CheckType::http ? 80 : 443;
+                if (def.paths.empty()) def.paths.push_back("/");
+                break;
+            case health::CheckType::exec:
+                if (!v.dom.contains("command")) {
+                    require(v, {"command"});
+                    ok = false;
+                }
+                break;
+            case health::CheckType::none:
+                break;
+        }
+        return ok;
+    }
+
+    bool load_paths(const Value& v, std::vector<std::string>& paths) {
+        if (!expect_array(v)) return false;
+        if (v.dom.empty()) {
+            error(value_pos(v), "expected at least one path");
+            return false;
+        }
+        bool ok = true;
+        for (const Value& e : elements(v)) {
+            std::optional<Located> path = string_value(e);
+            if (path && (!path->text.starts_with('/') || !is_token_text(path->text))) {
+                error(path->pos, "bad path " + json_quoted(path->text) +
+                                     " (it starts with \"/\" and has no spaces or control "
+                                     "characters)");
+                path.reset();
+            }
+            if (path) paths.push_back(std::move(path->text));
+            ok &= path.has_value();
+        }
+        return ok;
+    }
+
+    // One status code or a list of them.
+    bool load_statuses(const Value& v, std::vector<uint16_t>& statuses) {
+        if (v.dom.is_number()) {
+            std::optional<int64_t> s = integer_value(v, "status", 100, 599);
+            if (s) statuses.push_back(static_cast<uint16_t>(*s));
+            return s.has_value();
+        }
+        if (!v.dom.is_array()) {
+            error(value_pos(v), expected("a status code or an array of them", v.dom));
+            return false;
+        }
+        if (v.dom.empty()) {
+            error(value_pos(v), "expected at least one status code");
+            return false;
+        }
+        bool ok = true;
+        for (const Value& e : elements(v)) {
+            std::optional<int64_t> s = integer_value(e, "status", 100, 599);
+            if (s) statuses.push_back(static_cast<uint16_t>(*s));
+            ok &= s.has_value();
+        }
+        return ok;
+    }
+
+    bool load_command(const Value& v, std::vector<std::string>& command) {
+        if (!expect_array(v)) return false;
+        if (v.dom.empty()) {
+            error(value_pos(v), "expected the program and its arguments");
+            return false;
+        }
+        bool ok = true;
+        for (const Value& e : elements(v)) {
+            std::optional<Located> arg = string_value(e);
+            if (arg && arg->text.find('\0') != std::string::npos) {
+                error(arg->pos, "an argument cannot contain a NUL character");
+                arg.reset();
+            } else if (arg && command.empty() && arg->text.empty()) {
+                error(arg->pos, "the program is empty");
+                arg.reset();
+            }
+            if (arg) command.push_back(std::move(arg->text));
+            ok &= arg.has_value();
+        }
+        return ok;
+    }
+
+    // Names that pools and members refer to: checks and fallback pools. Checked once the
+    // whole file is read, as "checks" may come after "pools".
+    void check_references(const ZoneSpec& spec) {
+        std::vector<std::string_view> check_names;
+        for (const CheckSpec& c : spec.checks) check_names.push_back(c.name.text);
+        std::vector<std::string_view> pool_names;
+        for (const PoolSpec& p : spec.pools) pool_names.push_back(p.name.text);
+        const auto check_ref = [&](const Located& ref) {
+            if (contains(check_names, ref.text)) return;
+            std::string message = "unknown check " + json_quoted(ref.text);
+            if (check_names.empty()) {
+                message += " (the zone has no \"checks\")";
+            } else if (std::string_view best = closest(ref.text, check_names); !best.empty()) {
+                message += " (did you mean " + json_quoted(best) + "?)";
+            } else {
+                message += " (defined: " + join(check_names) + ")";
+            }
+            error(ref.pos, std::move(message));
+        };
+        const auto is_pool_ref = [](const std::optional<Located>& fb) {
+            return fb && fb->text != "all" && fb->text != "none";
+        };
+        for (const PoolSpec& p : spec.pools) {
+            if (p.check) check_ref(*p.check);
+            for (const MemberSpec& m : p.members)
+                if (m.check) check_ref(*m.check);
+            if (!is_pool_ref(p.fallback)) continue;
+            const Located& fb = *p.fallback;
+            if (fb.text == p.name.text) {
+                error(fb.pos,
+                      "a pool cannot fall back to itself (expected \"all\", \"none\" or the "
+                      "name of another pool)");
+            } else if (!contains(pool_names, fb.text)) {
+                std::string message = "unknown fallback " + json_quoted(fb.text) +
+                                      " (expected \"all\", \"none\" or the name of another pool";
+                if (std::string_view best = closest(fb.text, pool_names); !best.empty())
+                    message += "; did you mean " + json_quoted(best) + "?";
+                error(fb.pos, message + ")");
+            }
+        }
+        // Chains (a -> b -> c): no loops, and short, since a query may walk one.
+        for (const PoolSpec& start : spec.pools) {
+            std::vector<std::string_view> chain{start.name.text};
+            const PoolSpec* at = &start;
+            while (is_pool_ref(at->fallback)) {
+                const std::string& next = at->fallback->text;
+                const auto it =
+                    std::find_if(spec.pools.begin(), spec.pools.end(),
+                                 [&](const PoolSpec& p) { return p.name.text == next; });
+                if (it == spec.pools.end() || &*it == at) break;  // reported above
+                const bool loops = contains(chain, next);
+                chain.push_back(next);
+                if (loops || chain.size() > kMaxFallbackChain + 1) {
+                    std::string route;
+                    for (std::string_view n : chain)
+                        route += (route.empty() ? "" : " -> ") + std::string(n);
+                    // A loop is reported once per pool on it, each at its own fallback.
+                    if (!loops) {
+                        error(start.fallback->pos, "fallback chain longer than " +
+                                                       std::to_string(kMaxFallbackChain) +
+                                                       " pools: " + route);
+                    } else if (next == start.name.text) {
+                        error(start.fallback->pos, "fallback loop: " + route);
+                    }
+                    break;
+                }
+                at = &*it;
+            }
         }
     }
 

@@ -180,12 +180,13 @@ TEST_CASE("zone file: defaults, trailing dot and file order of pools") {
   "ns": ["ns1"],
   "pools": {
     "zz": {"members": [{"address": "192.0.2.1"}]},
-    "@": {"policy": "failover", "check": "http", "fallback": "static",
+    "@": {"policy": "failover", "check": "http", "fallback": "zz",
           "members": [{"address": "192.0.2.1", "enabled": false, "weight": 0,
                        "priority": -1000000, "region": "eu", "check": "tcp",
                        "probe_address": "2001:db8::99"}]},
     "api.eu": {"members": [{"address": "192.0.2.1"}]}
-  }
+  },
+  "checks": {"http": {"type": "http"}, "tcp": {"type": "tcp", "port": 443}}
 })",
                                          "z.json");
     REQUIRE(r.ok());
@@ -219,7 +220,7 @@ TEST_CASE("zone file: defaults, trailing dot and file order of pools") {
     REQUIRE(apex.check);
     CHECK(apex.check->text == "http");
     REQUIRE(apex.fallback);
-    CHECK(apex.fallback->text == "static");
+    CHECK(apex.fallback->text == "zz");
     const MemberSpec& m = apex.members[0];
     CHECK_FALSE(m.enabled);
     CHECK(m.weight == 0);
@@ -369,14 +370,14 @@ TEST_CASE("zone file: unknown key with a suggestion") {
 
 TEST_CASE("zone file: unknown key without a close match") {
     CHECK(
-        problems(zone_with_top(R"(  "checks": {})")) ==
+        problems(zone_with_top(R"(  "probes": {})")) ==
         Lines{
-            R"(z.json:2:3: checks: unknown key "checks" (expected one of: zone, ttl, soa, ns, records, pools))"});
+            R"(z.json:2:3: probes: unknown key "probes" (expected one of: zone, ttl, soa, ns, records, checks, pools, $schema))"});
     // One edit is too many for a key of three letters or fewer.
     CHECK(
         problems(zone_with_top(R"(  "t": 5)")) ==
         Lines{
-            R"(z.json:2:3: t: unknown key "t" (expected one of: zone, ttl, soa, ns, records, pools))"});
+            R"(z.json:2:3: t: unknown key "t" (expected one of: zone, ttl, soa, ns, records, checks, pools, $schema))"});
     CHECK(
         problems(
             zone_with_pool(R"(    "www": {"geo": {}, "members": [{"address": "192.0.2.1"}]})")) ==

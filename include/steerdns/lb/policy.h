@@ -6,6 +6,8 @@
 #include <span>
 
 #include "steerdns/dns/query.h"
+#include "steerdns/health/health_table.h"
+#include "steerdns/lb/eligible.h"
 #include "steerdns/lb/pool.h"
 #include "steerdns/lb/rng.h"
 
@@ -21,19 +23,48 @@ struct Client {
 // Result of a selection, in answer order: either an explicit list of positions in the
 // pool's FamilySet (weighted draws and the like, at most kMaxAnswers), or a rotation
 // (`count` positions starting at `rotate_start`, wrapping), which needs no list however many
-// members a pool has. `ecs_scope`: the ECS prefix the answer is valid for (0 = everyone).
+// members a pool has. A rotation runs over the eligible positions only: `rotate_start` is
+// the rank of the first one among them (with every member eligible, rank = position).
+// `ecs_scope`: the ECS prefix the answer is valid for (0 = everyone).
 struct Selection {
     std::array<uint32_t, kMaxAnswers> index;
     uint32_t count = 0;
     uint32_t rotate_start = 0;
     bool rotated = false;
     uint8_t ecs_scope = 0;
+    // A rotation among some members only runs over these positions (ascending, the
+    // Eligible's); empty = every position of the family.
+    std::span<const uint32_t> rotate_over;
 
     uint32_t position(uint32_t i, size_t family_size) const {
-        return rotated ? static_cast<uint32_t>((rotate_start + i) % family_size) : index[i];
+        if (!rotated) return index[i];
+        if (rotate_over.empty()) return static_cast<uint32_t>((rotate_start + i) % family_size);
+        return rotate_over[(rotate_start + i) % rotate_over.size()];
     }
 };
 
-void select(const Pool& pool, uint16_t rrtype, const Client& client, Rng& rng, Selection& out);
+// Picks among `eligible` (count() > 0) positions of the pool's family for `rrtype`.
+void select(const Pool& pool, uint16_t rrtype, const Eligible& eligible, const Client& client,
+            Rng& rng, Selection& out);
+
+// What a balanced name answers once health and the fallback rule are applied.
+struct Choice {
+    enum Kind : uint8_t {
+        answer,        // the records `out` selects from `pool`'s family
+        nodata,        // the pool has no member of the queried family
+        nodata_short,  // fallback "none": every member down, NODATA with a short TTL
+    } kind = nodata;
+    const Pool* pool = nullptr;  // the pool answering: the queried one or a fallback pool
+    bool fallback = false;       // true when no member of the queried pool was up
+};
+
+// The whole per-pool step of a query: eligible members of `pools[index]` (health), the
+// fallback when none is up ("all": every enabled member; "none"; another pool, followed
+// along its own fallback, a chain compile keeps short and loop-free), then the policy.
+// `scratch` holds the eligible positions out.rotate_over may point into. No allocation, no
+// lock.
+Choice choose(std::span<const Pool> pools, size_t index, uint16_t rrtype,
+              const health::HealthTable* health, const Client& client, Rng& rng, Eligible& scratch,
+              Selection& out);
 
 }  // namespace steerdns::lb

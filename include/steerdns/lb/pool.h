@@ -26,6 +26,14 @@ struct Member {
     bool enabled = true;
     uint32_t weight = 1;
     int32_t priority = 0;
+    uint32_t probe_slot = UINT32_MAX;  // health::kNoProbe: no check, always up
+};
+
+// What a pool answers when none of its members of the queried family is up.
+enum class Fallback : uint8_t {
+    all,   // every enabled member, as if all were up (fail open, as Route 53 does)
+    none,  // NODATA with a short negative TTL
+    pool,  // another pool of the zone answers, its own health and fallback applying
 };
 
 // Rotation state shared by every worker: the contract wants "each member first exactly once
@@ -42,6 +50,12 @@ struct FamilySet {
     uint8_t image_size = 0;         // 14 (A) or 26 (AAAA): TYPE CLASS TTL RDLENGTH RDATA
     std::vector<uint32_t> members;  // indices into Pool::members
     std::vector<uint8_t> images;    // image_size bytes per entry of `members`
+    // Probe slot per entry of `members`, contiguous so the health walk touches one array.
+    std::vector<uint32_t> slots;
+    bool probed = false;              // some member has a probe; false = every member always up
+    std::vector<uint32_t> positions;  // 0, 1, ..., size() - 1: "every member" as a span
+
+    size_t size() const { return members.size(); }
 };
 
 struct Pool {
@@ -49,6 +63,8 @@ struct Pool {
     Policy policy = Policy::round_robin;
     uint32_t ttl = 0;
     uint16_t answers = 0;  // 0 = all members of the queried family
+    Fallback fallback = Fallback::all;
+    int32_t fallback_pool = -1;  // with Fallback::pool: index into the zone's pools
     std::vector<Member> members;
     FamilySet v4;
     FamilySet v6;

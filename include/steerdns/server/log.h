@@ -3,6 +3,7 @@
 #pragma once
 
 #include <initializer_list>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -17,7 +18,11 @@ bool log_enabled(LogLevel level);
 
 using LogField = std::pair<std::string_view, std::string>;
 
-void log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields = {});
+void log(LogLevel level, std::string_view msg, std::span<const LogField> fields);
+// For a fixed set of fields.
+inline void log(LogLevel level, std::string_view msg, std::initializer_list<LogField> fields = {}) {
+    log(level, msg, std::span<const LogField>(fields.begin(), fields.size()));
+}
 
 inline void log_debug(std::string_view m, std::initializer_list<LogField> f = {}) {
     log(LogLevel::debug, m, f);

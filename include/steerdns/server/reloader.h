@@ -28,7 +28,8 @@ class Reloader {
     static constexpr uint64_t kDebounceMs = 200;
     static constexpr uint64_t kScanIntervalMs = 5000;
 
-    Reloader(uv_loop_t* loop, std::string dir, Build build, Publish publish);
+    Reloader(uv_loop_t* loop, std::string dir, Build build, Publish publish,
+             health::ProbeRegistry* probes = nullptr);
     ~Reloader();
     Reloader(const Reloader&) = delete;
     Reloader& operator=(const Reloader&) = delete;

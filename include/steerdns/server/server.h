@@ -5,6 +5,8 @@
 #include <memory>
 #include <vector>
 
+#include "steerdns/health/monitor.h"
+#include "steerdns/health/registry.h"
 #include "steerdns/server/options.h"
 #include "steerdns/server/reloader.h"
 #include "steerdns/server/snapshot_slot.h"
@@ -26,12 +28,17 @@ class Server {
     void publish(SnapshotPtr snapshot);
     void retire();
     void shutdown();
+    void hand_probes();
 
     ServeOptions opts_;
     Loop loop_;
     SnapshotSlot slot_;
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<SnapshotPtr> retired_;
+    // Probe slots (thread-safe: zones compile on the threadpool) and the prober thread.
+    health::ProbeRegistry probes_;
+    std::unique_ptr<health::Monitor> monitor_;
+    uint64_t probes_handed_ = 0;  // registry version the monitor has
     std::unique_ptr<Reloader> reloader_;
     UvPtr<uv_signal_t> sigterm_;
     UvPtr<uv_signal_t> sigint_;

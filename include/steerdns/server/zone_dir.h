@@ -25,7 +25,9 @@ struct ReloadReport {
 
 class ZoneDir {
   public:
-    explicit ZoneDir(std::string dir) : dir_(std::move(dir)) {}
+    // `probes`: where compiled zones take their probe slots (null: no health checks run).
+    explicit ZoneDir(std::string dir, health::ProbeRegistry* probes = nullptr)
+        : dir_(std::move(dir)), probes_(probes) {}
 
     // With Settle::yes, a file modified less than `settle_ms` ago is left for the next look:
     // it may be half-written.
@@ -47,6 +49,7 @@ class ZoneDir {
         zone::ZonePtr zone;  // last good version; null if the file never validated
     };
     std::string dir_;
+    health::ProbeRegistry* probes_;
     std::map<std::string, Entry> files_;
 };
 

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "steerdns/health/registry.h"
 #include "steerdns/zone/diagnostic.h"
 #include "steerdns/zone/zone.h"
 #include "steerdns/zone/zone_spec.h"
@@ -16,9 +17,12 @@ struct CompileResult {
     Diagnostics diags;
 };
 
-CompileResult compile_zone(const ZoneSpec& spec);
+// With a registry, every probed member gets its probe slot (the zone holds them until it is
+// freed); without one (`steerdns check`, tests) the checks are validated and every member
+// is always up.
+CompileResult compile_zone(const ZoneSpec& spec, health::ProbeRegistry* probes = nullptr);
 
 // load_zone_file + compile_zone: everything `steerdns check` and a reload do for one file.
-CompileResult load_zone(const std::string& path);
+CompileResult load_zone(const std::string& path, health::ProbeRegistry* probes = nullptr);
 
 }  // namespace steerdns::zone

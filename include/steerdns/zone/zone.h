@@ -11,7 +11,15 @@
 
 #include "steerdns/lb/pool.h"
 
+namespace steerdns::health {
+class ProbeLease;
+}
+
 namespace steerdns::zone {
+
+// Negative TTL of fallback "none" answers: short, so resolvers ask again soon after a
+// backend recovers; never above the zone's own negative TTL.
+inline constexpr uint32_t kFallbackNodataTtl = 10;
 
 // One RRset: `count` records laid out back to back in Zone::images, each as
 // TYPE CLASS TTL RDLENGTH RDATA (the owner is written at answer time).
@@ -59,6 +67,9 @@ struct Zone {
     uint32_t default_ttl = 0;
     uint32_t negative_ttl = 0;          // min(SOA TTL, SOA MINIMUM), RFC 2308
     std::vector<uint8_t> soa_negative;  // SOA image with negative_ttl, for NXDOMAIN/NODATA
+    // The same with min(negative_ttl, kFallbackNodataTtl): a pool whose members are all
+    // down and whose fallback is "none".
+    std::vector<uint8_t> soa_fallback;
 
     std::vector<uint8_t> names;
     std::vector<uint8_t> images;
@@ -66,6 +77,9 @@ struct Zone {
     std::vector<Additional> additionals;
     std::vector<Node> nodes;  // nodes[0] is the apex
     std::vector<lb::Pool> pools;
+    // The probe slots the members use; released when the zone is freed. Null when compiled
+    // without a registry (`steerdns check`, tests): every member is then always up.
+    std::shared_ptr<const health::ProbeLease> probes;
 
     std::span<const uint8_t> node_name(const Node& n) const {
         return {names.data() + n.name_offset, n.name_len};

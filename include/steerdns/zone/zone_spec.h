@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "steerdns/health/check.h"
 #include "steerdns/zone/diagnostic.h"
 
 namespace steerdns::zone {
@@ -52,14 +53,23 @@ struct PoolSpec {
     SourcePos pos;  // of the pool object
 };
 
+// One entry of the top-level "checks" object: a named probe definition, validated and with
+// its defaults filled in by the loader. Pools and members refer to it by name.
+struct CheckSpec {
+    Located name;  // the key under "checks"
+    health::CheckDef def;
+    SourcePos pos;  // of the check object
+};
+
 struct ZoneSpec {
     std::string file;  // as given to the loader, used in every Diagnostic
     Located origin;    // "zone": absolute, trailing "." added if missing
     uint32_t ttl = 3600;
     SoaSpec soa;
     std::vector<Located> ns;
-    std::vector<Located> records;  // presentation-format lines, parsed by compile with ldns
-    std::vector<PoolSpec> pools;   // in file order
+    std::vector<Located> records;   // presentation-format lines, parsed by compile with ldns
+    std::vector<CheckSpec> checks;  // in file order
+    std::vector<PoolSpec> pools;    // in file order
 };
 
 // Parses and shape-checks one zone file's text. On success `diags` is empty. Every problem

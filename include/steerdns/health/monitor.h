@@ -1,0 +1,39 @@
+// The prober: its own thread and libuv loop, so a slow or hanging backend never delays a DNS
+// answer or the control loop. One probe per slot of the registry, started at a random
+// offset in its interval (never in lockstep) and then every interval, whatever the previous
+// attempt is doing. tcp: uv_tcp_connect; http/https: libcurl's multi interface driven by
+// this loop (uv_poll + uv_timer); exec: uv_spawn, killed at the timeout. Results go through
+// a FlapFilter per slot, and a state change is written to the HealthTable (relaxed store,
+// read by workers) and logged in one line with its reason.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "steerdns/health/registry.h"
+
+namespace steerdns::health {
+
+class Monitor {
+  public:
+    explicit Monitor(ProbeRegistry& registry);
+    ~Monitor();  // stops and joins
+    Monitor(const Monitor&) = delete;
+    Monitor& operator=(const Monitor&) = delete;
+
+    void start();
+    // Thread-safe handoff from the control thread: the probes to run from now on (the
+    // registry's active set). Probes whose key is unchanged keep their state and schedule;
+    // others start (counting as up until their first result) or stop, and the slots of
+    // stopped ones go back to the registry.
+    void update(std::vector<ProbeSpec> probes);
+    // Stops every probe (an exec in flight is killed) and joins the thread.
+    void stop();
+
+    struct Impl;
+
+  private:
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace steerdns::health

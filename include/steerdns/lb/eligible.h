@@ -1,0 +1,76 @@
+// The first step of every policy: which positions of one FamilySet a query may be answered
+// with. Health is applied here, once, so round robin and the steering policies (weighted,
+// failover, hash, geo: lb::Candidates::eligible takes positions() as it is) all pick among
+// the same members. Drained members (enabled: false) are not in a FamilySet at all.
+//
+// positions() is ascending. For a family without any probed member, or when every member is
+// up, it is the family's own identity list built at load (no health read, no copy); else the
+// up positions are written into a buffer allocated once with the worker's AnswerContext. No
+// allocation, no lock: one relaxed byte load per probed member.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "steerdns/health/health_table.h"
+#include "steerdns/lb/pool.h"
+
+namespace steerdns::lb {
+
+// compile() refuses larger pools.
+inline constexpr size_t kMaxPoolMembers = 65535;
+
+class Eligible {
+  public:
+    // Every position of `fs` (fallback "all", or no health to apply).
+    void set_all(const FamilySet& fs) {
+        size_ = static_cast<uint32_t>(fs.size());
+        positions_ = fs.positions;
+        all_ = true;
+    }
+
+    // The up members of `fs` according to `health` (null: everything is up).
+    void compute(const FamilySet& fs, const health::HealthTable* health) {
+        if (health == nullptr || !fs.probed) return set_all(fs);
+        const size_t n = fs.size();
+        size_ = static_cast<uint32_t>(n);
+        uint32_t* out = buffer_.data();
+        size_t k = 0;
+        for (size_t i = 0; i < n; ++i) {
+            out[k] = static_cast<uint32_t>(i);
+            k += health->up(fs.slots[i]) ? 1 : 0;  // branch-free: flips are rare, reads are not
+        }
+        all_ = k == n;
+        positions_ =
+            all_ ? std::span<const uint32_t>(fs.positions) : std::span<const uint32_t>(out, k);
+    }
+
+    // Ascending positions in the FamilySet.
+    std::span<const uint32_t> positions() const { return positions_; }
+    uint32_t size() const { return size_; }  // positions in the family
+    uint32_t count() const { return static_cast<uint32_t>(positions_.size()); }
+    bool all() const { return all_; }
+
+    bool contains(uint32_t pos) const {
+        return all_ ? pos < size_ : std::binary_search(positions_.begin(), positions_.end(), pos);
+    }
+    // Position of the k-th eligible member (k < count()).
+    uint32_t nth(uint32_t k) const { return positions_[k]; }
+    // The next eligible position after `pos`, wrapping around (count() > 0).
+    uint32_t next(uint32_t pos) const {
+        if (all_) return pos + 1 >= size_ ? 0 : pos + 1;
+        const auto it = std::upper_bound(positions_.begin(), positions_.end(), pos);
+        return it == positions_.end() ? positions_.front() : *it;
+    }
+
+  private:
+    std::span<const uint32_t> positions_;
+    uint32_t size_ = 0;
+    bool all_ = true;
+    // Sized once for the largest pool (256 KiB per worker), so compute() never allocates.
+    std::vector<uint32_t> buffer_ = std::vector<uint32_t>(kMaxPoolMembers);
+};
+
+}  // namespace steerdns::lb

@@ -1,0 +1,378 @@
+#!/usr/bin/python3
+"""Health probing against real backends on loopback addresses: HTTP servers (healthy, 500,
+wrong body, accepts and never answers), HTTPS with a self-signed certificate made here with
+the openssl CLI, a closed TCP port, an exec script; every fallback mode; probe_address; a
+check of type none; a drained member; a reload that keeps every member's state; and a backend
+killed and restarted, with the measured failover and recovery times printed.
+
+Probes use the "test settings": interval 0.4 s, timeout 0.25 s, rise 2, fall 2, so a member
+must leave the answers within interval x fall + timeout + 1 s = 2.05 s.
+
+Set STEERDNS_E2E_DEFAULT_FAILOVER=1 to also measure failover with the default settings
+(interval 5 s, timeout 2 s, fall 3: up to 17 s, so it is not part of the normal run)."""
+
+import http.server
+import os
+import re
+import socket
+import ssl
+import stat
+import subprocess
+import sys
+import threading
+import time
+
+sys.dont_write_bytecode = True  # keep tests/e2e free of __pycache__
+import harness as h  # noqa: E402
+
+LB = "lb.example.test."
+INTERVAL, TIMEOUT, RISE, FALL = 0.4, 0.25, 2, 2
+TIMING = {"interval": INTERVAL, "timeout": TIMEOUT, "rise": RISE, "fall": FALL}
+DOWN_BOUND = INTERVAL * FALL + TIMEOUT + 1.0
+UP_BOUND = INTERVAL * RISE + TIMEOUT + 1.0
+
+
+def ip(n: int) -> str:
+    return f"127.0.0.{n}"
+
+
+# --------------------------------------------------------------------------------------------
+# Backends: threads of this process, each on its own loopback address, one shared port.
+# --------------------------------------------------------------------------------------------
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.0"
+
+    def do_GET(self):  # noqa: N802
+        mode = self.server.mode  # type: ignore[attr-defined]
+        host = self.headers.get("Host", "").split(":")[0]
+        if mode == "500":
+            status, body = 500, b"broken"
+        elif mode == "wrongbody":
+            status, body = 200, b"nope"
+        elif self.server.want_host and host != "www.example.com":  # type: ignore[attr-defined]
+            status, body = 421, b"wrong host"
+        elif self.path in ("/healthz", "/"):
+            status, body = 200, b"ok"
+        else:
+            status, body = 404, b"no such path"
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):  # keep the test output readable
+        pass
+
+
+class HttpBackend:
+    def __init__(self, addr: str, port: int, mode: str = "ok", want_host: bool = True,
+                 tls: ssl.SSLContext = None):
+        self.addr, self.port, self.mode, self.want_host, self.tls = addr, port, mode, want_host, tls
+        self.httpd = None
+        self.thread = None
+
+    def start(self) -> None:
+        httpd = http.server.ThreadingHTTPServer((self.addr, self.port), Handler)
+        httpd.daemon_threads = True
+        httpd.mode = self.mode  # type: ignore[attr-defined]
+        httpd.want_host = self.want_host  # type: ignore[attr-defined]
+        if self.tls is not None:
+            httpd.socket = self.tls.wrap_socket(httpd.socket, server_side=True)
+        self.httpd = httpd
+        self.thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        if self.httpd is not None:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.httpd = None
+
+
+class HangBackend:
+    """Accepts connections and never answers."""
+
+    def __init__(self, addr: str, port: int):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind((addr, port))
+        self.sock.listen(64)
+        self.sock.settimeout(0.1)
+        self.held = []
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.sock.accept()
+                self.held.append(conn)
+            except OSError:
+                continue
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.thread.join(2)
+        for c in self.held:
+            c.close()
+        self.sock.close()
+
+
+def common_port(addrs: list) -> int:
+    """A TCP port free on every address in `addrs`."""
+    for _ in range(100):
+        probe = socket.socket()
+        probe.bind((addrs[0], 0))
+        port = probe.getsockname()[1]
+        probe.close()
+        ok = True
+        for a in addrs:
+            s = socket.socket()
+            try:
+                s.bind((a, port))
+            except OSError:
+                ok = False
+            finally:
+                s.close()
+        if ok:
+            return port
+    raise RuntimeError("no common free port")
+
+
+def make_cert(dirpath) -> ssl.SSLContext:
+    key, cert = dirpath / "key.pem", dirpath / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", str(key), "-out",
+                    str(cert), "-days", "2", "-subj", "/CN=steerdns-test"],
+                   check=True, capture_output=True, timeout=30)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(str(cert), str(key))
+    return ctx
+
+
+# --------------------------------------------------------------------------------------------
+# The zone
+# --------------------------------------------------------------------------------------------
+
+def health_zone(port: int, script: str, serial: int = 1) -> dict:
+    z = h.lb_zone()
+    z["soa"]["serial"] = serial
+    z["checks"] = {
+        "web": {"type": "http", "port": port, "paths": ["/healthz", "/"],
+                "host": "www.example.com", "expect_status": [200, 204], "expect_body": "ok",
+                **TIMING},
+        "port": {"type": "tcp", "port": port, **TIMING},
+        "tls": {"type": "https", "port": port, "paths": ["/healthz"], "verify": False, **TIMING},
+        "tlsv": {"type": "https", "port": port, **TIMING},
+        "script": {"type": "exec", "command": [script, "{address}", "{port}"], "port": port,
+                   **TIMING},
+        "off": {"type": "none"},
+    }
+    pools = {
+        "hc": {"check": "web", "ttl": 5, "members": [
+            {"address": ip(11)}, {"address": ip(12)}, {"address": ip(13)}, {"address": ip(14)},
+            {"address": ip(15)}, {"address": ip(19), "enabled": False}]},
+        "tcp": {"check": "port", "members": h.members(ip(11), ip(16))},
+        "exec": {"check": "script", "members": h.members(ip(11), ip(17))},
+        "tls": {"check": "tls", "members": h.members(ip(18), ip(16))},
+        "tlsv": {"check": "tlsv", "fallback": "none", "members": h.members(ip(18))},
+        "fball": {"check": "port", "members": h.members(ip(21), ip(22))},
+        "fbnone": {"check": "port", "fallback": "none", "members": h.members(ip(21), ip(22))},
+        "fbpool": {"check": "port", "fallback": "hc", "members": h.members(ip(21))},
+        "pa": {"check": "port", "members": [
+            {"address": "192.0.2.50", "probe_address": ip(11)},
+            {"address": "192.0.2.51", "probe_address": ip(23)}]},
+        "mixed": {"check": "web", "members": [{"address": ip(16), "check": "off"},
+                                              {"address": ip(13)}]},
+        "nocheck": {"members": h.members(ip(21))},
+    }
+    z["pools"].update(pools)
+    return z
+
+
+EXPECTED = {
+    "hc": {ip(11), ip(12)},
+    "tcp": {ip(11)},
+    "exec": {ip(11)},
+    "tls": {ip(18)},
+    "tlsv": set(),
+    "fball": {ip(21), ip(22)},
+    "fbnone": set(),
+    "fbpool": {ip(11), ip(12)},
+    "pa": {"192.0.2.50"},
+    "mixed": {ip(16)},
+    "nocheck": {ip(21)},
+}
+
+
+def answer_set(srv, pool: str) -> set:
+    r = srv.query(f"{pool}.{LB}", "A", timeout=1.0)
+    return set(h.addresses(r)) if r is not None else {"<no response>"}
+
+
+def wait_until(cond, timeout: float, step: float = 0.05):
+    """Seconds until cond() held, or None."""
+    start = time.monotonic()
+    while time.monotonic() - start < timeout:
+        if cond():
+            return time.monotonic() - start
+        time.sleep(step)
+    return None
+
+
+with h.Test("health") as t:
+    tmp = t.tempdir("steerdns-e2e-health-")
+    addrs = [ip(n) for n in (11, 12, 13, 14, 15, 16, 17, 18, 21, 22, 23)]
+    port = common_port(addrs)
+    tls_ctx = make_cert(tmp)
+    script = tmp / "check.sh"
+    script.write_text(f"#!/bin/sh\n# exit 1 for 127.0.0.17; 2 if {{port}} was not substituted\n"
+                      f"[ \"$1\" = 127.0.0.17 ] && exit 1\n[ \"$2\" = {port} ] || exit 2\nexit 0\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+
+    backends = {
+        11: HttpBackend(ip(11), port),
+        12: HttpBackend(ip(12), port),
+        13: HttpBackend(ip(13), port, "500"),
+        14: HttpBackend(ip(14), port, "wrongbody"),
+        15: HangBackend(ip(15), port),
+        18: HttpBackend(ip(18), port, want_host=False, tls=tls_ctx),
+    }
+    for b in backends.values():
+        b.start()
+    try:
+        zone = health_zone(port, str(script))
+        srv = t.start_server([zone], threads=2)
+
+        # ---- steady state: every pool answers exactly its healthy members ----------------
+        def all_settled():
+            return all(answer_set(srv, p) == want for p, want in EXPECTED.items())
+        took = wait_until(all_settled, 5.0, 0.1)
+        t.check("every pool settles to its healthy members within 5 s", took is not None,
+                detail="\n".join(f"{p}: got {sorted(answer_set(srv, p))} want {sorted(w)}"
+                                 for p, w in EXPECTED.items()))
+        for p, want in EXPECTED.items():
+            t.eq(f"pool {p}: answers", lambda p=p: answer_set(srv, p), want)
+
+        r = srv.query(f"fbnone.{LB}", "A")
+        t.expect(r, "fallback none: NODATA with a short negative TTL", rcode="NOERROR", aa=True,
+                 answer=[], authority=[h.soa_text(LB, 10, zone)])
+        r = srv.query(f"tlsv.{LB}", "A")
+        t.expect(r, "https with verify (self-signed): down, fallback none", rcode="NOERROR",
+                 answer=[], authority=[h.soa_text(LB, 10, zone)])
+        r = srv.query(f"fbpool.{LB}", "A")
+        t.check("fallback to another pool: that pool's records and TTL",
+                lambda: r is not None and all(rr.ttl == 5 for rr in r.answer), r)
+        r = srv.query(f"hc.{LB}", "AAAA")
+        t.expect(r, "AAAA of a v4-only probed pool: plain NODATA", rcode="NOERROR",
+                 answer=[], authority=[h.soa_text(LB, 60, zone)])
+
+        # ---- the reasons, one line per change ---------------------------------------------
+        log = srv.stderr()
+        for what, pattern in [
+            ("http 500", rf'msg="member down" .*address={re.escape(ip(13))} check=web '
+                         r'reason="http GET /healthz: status 500"'),
+            ("wrong body", rf'msg="member down" .*address={re.escape(ip(14))} .*reason="http GET '
+                           r'/healthz: status 200, body does not contain \\"ok\\""'),
+            ("hanging backend", rf'msg="member down" .*address={re.escape(ip(15))} .*'
+                                rf'reason="http GET /healthz: timeout after {TIMEOUT}s"'),
+            ("closed tcp port", rf'msg="member down" .*pool=tcp address={re.escape(ip(16))} '
+                                r'check=port reason="tcp connect: connection refused"'),
+            ("exec exit 1", rf'msg="member down" .*address={re.escape(ip(17))} check=script '
+                            r'reason="exec: exit 1"'),
+            ("https verify", r'msg="member down" .*check=tlsv reason="https GET /: .*'
+                             r'(certificate|SSL)'),
+            ("probe_address", r'msg="member down" .*address=192.0.2.51 probe_address=127.0.0.23 '
+                              r'check=port reason="tcp connect: connection refused"'),
+            ("healthy http", rf'msg="member up" .*address={re.escape(ip(11))} check=web '
+                             r'reason="http GET /healthz: status 200" after="first result"'),
+        ]:
+            t.check(f"log: {what}", re.search(pattern, log) is not None,
+                    detail=f"pattern {pattern!r} not in the log")
+        t.check("log: one line per state change (no repeated down line for 127.0.0.13)",
+                len(re.findall(rf'msg="member down" .*address={re.escape(ip(13))} ', log)) == 1,
+                detail=log[-3000:])
+        t.check("log: drained member 127.0.0.19 is probed but never answered",
+                ip(19) not in answer_set(srv, "hc"))
+
+        # ---- a reload keeps every member's state: no window where a down member is back -----
+        srv.write_zones([health_zone(port, str(script), serial=2)])
+        reloaded = wait_until(lambda: "zone reloaded" in srv.stderr(), 5.0)
+        t.check("zone file rewritten: reloaded", reloaded is not None)
+        seen = set()
+        for _ in range(20):
+            seen |= answer_set(srv, "hc")
+        t.eq("after the reload: still only the healthy members (states kept)", seen,
+             EXPECTED["hc"])
+        t.check("the reload starts no probe again (no 'added' probes after the first set)",
+                re.search(r'msg="health probes" probes=\d+ added=[1-9]', srv.stderr().split(
+                    "zone reloaded", 1)[1]) is None, detail=srv.stderr()[-2000:])
+
+        # ---- kill a backend: gone within interval x fall + timeout + 1 s -------------------
+        stop_at = time.monotonic()
+        backends[12].stop()
+        gone = wait_until(lambda: ip(12) not in answer_set(srv, "hc"), DOWN_BOUND + 3, 0.02)
+        print(f"# failover (test settings: interval {INTERVAL}s, timeout {TIMEOUT}s, fall {FALL}):"
+              f" backend stopped -> gone from answers in "
+              f"{'%.2f s' % gone if gone is not None else 'never'} (bound {DOWN_BOUND:.2f} s)")
+        t.check(f"stopped backend leaves the answers within {DOWN_BOUND:.2f} s",
+                gone is not None and gone <= DOWN_BOUND, detail=f"took {gone}")
+        t.eq("the other member keeps answering", lambda: answer_set(srv, "hc"), {ip(11)})
+        t.check("log: the stopped backend's reason",
+                re.search(rf'msg="member down" .*address={re.escape(ip(12))} .*reason="http GET '
+                          r'/healthz: connect: connection refused" after="2 failures"',
+                          srv.stderr()) is not None, detail=srv.stderr()[-2000:])
+
+        backends[12].start()
+        back = wait_until(lambda: ip(12) in answer_set(srv, "hc"), UP_BOUND + 3, 0.02)
+        print(f"# recovery (rise {RISE}): backend restarted -> back in answers in "
+              f"{'%.2f s' % back if back is not None else 'never'} (bound {UP_BOUND:.2f} s)")
+        t.check(f"restarted backend returns within {UP_BOUND:.2f} s (after rise)",
+                back is not None and back <= UP_BOUND, detail=f"took {back}")
+        t.check("recovery needed rise results, not one", back is not None and back >= INTERVAL,
+                detail=f"took {back}")
+
+        # ---- everything down: each fallback -------------------------------------------------
+        backends[11].stop()
+        backends[12].stop()
+        took = wait_until(lambda: answer_set(srv, "tcp") == {ip(11), ip(16)}, DOWN_BOUND + 3)
+        t.check("tcp pool all down: fallback all answers every enabled member", took is not None,
+                detail=str(answer_set(srv, "tcp")))
+        took = wait_until(lambda: answer_set(srv, "hc") == {ip(11), ip(12), ip(13), ip(14),
+                                                            ip(15)}, DOWN_BOUND + 3)
+        t.check("hc all down: fallback all, drained member still left out", took is not None,
+                detail=str(answer_set(srv, "hc")))
+        t.eq("fbpool: follows hc, whose own fallback (all) applies", answer_set(srv, "fbpool"),
+             {ip(11), ip(12), ip(13), ip(14), ip(15)})
+        t.eq("pa: both down, fallback all", answer_set(srv, "pa"), {"192.0.2.50", "192.0.2.51"})
+        t.check_alive(srv, "probing hanging, dead and broken backends")
+
+        # ---- optional: failover with the default settings ----------------------------------
+        if os.environ.get("STEERDNS_E2E_DEFAULT_FAILOVER"):
+            backends[12].start()
+            d = h.lb_zone()
+            d["checks"] = {"web": {"type": "http", "port": port, "paths": ["/healthz"],
+                                   "host": "www.example.com"}}
+            d["pools"]["dflt"] = {"check": "web", "members": h.members(ip(12), ip(22))}
+            srv2 = t.start_server([d], threads=1, name="defaults")
+            # Up by a probe result (not merely unknown), and the other member known down.
+            ok = wait_until(lambda: answer_set(srv2, "dflt") == {ip(12)} and re.search(
+                rf'msg="member up" .*address={re.escape(ip(12))} ', srv2.stderr()), 12)
+            t.check("defaults: settles", ok is not None)
+            backends[12].stop()
+            gone = wait_until(lambda: answer_set(srv2, "dflt") != {ip(12)}, 25, 0.05)
+            print(f"# failover (default settings: interval 5s, timeout 2s, fall 3): "
+                  f"{'%.2f s' % gone if gone is not None else 'never'} (bound 18 s)")
+            t.check("defaults: gone within interval x fall + timeout + 1 s = 18 s",
+                    gone is not None and gone <= 18)
+    finally:
+        for b in backends.values():
+            try:
+                b.stop()
+            except Exception:  # noqa: BLE001
+                pass
