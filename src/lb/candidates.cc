@@ -24,9 +24,10 @@ MemberTable MemberTable::build(const Pool& pool, const FamilySet& family,
         t.priority.push_back(m.priority);
         t.region.push_back(index < member_region.size() ? member_region[index] : kNoRegion);
         t.address_key.push_back(hash_address(m.family, m.family == 6 ? 128 : 32, m.address));
-        if (m.weight != 1) t.uniform_weight = false;
         if (m.weight != 0) ++t.drawable;
     }
+    for (const Member& m : pool.members)
+        if (m.weight != 1) t.uniform_weight = false;
 
     for (uint32_t p = 0; p < n; ++p) {
         if (!t.top_priority.empty() && t.priority[p] < t.priority[t.top_priority.front()]) continue;

@@ -4,6 +4,14 @@
 #include <cstring>
 #include <string_view>
 
+#include "steerdns/lb/candidates.h"
+#include "steerdns/lb/client_net.h"
+#include "steerdns/lb/policy_all.h"
+#include "steerdns/lb/policy_failover.h"
+#include "steerdns/lb/policy_geo.h"
+#include "steerdns/lb/policy_hash.h"
+#include "steerdns/lb/policy_weighted.h"
+
 namespace steerdns::lb {
 
 const char* policy_name(Policy p) {
@@ -38,6 +46,10 @@ bool parse_policy(std::string_view text, Policy& out) {
 
 namespace {
 
+uint64_t next_rotation(const Pool& pool, uint16_t rrtype) {
+    return pool.counter(rrtype).next.fetch_add(1, std::memory_order_relaxed);
+}
+
 // The contract's rotation, among up members only: over N consecutive queries (N = eligible
 // members) each comes first exactly once, whichever worker answers.
 void select_round_robin(const Pool& pool, uint16_t rrtype, const Eligible& eligible,
@@ -48,8 +60,22 @@ void select_round_robin(const Pool& pool, uint16_t rrtype, const Eligible& eligi
     out.rotated = true;
     if (!eligible.all()) out.rotate_over = eligible.positions();
     if (n == 0) return;
-    out.rotate_start = static_cast<uint32_t>(
-        pool.counter(rrtype).next.fetch_add(1, std::memory_order_relaxed) % n);
+    out.rotate_start = static_cast<uint32_t>(next_rotation(pool, rrtype) % n);
+}
+
+// One member is what client affinity means; more would be a stable set, which the operator
+// asks for with "answers".
+constexpr uint32_t kHashDefaultAnswers = 1;
+
+void select_geo_pool(const Pool& pool, const Candidates& candidates, const Client& client, Rng& rng,
+                     uint16_t rrtype, Selection& out) {
+    GeoMatch where;  // no geo section (hand-built pools; compile refuses it): any member
+    if (const GeoConfig* geo = pool.geo.get())
+        where = resolve_region(geo->rules, client_address(client), geo->database.get());
+    // A weighted pool draws instead of rotating: the shared counter is not touched.
+    const uint64_t rotation =
+        candidates.table->uniform_weight ? next_rotation(pool, rrtype) : uint64_t{0};
+    select_geo(candidates, pool.regions, where, pool.answers, rotation, rng, out);
 }
 
 // Bounds the fallback walk even if compile's loop check were bypassed (hand-built pools).
@@ -59,22 +85,30 @@ constexpr int kMaxFallbackHops = 8;
 
 void select(const Pool& pool, uint16_t rrtype, const Eligible& eligible, const Client& client,
             Rng& rng, Selection& out) {
-    (void)client;
-    (void)rng;
     out.count = 0;
     out.rotated = false;
     out.ecs_scope = 0;
     out.rotate_over = {};
+    const Candidates candidates{&pool.family(rrtype).table, eligible.positions()};
     switch (pool.policy) {
         case Policy::round_robin:
-        case Policy::weighted:
-        case Policy::failover:
-        case Policy::hash:
-        case Policy::geo:
-        case Policy::all:
-            // Only round robin exists so far; compile() refuses the others, so this is the
-            // single path until the steering-policies work lands.
             select_round_robin(pool, rrtype, eligible, out);
+            break;
+        case Policy::weighted:
+            select_weighted(candidates, pool.answers, rng, out);
+            break;
+        case Policy::failover:
+            select_failover(candidates, pool.answers, next_rotation(pool, rrtype), out);
+            break;
+        case Policy::hash:
+            select_hash(candidates, pool.answers == 0 ? kHashDefaultAnswers : pool.answers,
+                        hashing_subnet(client), out);
+            break;
+        case Policy::geo:
+            select_geo_pool(pool, candidates, client, rng, rrtype, out);
+            break;
+        case Policy::all:
+            select_all(candidates, pool.answers, next_rotation(pool, rrtype), out);
             break;
     }
 }
@@ -83,32 +117,51 @@ Choice choose(std::span<const Pool> pools, size_t index, uint16_t rrtype,
               const health::HealthTable* health, const Client& client, Rng& rng, Eligible& scratch,
               Selection& out) {
     out.count = 0;
+    out.ecs_scope = 0;
     Choice c;
     const Pool* pool = &pools[index];
+    // An answer is only as wide as the narrowest decision on the way to it: a geo pool that
+    // found nothing in the client's regions and fell back depended on where the client is.
+    uint8_t scope = 0;
     for (int hop = 0;; ++hop) {
         c.pool = pool;
         const FamilySet& fs = pool->family(rrtype);
         if (fs.size() == 0) {
             c.kind = Choice::nodata;  // nothing of this family, healthy or not
+            out.ecs_scope = scope;
             return c;
         }
         scratch.compute(fs, health);
-        if (scratch.count() == 0) {
-            c.fallback = true;
-            if (pool->fallback == Fallback::pool && pool->fallback_pool >= 0 &&
-                static_cast<size_t>(pool->fallback_pool) < pools.size() && hop < kMaxFallbackHops) {
-                pool = &pools[static_cast<size_t>(pool->fallback_pool)];
-                continue;
-            }
-            if (pool->fallback == Fallback::none) {
-                c.kind = Choice::nodata_short;
+        if (scratch.count() > 0) {
+            select(*pool, rrtype, scratch, client, rng, out);
+            scope = std::max(scope, out.ecs_scope);
+            if (out.count > 0) {
+                c.kind = Choice::answer;
+                out.ecs_scope = scope;
                 return c;
             }
-            // "all": fail open with every enabled member (drained ones are not in `fs`).
-            scratch.set_all(fs);
+            // Members are up but the policy may answer with none of them (geo: none in the
+            // client's regions; weighted: only weight 0 left): as if none were up.
         }
+        c.fallback = true;
+        if (pool->fallback == Fallback::pool && pool->fallback_pool >= 0 &&
+            static_cast<size_t>(pool->fallback_pool) < pools.size() && hop < kMaxFallbackHops) {
+            pool = &pools[static_cast<size_t>(pool->fallback_pool)];
+            continue;
+        }
+        if (pool->fallback == Fallback::none) {
+            c.kind = Choice::nodata_short;
+            out.ecs_scope = scope;
+            return c;
+        }
+        // "all": fail open with every enabled member (drained ones are not in `fs`), through
+        // the policy as if all were up, and by rotation when even then it picks none.
+        scratch.set_all(fs);
         select(*pool, rrtype, scratch, client, rng, out);
+        scope = std::max(scope, out.ecs_scope);
+        if (out.count == 0) select_round_robin(*pool, rrtype, scratch, out);
         c.kind = Choice::answer;
+        out.ecs_scope = scope;
         return c;
     }
 }

@@ -4,11 +4,16 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <set>
 
 #include "steerdns/dns/name.h"
 #include "steerdns/dns/wire.h"
+#include "steerdns/lb/geo_map.h"
+#include "steerdns/lb/geoip.h"
+#include "steerdns/lb/policy_geo.h"
+#include "steerdns/zone/json_positions.h"
 #include "steerdns/zone/ldns_ptr.h"
 
 namespace steerdns::zone {
@@ -48,6 +53,20 @@ struct Record {
     SourcePos pos;
 };
 
+// Region ids are uint16_t and each geo pool holds a region x region rank matrix: this many
+// regions already cost 2 MB per geo pool.
+constexpr size_t kMaxRegions = 1000;
+
+// "line 5:14" of where a value was written, for "first at" notes.
+std::string first_at(const SourcePos& p) {
+    std::string out = " (first at line ";
+    out += std::to_string(p.line);
+    out += ':';
+    out += std::to_string(p.col);
+    out += ')';
+    return out;
+}
+
 struct NodeBuild {
     std::vector<size_t> records;  // into Compiler::records_
     int32_t pool = -1;
@@ -71,7 +90,9 @@ class Compiler {
         for (const Located& ns : spec_.ns)
             add_line("@ " + std::to_string(spec_.ttl) + " IN NS " + ns.text, ns.pos, true);
         for (const Located& r : spec_.records) add_line(r.text, r.pos, false);
+        add_geo();
         add_pools();
+        check_regions();
         if (!diags_.empty()) return finish();
         group();
         check_consistency();
@@ -87,6 +108,11 @@ class Compiler {
 
     CompileResult finish() {
         CompileResult r;
+        // Problems come out per check; the operator reads the file top to bottom.
+        std::stable_sort(
+            diags_.begin(), diags_.end(), [](const Diagnostic& a, const Diagnostic& b) {
+                return a.pos.line != b.pos.line ? a.pos.line < b.pos.line : a.pos.col < b.pos.col;
+            });
         r.diags = std::move(diags_);
         if (r.diags.empty()) r.zone = std::move(zone_);
         return r;
@@ -192,9 +218,10 @@ class Compiler {
                 error(ps.policy.pos, "unknown policy \"" + ps.policy.text + "\"");
                 continue;
             }
-            if (pool.policy != lb::Policy::round_robin) {
-                error(ps.policy.pos, "policy \"" + ps.policy.text +
-                                         "\" is not available in this version (use round-robin)");
+            if (pool.policy == lb::Policy::geo && !spec_.geo) {
+                error(ps.policy.pos,
+                      "policy \"geo\" needs the zone's \"geo\" section (rules and a default "
+                      "region)");
                 continue;
             }
             const std::string owner_text = ps.name.text == "@" ? spec_.origin.text
@@ -220,6 +247,8 @@ class Compiler {
             pool.answers = static_cast<uint16_t>(ps.answers.value_or(0));
             resolve_fallback(ps, pool);
             std::vector<MemberProbe> probes;
+            const bool geo = pool.policy == lb::Policy::geo;
+            std::vector<uint16_t> member_regions;
             for (const MemberSpec& ms : ps.members) {
                 lb::Member m;
                 m.address_text = ms.address.text;
@@ -237,11 +266,213 @@ class Compiler {
                 }
                 probes.push_back(member_probe(ps, ms, m));
                 pool.members.push_back(std::move(m));
+                // Only geo reads regions; elsewhere a member's region is a label.
+                member_regions.push_back(geo && ms.region ? region_id(ms.region->text)
+                                                          : lb::kNoRegion);
             }
+            check_weights(ps, pool);
+            std::vector<std::vector<uint16_t>> lists;
+            if (geo) {
+                for (const RegionListSpec& list : ps.regions) {
+                    const uint16_t client = region_id(list.client.text);
+                    if (client == lb::kNoRegion) continue;
+                    if (lists.size() <= client) lists.resize(static_cast<size_t>(client) + 1);
+                    for (const Located& r : list.regions)
+                        lists[client].push_back(region_id(r.text));
+                }
+                pool.geo = geo_;
+            }
+            pool_member_regions_.push_back(std::move(member_regions));
+            pool_region_lists_.push_back(std::move(lists));
             pool_probes_.push_back(std::move(probes));
             pool_owner_.push_back(to_wire(owner.get()));
             pool_pos_.push_back(ps.name.pos);
             pools_.push_back(std::move(pool));
+        }
+    }
+
+    // Weight 0 means "never chosen" for the policies that read weights: a family whose enabled
+    // members all weigh 0 could only ever be answered by its fallback.
+    void check_weights(const PoolSpec& ps, const lb::Pool& pool) {
+        if (pool.policy != lb::Policy::weighted && pool.policy != lb::Policy::hash &&
+            pool.policy != lb::Policy::geo)
+            return;
+        uint64_t total[2] = {0, 0};
+        size_t enabled[2] = {0, 0};
+        for (const lb::Member& m : pool.members) {
+            if (!m.enabled) continue;
+            const int f = m.family == 6 ? 1 : 0;
+            total[f] += m.weight;
+            ++enabled[f];
+        }
+        const bool v4_zero = enabled[0] > 0 && total[0] == 0;
+        const bool v6_zero = enabled[1] > 0 && total[1] == 0;
+        if (!v4_zero && !v6_zero) return;
+        if ((v4_zero || enabled[0] == 0) && (v6_zero || enabled[1] == 0)) {
+            error(ps.policy.pos, "all weights are zero: nothing can be chosen");
+        } else {
+            error(ps.policy.pos, std::string("all weights of the ") + (v4_zero ? "IPv4" : "IPv6") +
+                                     " members are zero: nothing can be chosen for " +
+                                     (v4_zero ? "A" : "AAAA") + " queries");
+        }
+    }
+
+    // The id of a region name, given out in order of first mention: the geo section's rules
+    // and default, then the pools in file order. That order is the "every other region" order
+    // of a client region the pool gives no list for.
+    uint16_t region_id(const std::string& name) {
+        const auto it = region_ids_.find(name);
+        if (it != region_ids_.end()) return it->second;
+        if (region_names_.size() >= kMaxRegions) {
+            if (!too_many_regions_)
+                error(spec_.geo ? spec_.geo->pos : SourcePos{},
+                      "more than " + std::to_string(kMaxRegions) + " regions");
+            too_many_regions_ = true;
+            return lb::kNoRegion;
+        }
+        const auto id = static_cast<uint16_t>(region_names_.size());
+        region_names_.push_back(name);
+        region_ids_.emplace(name, id);
+        return id;
+    }
+
+    // Relative database paths are relative to the zone file, so a zone repository can carry
+    // its database wherever the server runs from.
+    std::string database_path(const std::string& path) const {
+        const std::filesystem::path p(path);
+        if (p.is_absolute()) return path;
+        return (std::filesystem::path(spec_.file).parent_path() / p).lexically_normal().string();
+    }
+
+    void add_geo() {
+        if (!spec_.geo) return;
+        const GeoSpec& gs = *spec_.geo;
+        auto geo = std::make_shared<lb::GeoConfig>();
+        std::vector<lb::NetRule> nets;
+        std::vector<const GeoRuleSpec*> net_specs;  // parallel to nets
+        std::map<std::string, const Located*> countries;
+        std::map<std::string, const Located*> continents;
+        for (const GeoRuleSpec& rule : gs.rules) {
+            const uint16_t region = region_id(rule.region.text);
+            if (rule.net) {
+                lb::NetRule net;
+                net.region = region;
+                if (std::optional<std::string> problem = lb::parse_cidr(rule.net->text, net.net)) {
+                    error(rule.net->pos, std::move(*problem));
+                    continue;
+                }
+                nets.push_back(net);
+                net_specs.push_back(&rule);
+            } else if (rule.country) {
+                const auto [first, fresh] = countries.emplace(rule.country->text, &*rule.country);
+                if (!fresh) {
+                    error(rule.country->pos, "duplicate country rule " +
+                                                 json_quoted(rule.country->text) +
+                                                 first_at(first->second->pos));
+                } else if (!geo->rules.add_country(rule.country->text, region)) {
+                    error(rule.country->pos,
+                          json_quoted(rule.country->text) + " is not a country code");
+                }
+            } else if (rule.continent) {
+                const auto [first, fresh] =
+                    continents.emplace(rule.continent->text, &*rule.continent);
+                if (!fresh) {
+                    error(rule.continent->pos, "duplicate continent rule " +
+                                                   json_quoted(rule.continent->text) +
+                                                   first_at(first->second->pos));
+                } else if (!geo->rules.add_continent(rule.continent->text, region)) {
+                    error(rule.continent->pos,
+                          json_quoted(rule.continent->text) + " is not a continent code");
+                }
+            } else {
+                error(rule.pos, "a rule needs \"net\", \"country\" or \"continent\"");
+            }
+        }
+        lb::GeoMap::Built built = lb::GeoMap::build(nets);
+        for (const lb::NetRuleError& e : built.errors) {
+            const Located& net = *net_specs[e.rule]->net;
+            error(net.pos, "duplicate net " + lb::to_string(nets[e.rule].net) +
+                               first_at(net_specs[e.other]->net->pos));
+        }
+        geo->rules.nets = std::move(built.map);
+        geo->rules.default_region = region_id(gs.default_region.text);
+        if (gs.database) {
+            std::string problem;
+            std::optional<lb::GeoIp> db =
+                lb::GeoIp::open(database_path(gs.database->text), problem);
+            if (db)
+                geo->database = std::make_shared<const lb::GeoIp>(std::move(*db));
+            else
+                error(gs.database->pos, std::move(problem));
+        }
+        geo_ = std::move(geo);
+    }
+
+    // Region names are checked both ways, so that a typo anywhere is an error rather than
+    // clients quietly answered from another region:
+    // - a region clients are put in (by a rule or the default) must be served: some geo pool
+    //   has a member in it or a "regions" list for it;
+    // - a "regions" key must be a region clients are put in;
+    // - a "regions" value, and a member's region, must be a region clients are put in or one
+    //   the same pool names elsewhere (its members, its "regions" lists).
+    void check_regions() {
+        // Without a geo section every geo pool is already an error, and every name would be.
+        if (!spec_.geo) return;
+        std::set<std::string_view> client_regions;  // named by rules and the default
+        std::set<std::string_view> served;          // members and regions keys of geo pools
+        bool any_geo_pool = false;
+        for (const GeoRuleSpec& rule : spec_.geo->rules) client_regions.insert(rule.region.text);
+        client_regions.insert(spec_.geo->default_region.text);
+        for (const PoolSpec& ps : spec_.pools) {
+            if (ps.policy.text != "geo") continue;
+            any_geo_pool = true;
+            for (const MemberSpec& ms : ps.members)
+                if (ms.region) served.insert(ms.region->text);
+            for (const RegionListSpec& list : ps.regions) served.insert(list.client.text);
+        }
+        // `valid`: the names that would have been accepted here, for the "did you mean".
+        const auto unknown = [&](const Located& name, std::string_view why,
+                                 const std::set<std::string_view>& valid) {
+            const std::vector<std::string_view> candidates(valid.begin(), valid.end());
+            std::string message = "unknown region " + json_quoted(name.text);
+            message += ": ";
+            message += why;
+            if (const std::string_view best = closest(name.text, candidates); !best.empty())
+                message += " (did you mean " + json_quoted(best) + "?)";
+            error(name.pos, std::move(message));
+        };
+        if (any_geo_pool) {
+            for (const GeoRuleSpec& rule : spec_.geo->rules)
+                if (!served.count(rule.region.text))
+                    unknown(rule.region,
+                            "no geo pool has a member in it or a \"regions\" list for it", served);
+            if (!served.count(spec_.geo->default_region.text))
+                unknown(spec_.geo->default_region,
+                        "no geo pool has a member in it or a \"regions\" list for it", served);
+        }
+        for (const PoolSpec& ps : spec_.pools) {
+            if (ps.policy.text != "geo") continue;
+            std::set<std::string_view> named(client_regions);
+            for (const MemberSpec& ms : ps.members)
+                if (ms.region) named.insert(ms.region->text);
+            std::set<std::string_view> listed(client_regions);
+            for (const RegionListSpec& list : ps.regions) {
+                listed.insert(list.client.text);
+                for (const Located& r : list.regions) listed.insert(r.text);
+            }
+            for (const RegionListSpec& list : ps.regions) {
+                if (!client_regions.count(list.client.text))
+                    unknown(list.client, "no rule or default puts clients in it", client_regions);
+                for (const Located& r : list.regions)
+                    if (!named.count(r.text))
+                        unknown(r, "no rule, default or member of this pool names it", named);
+            }
+            for (const MemberSpec& ms : ps.members)
+                if (!ms.region) error(ms.pos, "a member of a geo pool needs a \"region\"");
+            for (const MemberSpec& ms : ps.members)
+                if (ms.region && !listed.count(ms.region->text))
+                    unknown(*ms.region,
+                            "no rule, default or \"regions\" list of this pool names it", listed);
         }
     }
 
@@ -532,7 +763,16 @@ class Compiler {
 
         assign_probes(*z);
         if (!diags_.empty()) return;
-        for (size_t i = 0; i < pools_.size(); ++i) finish_pool(pools_[i]);
+        z->geo = geo_;
+        const auto region_count = static_cast<uint16_t>(region_names_.size());
+        for (size_t i = 0; i < pools_.size(); ++i) {
+            lb::Pool& pool = pools_[i];
+            finish_pool(pool);
+            pool.v4.table = lb::MemberTable::build(pool, pool.v4, pool_member_regions_[i]);
+            pool.v6.table = lb::MemberTable::build(pool, pool.v6, pool_member_regions_[i]);
+            if (pool.policy == lb::Policy::geo)
+                pool.regions = lb::RegionPreferences::build(region_count, pool_region_lists_[i]);
+        }
         z->pools = std::move(pools_);
         zone_ = std::move(z);
     }
@@ -562,6 +802,14 @@ class Compiler {
     const ZoneSpec& spec_;
     health::ProbeRegistry* registry_;
     std::vector<std::vector<MemberProbe>> pool_probes_;  // parallel to pools_
+    // Parallel to pools_: each member's region id (geo pools), and the "regions" lists by
+    // client region id.
+    std::vector<std::vector<uint16_t>> pool_member_regions_;
+    std::vector<std::vector<std::vector<uint16_t>>> pool_region_lists_;
+    std::vector<std::string> region_names_;  // by id
+    std::map<std::string, uint16_t, std::less<>> region_ids_;
+    bool too_many_regions_ = false;
+    std::shared_ptr<const lb::GeoConfig> geo_;
     RdfPtr origin_;
     Wire apex_;
     uint32_t serial_ = 0;

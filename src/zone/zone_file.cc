@@ -20,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "steerdns/lb/geo_map.h"
 #include "steerdns/zone/json_positions.h"
 #include "steerdns/zone/zone_spec.h"
 
@@ -38,17 +39,23 @@ constexpr size_t kMaxNameLength = 255;  // presentation format, with room for es
 
 // In documentation order, which is also the order of "expected one of" lists.
 // "$schema" lets editors find zones/schema/zone.schema.json; the loader ignores its value.
-constexpr std::array<std::string_view, 8> kZoneKeys{"zone",    "ttl",    "soa",   "ns",
-                                                    "records", "checks", "pools", "$schema"};
+constexpr std::array<std::string_view, 9> kZoneKeys{"zone",   "ttl", "soa",   "ns",     "records",
+                                                    "checks", "geo", "pools", "$schema"};
 constexpr std::array<std::string_view, 7> kSoaKeys{"mname", "rname",  "serial", "refresh",
                                                    "retry", "expire", "minimum"};
-constexpr std::array<std::string_view, 6> kPoolKeys{"policy", "ttl",      "answers",
-                                                    "check",  "fallback", "members"};
+constexpr std::array<std::string_view, 7> kPoolKeys{"policy",   "ttl",     "answers", "check",
+                                                    "fallback", "regions", "members"};
 constexpr std::array<std::string_view, 7> kMemberKeys{
     "address", "enabled", "weight", "priority", "region", "check", "probe_address"};
 constexpr std::array<std::string_view, 12> kCheckKeys{
     "type",   "port",    "paths",    "host",    "expect_status", "expect_body",
     "verify", "command", "interval", "timeout", "rise",          "fall"};
+constexpr std::array<std::string_view, 3> kGeoKeys{"database", "rules", "default"};
+constexpr std::array<std::string_view, 4> kGeoRuleKeys{"net", "country", "continent", "region"};
+// What a rule matches on: exactly one of these.
+constexpr std::array<std::string_view, 3> kGeoMatchKeys{"net", "country", "continent"};
+// The continent codes of MaxMind's databases (continent.code).
+constexpr std::array<std::string_view, 7> kContinents{"AF", "AN", "AS", "EU", "NA", "OC", "SA"};
 constexpr std::array<std::string_view, 5> kCheckTypes{"tcp", "http", "https", "exec", "none"};
 // Probe timing, in seconds: fractions allowed, so tests can probe every 100 ms.
 constexpr double kMinInterval = 0.1;
@@ -71,51 +78,6 @@ std::string join(Keys words) {
 
 bool contains(Keys words, std::string_view word) {
     return std::find(words.begin(), words.end(), word) != words.end();
-}
-
-char ascii_lower(char c) {
-    return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-// Damerau-Levenshtein in its "optimal string alignment" form, which is all a typo needs.
-// Case is ignored so that "TTL" still finds "ttl".
-size_t edit_distance(std::string_view a, std::string_view b) {
-    const auto same = [](char x, char y) { return ascii_lower(x) == ascii_lower(y); };
-    std::vector<size_t> before(b.size() + 1), prev(b.size() + 1), cur(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
-    for (size_t i = 1; i <= a.size(); ++i) {
-        cur[0] = i;
-        for (size_t j = 1; j <= b.size(); ++j) {
-            const size_t cost = same(a[i - 1], b[j - 1]) ? 0 : 1;
-            cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost});
-            if (i > 1 && j > 1 && same(a[i - 1], b[j - 2]) && same(a[i - 2], b[j - 1])) {
-                cur[j] = std::min(cur[j], before[j - 2] + 1);
-            }
-        }
-        std::swap(before, prev);
-        std::swap(prev, cur);
-    }
-    return prev[b.size()];
-}
-
-// The closest of `candidates` to `word` within a typo's reach, or "".
-std::string_view closest(std::string_view word, Keys candidates) {
-    std::string_view best;
-    size_t best_distance = std::numeric_limits<size_t>::max();
-    for (std::string_view candidate : candidates) {
-        // One edit is already a third of a three-letter key.
-        const size_t limit = candidate.size() <= 3 ? 1 : 2;
-        // The length difference is a lower bound of the distance: skip the DP for long words.
-        const size_t length_gap = word.size() > candidate.size() ? word.size() - candidate.size()
-                                                                 : candidate.size() - word.size();
-        if (length_gap > limit) continue;
-        const size_t d = edit_distance(word, candidate);
-        if (d <= limit && d < best_distance) {
-            best = candidate;
-            best_distance = d;
-        }
-    }
-    return best;
 }
 
 // Which keys each check type reads, besides "type".
@@ -142,6 +104,10 @@ bool check_key_applies(health::CheckType type, std::string_view key) {
 }
 
 // A path or host goes into a request line: no spaces or control characters.
+bool is_country_code(std::string_view text) {
+    return text.size() == 2 && text[0] >= 'A' && text[0] <= 'Z' && text[1] >= 'A' && text[1] <= 'Z';
+}
+
 bool is_token_text(std::string_view text) {
     for (char c : text) {
         if (static_cast<unsigned char>(c) <= ' ' || c == 0x7F) return false;
@@ -283,6 +249,8 @@ class Loader {
                 load_strings(v, spec.records, {});
             } else if (m.key == "checks") {
                 load_checks(v, spec.checks);
+            } else if (m.key == "geo") {
+                load_geo(v, spec.geo);
             } else if (m.key == "pools") {
                 load_pools(v, spec.pools);
             } else if (m.key == "$schema" && !v.dom.is_string()) {
@@ -798,12 +766,147 @@ class Loader {
                 set_if(string_value(f), pool.check);
             } else if (m.key == "fallback") {
                 set_if(string_value(f), pool.fallback);
+            } else if (m.key == "regions") {
+                pool.regions_pos = key_pos(f.node, f.path);
+                load_region_lists(f, pool.regions);
             } else if (m.key == "members") {
                 load_members(f, pool.members);
             }
         }
         require(v, {"members"});
+        if (pool.regions_pos && pool.policy.text != "geo" &&
+            contains(kPolicies, pool.policy.text)) {
+            error(*pool.regions_pos,
+                  "\"regions\" only applies to a geo pool (this one is " + pool.policy.text + ")");
+        }
         return true;
+    }
+
+    // A region as a rule, the default, a member or a "regions" list names it.
+    std::optional<Located> region_name(const Value& v) {
+        std::optional<Located> name = string_value(v);
+        if (name && name->text.empty()) {
+            error(name->pos, "expected a region name, got an empty string");
+            return std::nullopt;
+        }
+        if (name && name->text.size() > kMaxNameLength) {
+            error(name->pos,
+                  "region name longer than " + std::to_string(kMaxNameLength) + " characters");
+            return std::nullopt;
+        }
+        return name;
+    }
+
+    void load_region_lists(const Value& v, std::vector<RegionListSpec>& lists) {
+        if (!expect_object(v)) return;
+        for (const Member& m : members(v, std::nullopt)) {
+            RegionListSpec list;
+            list.client.text = std::string(m.key);
+            list.client.pos = key_pos(m.value.node, m.value.path);
+            if (m.key.empty()) {
+                error(list.client.pos, "expected a region name, got an empty key");
+                continue;
+            }
+            if (m.key.size() > kMaxNameLength) {
+                error(list.client.pos,
+                      "region name longer than " + std::to_string(kMaxNameLength) + " characters");
+                continue;
+            }
+            const Value& f = m.value;
+            if (!expect_array(f)) continue;
+            if (f.dom.empty()) {
+                error(value_pos(f), "expected at least one region");
+                continue;
+            }
+            for (const Value& e : elements(f))
+                if (std::optional<Located> r = region_name(e))
+                    list.regions.push_back(std::move(*r));
+            lists.push_back(std::move(list));
+        }
+    }
+
+    void load_geo(const Value& v, std::optional<GeoSpec>& out) {
+        GeoSpec geo;
+        geo.pos = value_pos(v);
+        if (!expect_object(v)) return;
+        for (const Member& m : members(v, kGeoKeys)) {
+            const Value& f = m.value;
+            if (m.key == "database") {
+                std::optional<Located> path = string_value(f);
+                if (path && (path->text.empty() || path->text.find('\0') != std::string::npos)) {
+                    error(path->pos, "expected the path of a MaxMind database (.mmdb)");
+                    path.reset();
+                }
+                set_if(std::move(path), geo.database);
+            } else if (m.key == "rules") {
+                load_geo_rules(f, geo.rules);
+            } else if (m.key == "default") {
+                set_if(region_name(f), geo.default_region);
+            }
+        }
+        require(v, {"rules", "default"});
+        out = std::move(geo);
+    }
+
+    void load_geo_rules(const Value& v, std::vector<GeoRuleSpec>& rules) {
+        if (!expect_array(v)) return;
+        rules.reserve(v.dom.size());
+        for (const Value& e : elements(v)) {
+            GeoRuleSpec rule;
+            rule.pos = value_pos(e);
+            if (!expect_object(e)) continue;
+            std::string_view matcher;  // the first of net, country, continent given
+            for (const Member& m : members(e, kGeoRuleKeys)) {
+                const Value& f = m.value;
+                if (contains(kGeoMatchKeys, m.key)) {
+                    if (!matcher.empty()) {
+                        error(key_pos(f.node, f.path),
+                              "a rule matches on one of \"net\", \"country\" or \"continent\" "
+                              "(this one already has " +
+                                  json_quoted(matcher) + ")");
+                        continue;
+                    }
+                    matcher = m.key;
+                }
+                if (m.key == "net") {
+                    std::optional<Located> net = string_value(f);
+                    lb::Cidr cidr;
+                    if (net) {
+                        if (std::optional<std::string> problem = lb::parse_cidr(net->text, cidr)) {
+                            error(net->pos, std::move(*problem));
+                            net.reset();
+                        }
+                    }
+                    set_if(std::move(net), rule.net);
+                } else if (m.key == "country") {
+                    std::optional<Located> code = string_value(f);
+                    if (code && !is_country_code(code->text)) {
+                        error(code->pos, json_quoted(code->text) +
+                                             " is not a country code (two capital letters, "
+                                             "ISO 3166-1 alpha-2, like \"US\")");
+                        code.reset();
+                    }
+                    set_if(std::move(code), rule.country);
+                } else if (m.key == "continent") {
+                    std::optional<Located> code = string_value(f);
+                    if (code && !contains(kContinents, code->text)) {
+                        error(code->pos, "unknown continent " + json_quoted(code->text) +
+                                             " (expected one of: " + join(kContinents) + ")");
+                        code.reset();
+                    }
+                    set_if(std::move(code), rule.continent);
+                } else if (m.key == "region") {
+                    set_if(region_name(f), rule.region);
+                }
+            }
+            if (matcher.empty()) {
+                SourcePos pos = value_pos(e);
+                append_path_key(pos.path, "net");
+                error(std::move(pos), "missing required key \"net\", \"country\" or \"continent\"");
+            }
+            require(e, {"region"});
+            rules.push_back(std::move(rule));
+        }
     }
 
     // Binary address -> line and column of the member that has it first.
@@ -852,7 +955,7 @@ class Loader {
             } else if (m.key == "priority") {
                 set_if(integer_value(f, m.key, -kMaxPriority, kMaxPriority), member.priority);
             } else if (m.key == "region") {
-                set_if(string_value(f), member.region);
+                set_if(region_name(f), member.region);
             } else if (m.key == "check") {
                 set_if(string_value(f), member.check);
             } else if (m.key == "probe_address") {

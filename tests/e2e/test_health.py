@@ -11,7 +11,6 @@ must leave the answers within interval x fall + timeout + 1 s = 2.05 s.
 Set STEERDNS_E2E_DEFAULT_FAILOVER=1 to also measure failover with the default settings
 (interval 5 s, timeout 2 s, fall 3: up to 17 s, so it is not part of the normal run)."""
 
-import http.server
 import os
 import re
 import socket
@@ -24,6 +23,7 @@ import time
 
 sys.dont_write_bytecode = True  # keep tests/e2e free of __pycache__
 import harness as h  # noqa: E402
+from backends import HttpBackend, common_port, wait_until  # noqa: E402
 
 LB = "lb.example.test."
 INTERVAL, TIMEOUT, RISE, FALL = 0.4, 0.25, 2, 2
@@ -37,59 +37,9 @@ def ip(n: int) -> str:
 
 
 # --------------------------------------------------------------------------------------------
-# Backends: threads of this process, each on its own loopback address, one shared port.
+# Backends: threads of this process, each on its own loopback address, one shared port
+# (HttpBackend, common_port and wait_until live in backends.py, shared with test_policies.py).
 # --------------------------------------------------------------------------------------------
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.0"
-
-    def do_GET(self):  # noqa: N802
-        mode = self.server.mode  # type: ignore[attr-defined]
-        host = self.headers.get("Host", "").split(":")[0]
-        if mode == "500":
-            status, body = 500, b"broken"
-        elif mode == "wrongbody":
-            status, body = 200, b"nope"
-        elif self.server.want_host and host != "www.example.com":  # type: ignore[attr-defined]
-            status, body = 421, b"wrong host"
-        elif self.path in ("/healthz", "/"):
-            status, body = 200, b"ok"
-        else:
-            status, body = 404, b"no such path"
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):  # keep the test output readable
-        pass
-
-
-class HttpBackend:
-    def __init__(self, addr: str, port: int, mode: str = "ok", want_host: bool = True,
-                 tls: ssl.SSLContext = None):
-        self.addr, self.port, self.mode, self.want_host, self.tls = addr, port, mode, want_host, tls
-        self.httpd = None
-        self.thread = None
-
-    def start(self) -> None:
-        httpd = http.server.ThreadingHTTPServer((self.addr, self.port), Handler)
-        httpd.daemon_threads = True
-        httpd.mode = self.mode  # type: ignore[attr-defined]
-        httpd.want_host = self.want_host  # type: ignore[attr-defined]
-        if self.tls is not None:
-            httpd.socket = self.tls.wrap_socket(httpd.socket, server_side=True)
-        self.httpd = httpd
-        self.thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        if self.httpd is not None:
-            self.httpd.shutdown()
-            self.httpd.server_close()
-            self.httpd = None
-
 
 class HangBackend:
     """Accepts connections and never answers."""
@@ -121,27 +71,6 @@ class HangBackend:
         for c in self.held:
             c.close()
         self.sock.close()
-
-
-def common_port(addrs: list) -> int:
-    """A TCP port free on every address in `addrs`."""
-    for _ in range(100):
-        probe = socket.socket()
-        probe.bind((addrs[0], 0))
-        port = probe.getsockname()[1]
-        probe.close()
-        ok = True
-        for a in addrs:
-            s = socket.socket()
-            try:
-                s.bind((a, port))
-            except OSError:
-                ok = False
-            finally:
-                s.close()
-        if ok:
-            return port
-    raise RuntimeError("no common free port")
 
 
 def make_cert(dirpath) -> ssl.SSLContext:
@@ -213,16 +142,6 @@ EXPECTED = {
 def answer_set(srv, pool: str) -> set:
     r = srv.query(f"{pool}.{LB}", "A", timeout=1.0)
     return set(h.addresses(r)) if r is not None else {"<no response>"}
-
-
-def wait_until(cond, timeout: float, step: float = 0.05):
-    """Seconds until cond() held, or None."""
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        if cond():
-            return time.monotonic() - start
-        time.sleep(step)
-    return None
 
 
 with h.Test("health") as t:

@@ -2,9 +2,18 @@
 
 #include <doctest/doctest.h>
 
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 
 #include "steerdns/dns/wire.h"
+
+#ifndef STEERDNS_TEST_DATA
+#define STEERDNS_TEST_DATA "tests/data"
+#endif
 
 namespace steerdns::test {
 
@@ -119,17 +128,66 @@ Answered ask(const Snapshot& snap, const std::vector<uint8_t>& query, Transport 
     AnswerContext local;
     AnswerContext& c = ctx ? *ctx : local;
     std::vector<uint8_t> out(65535 + 2);
-    lb::Client client;
-    client.family = 4;
-    const uint8_t addr[4] = {127, 0, 0, 1};
-    std::memcpy(client.address, addr, 4);
-    const size_t n = answer_query(&snap, query, client, t, c, out);
+    const size_t n = answer_query(&snap, query, client_at("127.0.0.1"), t, c, out);
     out.resize(n);
     Answered a;
     a.outcome = c.last;
     a.wire = out;
     if (n > 0) a.pkt = decode(out);
     return a;
+}
+
+Answered ask_from(const Snapshot& snap, const std::vector<uint8_t>& query, const lb::Client& from,
+                  AnswerContext* ctx) {
+    AnswerContext local;
+    AnswerContext& c = ctx ? *ctx : local;
+    std::vector<uint8_t> out(65535 + 2);
+    const size_t n = answer_query(&snap, query, from, Transport::udp, c, out);
+    out.resize(n);
+    Answered a;
+    a.outcome = c.last;
+    a.wire = out;
+    if (n > 0) a.pkt = decode(out);
+    return a;
+}
+
+lb::Client client_at(const std::string& address) {
+    lb::Client client;
+    if (inet_pton(AF_INET, address.c_str(), client.address) == 1) {
+        client.family = 4;
+    } else {
+        REQUIRE(inet_pton(AF_INET6, address.c_str(), client.address) == 1);
+        client.family = 6;
+    }
+    return client;
+}
+
+namespace {
+
+// A directory of this run's own, removed when the test program exits.
+struct ScratchDir {
+    std::filesystem::path path =
+        std::filesystem::temp_directory_path() / ("steerdns-unit-" + std::to_string(getpid()));
+    ScratchDir() { std::filesystem::create_directories(path); }
+    ~ScratchDir() {
+        std::error_code ignored;
+        std::filesystem::remove_all(path, ignored);
+    }
+};
+
+}  // namespace
+
+const std::string& test_mmdb() {
+    static const ScratchDir dir;
+    static const std::string path = [] {
+        if (std::system("perl -MMaxMind::DB::Writer::Tree -e 1 >/dev/null 2>&1") != 0)
+            return std::string();
+        const std::string out = (dir.path / "test.mmdb").string();
+        const std::string cmd = "perl '" STEERDNS_TEST_DATA "/write_test_mmdb.pl' '" + out + "'";
+        REQUIRE(std::system(cmd.c_str()) == 0);
+        return out;
+    }();
+    return path;
 }
 
 std::vector<std::string> rdatas(const ldns_rr_list* list) {

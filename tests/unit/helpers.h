@@ -48,6 +48,17 @@ struct Answered {
 Answered ask(const Snapshot& snap, const std::vector<uint8_t>& query, Transport t = Transport::udp,
              AnswerContext* ctx = nullptr);
 
+// The same from a given transport source address (ask() uses 127.0.0.1).
+Answered ask_from(const Snapshot& snap, const std::vector<uint8_t>& query, const lb::Client& from,
+                  AnswerContext* ctx = nullptr);
+
+// A client at `address` (IPv4 or IPv6 text), as the transport would give it.
+lb::Client client_at(const std::string& address);
+
+// A small MaxMind database written for this run by tests/data/write_test_mmdb.pl; empty when
+// the Perl writer (libmaxmind-db-writer-perl) is not installed.
+const std::string& test_mmdb();
+
 // Presentation form of the rdata of every RR in a section, e.g. {"192.0.2.10", ...}.
 std::vector<std::string> rdatas(const ldns_rr_list* list);
 std::string to_text(const ldns_pkt* p);

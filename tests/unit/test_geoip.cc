@@ -1,8 +1,5 @@
 // GeoIp against a small .mmdb written at test time by tests/data/write_test_mmdb.pl (Debian's
 // libmaxmind-db-writer-perl), then the whole region resolution with the real database.
-//
-// Lives outside tests/unit/ until CMake links libmaxminddb into steerdns_core: move it to
-// tests/unit/ in the same change.
 #include <doctest/doctest.h>
 
 #include <arpa/inet.h>
@@ -13,40 +10,13 @@
 #include <fstream>
 #include <string>
 
+#include "helpers.h"
 #include "steerdns/lb/geoip.h"
 
-#ifndef STEERDNS_TEST_DATA
-#define STEERDNS_TEST_DATA "tests/data"
-#endif
-
 using namespace steerdns;
+using steerdns::test::test_mmdb;
 
 namespace {
-
-// A directory of this run's own, removed when the test program exits.
-struct ScratchDir {
-    std::filesystem::path path =
-        std::filesystem::temp_directory_path() / ("steerdns-geoip-" + std::to_string(getpid()));
-    ScratchDir() { std::filesystem::create_directories(path); }
-    ~ScratchDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path, ignored);
-    }
-};
-
-// Writes the test database once per run; empty when the Perl writer is not installed.
-const std::string& test_mmdb() {
-    static const ScratchDir dir;
-    static const std::string path = [] {
-        if (std::system("perl -MMaxMind::DB::Writer::Tree -e 1 >/dev/null 2>&1") != 0)
-            return std::string();
-        const std::string out = (dir.path / "test.mmdb").string();
-        const std::string cmd = "perl '" STEERDNS_TEST_DATA "/write_test_mmdb.pl' '" + out + "'";
-        REQUIRE(std::system(cmd.c_str()) == 0);
-        return out;
-    }();
-    return path;
-}
 
 #define REQUIRE_TEST_MMDB()                                              \
     if (test_mmdb().empty()) {                                           \

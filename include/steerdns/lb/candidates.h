@@ -12,62 +12,11 @@
 #include <span>
 #include <vector>
 
+#include "steerdns/lb/member_table.h"
 #include "steerdns/lb/policy.h"
 #include "steerdns/lb/pool.h"
 
 namespace steerdns::lb {
-
-// Region id of a member outside any region, or of a client no rule placed.
-inline constexpr uint16_t kNoRegion = 0xFFFF;
-
-// Parallel arrays indexed by position, not a vector of Member: a policy walking thousands of
-// members reads only the 4 or 8 bytes it needs per member, and Member carries strings.
-struct MemberTable {
-    std::vector<uint32_t> weight;
-    // cumulative_weight[i] = weight[0] + ... + weight[i]: a weighted draw over the whole
-    // family is one binary search instead of a pass.
-    std::vector<uint64_t> cumulative_weight;
-    std::vector<int32_t> priority;
-    std::vector<uint16_t> region;
-    // hash_address() of the member's address: rendezvous scores are keyed by address, not by
-    // position, so editing the member list moves only the clients of the member edited.
-    std::vector<uint64_t> address_key;
-    bool uniform_weight = true;  // every weight is 1: geo rotates instead of drawing
-    uint32_t drawable = 0;       // members of weight > 0
-
-    // Groups precomputed for the common case of every member up, where failover and geo then
-    // answer in O(answers) instead of walking the family:
-    // the positions of the highest priority, ascending (failover's answer);
-    std::vector<uint32_t> top_priority;
-    // positions grouped by region id, ascending inside a region: region r holds
-    // by_region[region_start[r] .. region_start[r + 1]), with the running weight along that
-    // slice in region_cumulative (restarting at each region). Members without a region are
-    // left out.
-    std::vector<uint32_t> by_region;
-    std::vector<uint64_t> region_cumulative;
-    std::vector<uint32_t> region_start;  // region count + 1 entries
-
-    size_t size() const { return weight.size(); }
-    uint16_t region_count() const {
-        return region_start.empty() ? 0 : static_cast<uint16_t>(region_start.size() - 1);
-    }
-    std::span<const uint32_t> region_members(uint16_t r) const {
-        return std::span<const uint32_t>(by_region).subspan(region_start[r],
-                                                            region_start[r + 1] - region_start[r]);
-    }
-    std::span<const uint64_t> region_weights(uint16_t r) const {
-        return std::span<const uint64_t>(region_cumulative)
-            .subspan(region_start[r], region_start[r + 1] - region_start[r]);
-    }
-    uint64_t total_weight() const {
-        return cumulative_weight.empty() ? 0 : cumulative_weight.back();
-    }
-
-    // `member_region` is indexed like Pool::members (region ids the loader assigned); empty
-    // when the pool has no regions.
-    static MemberTable build(const Pool& pool, const FamilySet& family,
-                             std::span<const uint16_t> member_region = {});
-};
 
 struct Candidates {
     const MemberTable* table = nullptr;

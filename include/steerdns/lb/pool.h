@@ -9,7 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "steerdns/lb/member_table.h"
+#include "steerdns/lb/region_preferences.h"
+
 namespace steerdns::lb {
+
+struct GeoConfig;  // policy_geo.h
 
 enum class Policy : uint8_t { round_robin, weighted, failover, hash, geo, all };
 
@@ -54,6 +59,7 @@ struct FamilySet {
     std::vector<uint32_t> slots;
     bool probed = false;              // some member has a probe; false = every member always up
     std::vector<uint32_t> positions;  // 0, 1, ..., size() - 1: "every member" as a span
+    MemberTable table;                // what the steering policies read, per position
 
     size_t size() const { return members.size(); }
 };
@@ -68,6 +74,10 @@ struct Pool {
     std::vector<Member> members;
     FamilySet v4;
     FamilySet v6;
+    // geo only: the pool's "regions" over the zone's region ids, and the zone's rules (shared
+    // by the zone's geo pools; null for other policies).
+    RegionPreferences regions;
+    std::shared_ptr<const GeoConfig> geo;
     // Heap-allocated so Pool stays movable while the counters stay put.
     std::unique_ptr<RotationCounter[]> rotation = std::make_unique<RotationCounter[]>(2);
 

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace steerdns::zone {
@@ -26,5 +28,9 @@ struct Diagnostic {
 };
 
 using Diagnostics = std::vector<Diagnostic>;
+
+// The closest of `candidates` to `word` within a typo's reach (case ignored), or "": the
+// "did you mean" of messages about names.
+std::string_view closest(std::string_view word, std::span<const std::string_view> candidates);
 
 }  // namespace steerdns::zone

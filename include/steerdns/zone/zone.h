@@ -80,6 +80,9 @@ struct Zone {
     // The probe slots the members use; released when the zone is freed. Null when compiled
     // without a registry (`steerdns check`, tests): every member is then always up.
     std::shared_ptr<const health::ProbeLease> probes;
+    // The "geo" section (rules, and the GeoIP database opened at load), shared with the geo
+    // pools; null without one.
+    std::shared_ptr<const lb::GeoConfig> geo;
 
     std::span<const uint8_t> node_name(const Node& n) const {
         return {names.data() + n.name_offset, n.name_len};

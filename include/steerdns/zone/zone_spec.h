@@ -42,6 +42,13 @@ struct MemberSpec {
     SourcePos pos;  // of the member object
 };
 
+// One entry of a geo pool's "regions": the client region (the key) and the member regions to
+// answer from, in order.
+struct RegionListSpec {
+    Located client;
+    std::vector<Located> regions;
+};
+
 struct PoolSpec {
     Located name;  // the key under "pools", relative like any owner name
     Located policy{"round-robin", {}};
@@ -49,8 +56,28 @@ struct PoolSpec {
     std::optional<uint32_t> answers;  // defaults to all members of the queried family
     std::optional<Located> check;
     std::optional<Located> fallback;
+    std::vector<RegionListSpec> regions;   // in file order
+    std::optional<SourcePos> regions_pos;  // of the "regions" key, when given
     std::vector<MemberSpec> members;
     SourcePos pos;  // of the pool object
+};
+
+// One rule of the "geo" section: exactly one of net, country and continent (the loader checks
+// their syntax), and the region it puts clients in.
+struct GeoRuleSpec {
+    std::optional<Located> net;        // "198.51.100.0/24"
+    std::optional<Located> country;    // ISO 3166-1 alpha-2, capitals
+    std::optional<Located> continent;  // AF AN AS EU NA OC SA
+    Located region;
+    SourcePos pos;  // of the rule object
+};
+
+// The top-level "geo" section: where clients are, for geo pools.
+struct GeoSpec {
+    std::optional<Located> database;  // a MaxMind .mmdb, relative to the zone file's directory
+    std::vector<GeoRuleSpec> rules;
+    Located default_region;
+    SourcePos pos;  // of the "geo" object
 };
 
 // One entry of the top-level "checks" object: a named probe definition, validated and with
@@ -69,7 +96,8 @@ struct ZoneSpec {
     std::vector<Located> ns;
     std::vector<Located> records;   // presentation-format lines, parsed by compile with ldns
     std::vector<CheckSpec> checks;  // in file order
-    std::vector<PoolSpec> pools;    // in file order
+    std::optional<GeoSpec> geo;
+    std::vector<PoolSpec> pools;  // in file order
 };
 
 // Parses and shape-checks one zone file's text. On success `diags` is empty. Every problem
