@@ -1,11 +1,14 @@
 #include "steerdns/zone/compile.h"
 
 #include <arpa/inet.h>
+#include <strings.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "steerdns/dns/name.h"
@@ -124,10 +127,40 @@ class Compiler {
             ldns_rr_new_frm_str(&raw, line.c_str(), spec_.ttl, origin_.get(), nullptr);
         RrPtr rr(raw);
         if (st != LDNS_STATUS_OK || !rr) {
-            error(pos, "cannot parse \"" + line + "\": " + ldns_get_errorstr_by_id(st));
+            std::string message = "cannot parse \"";
+            message += line;
+            message += "\": ";
+            message += address_problem(line).value_or(ldns_get_errorstr_by_id(st));
+            error(pos, std::move(message));
             return nullptr;
         }
         return rr;
+    }
+
+    // ldns says only "could not parse the RR's rdata" for `www A 192.0.2.300`; for the two
+    // types operators write most, name the token that is wrong.
+    static std::optional<std::string> address_problem(const std::string& line) {
+        std::vector<std::string> tokens;
+        for (size_t i = 0; i < line.size();) {
+            while (i < line.size() && std::isspace(static_cast<unsigned char>(line[i]))) ++i;
+            const size_t start = i;
+            while (i < line.size() && !std::isspace(static_cast<unsigned char>(line[i]))) ++i;
+            if (i > start) tokens.push_back(line.substr(start, i - start));
+        }
+        for (size_t t = 1; t + 1 < tokens.size(); ++t) {
+            const bool v4 = strcasecmp(tokens[t].c_str(), "A") == 0;
+            const bool v6 = strcasecmp(tokens[t].c_str(), "AAAA") == 0;
+            if (!v4 && !v6) continue;
+            if (t + 2 != tokens.size()) return std::nullopt;  // not a plain A/AAAA line
+            uint8_t buf[16];
+            const std::string& addr = tokens[t + 1];
+            if (inet_pton(v4 ? AF_INET : AF_INET6, addr.c_str(), buf) == 1) return std::nullopt;
+            std::string out = "\"";
+            out += addr;
+            out += v4 ? "\" is not an IPv4 address" : "\" is not an IPv6 address";
+            return out;
+        }
+        return std::nullopt;
     }
 
     bool inside(const ldns_rdf* name) const {
