@@ -73,15 +73,10 @@ bool add_glue(ResponseWriter& w, const zone::Zone& z, const zone::RRset& ns) {
     return complete;
 }
 
-void add_negative_soa(ResponseWriter& w, const zone::Zone& z) {
-    if (!w.add_rr_named(Section::authority, z.apex, z.soa_negative.data(), z.soa_negative.size()))
-        w.truncate();
-}
-
-// NODATA for a pool whose members are all down, with the short negative TTL.
-void add_fallback_soa(ResponseWriter& w, const zone::Zone& z) {
-    if (!w.add_rr_named(Section::authority, z.apex, z.soa_fallback.data(), z.soa_fallback.size()))
-        w.truncate();
+// The SOA of a negative answer: `image` is z.soa_negative, or z.soa_fallback (short TTL) for
+// a pool whose members are all down.
+void add_soa(ResponseWriter& w, const zone::Zone& z, const std::vector<uint8_t>& image) {
+    if (!w.add_rr_named(Section::authority, z.apex, image.data(), image.size())) w.truncate();
 }
 
 // RFC 8482 4.2: answer ANY with one synthesized HINFO instead of everything we have.
@@ -121,12 +116,12 @@ void answer_name(const Snapshot& snap, const dns::Query& q, Lookup lk, const lb:
         }
         if (lk.kind == Lookup::nxdomain) {
             w.set_rcode(Rcode::nxdomain);
-            add_negative_soa(w, z);
+            add_soa(w, z, z.soa_negative);
             return;
         }
         if (q.qtype == type::ANY) {
             if (n.empty())
-                add_negative_soa(w, z);
+                add_soa(w, z, z.soa_negative);
             else
                 add_any_hinfo(w, owner, z.default_ttl);
             return;
@@ -148,11 +143,11 @@ void answer_name(const Snapshot& snap, const dns::Query& q, Lookup lk, const lb:
             ctx.last.pool = &z.pools[static_cast<size_t>(n.pool)];
             ctx.last.fallback = c.fallback;
             ecs_scope = sel.ecs_scope;
-            if (c.kind == lb::Choice::nodata_short) return add_fallback_soa(w, z);
+            if (c.kind == lb::Choice::nodata_short) return add_soa(w, z, z.soa_fallback);
             if (c.kind == lb::Choice::answer && sel.count > 0) {
                 const lb::FamilySet& fs = c.pool->family(q.qtype);
                 for (uint32_t i = 0; i < sel.count; ++i) {
-                    const size_t at = sel.position(i, fs.size());
+                    const size_t at = sel.position(i);
                     const uint8_t* img = fs.images.data() + at * fs.image_size;
                     if (!w.add_rr(Section::answer, owner, img, fs.image_size)) return w.truncate();
                 }
@@ -163,7 +158,7 @@ void answer_name(const Snapshot& snap, const dns::Query& q, Lookup lk, const lb:
             if (rs->type == type::NS) add_glue(w, z, *rs);
             return;
         }
-        add_negative_soa(w, z);  // NODATA
+        add_soa(w, z, z.soa_negative);  // NODATA
         return;
     }
 }

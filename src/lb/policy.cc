@@ -58,7 +58,7 @@ void select_round_robin(const Pool& pool, uint16_t rrtype, const Eligible& eligi
     // Without "answers" the contract is every member; a rotation needs no per-member list.
     out.count = static_cast<uint32_t>(pool.answers == 0 ? n : std::min<size_t>(pool.answers, n));
     out.rotated = true;
-    if (!eligible.all()) out.rotate_over = eligible.positions();
+    out.rotate_over = eligible.positions();
     if (n == 0) return;
     out.rotate_start = static_cast<uint32_t>(next_rotation(pool, rrtype) % n);
 }

@@ -50,6 +50,11 @@ int Server::run() {
     std::string error;
     zone_files(opts_.zones_dir, error);
     if (!error.empty()) throw std::runtime_error("--zones " + error);
+    // A busy port fails the start before any zone is compiled or any backend probed.
+    for (const ListenAddr& at : opts_.listen) {
+        ensure_port_free(at, SOCK_DGRAM);
+        ensure_port_free(at, SOCK_STREAM);
+    }
     monitor_ = std::make_unique<health::Monitor>(probes_);
     monitor_->start();
     reloader_ = std::make_unique<Reloader>(
@@ -64,18 +69,12 @@ int Server::run() {
     for (unsigned i = 0; i < opts_.threads; ++i)
         workers_.push_back(std::make_unique<Worker>(i, opts_, slot_));
     for (ListenAddr& at : opts_.listen) {
-        ensure_port_free(at, SOCK_DGRAM);
-        ensure_port_free(at, SOCK_STREAM);
         for (auto& w : workers_) {
             Fd udp = bind_socket(at, SOCK_DGRAM);
             if (at.port() == 0) {
                 // Port 0 asks the kernel for one; every other socket of the group must share it.
-                sockaddr_storage ss{};
-                socklen_t len = sizeof ss;
-                getsockname(udp.get(), reinterpret_cast<sockaddr*>(&ss), &len);
-                ListenAddr bound = at;
-                bound.addr = ss;
-                at.set_port(bound.port());
+                socklen_t len = sizeof at.addr;
+                getsockname(udp.get(), reinterpret_cast<sockaddr*>(&at.addr), &len);
             }
             Fd tcp = bind_socket(at, SOCK_STREAM);
             w->add_udp(std::move(udp), at);

@@ -28,8 +28,10 @@ bool TcpSession::accept(uv_stream_t* server) {
     tcp_->data = this;
     if (uv_accept(server, reinterpret_cast<uv_stream_t*>(tcp_.get())) != 0) return false;
     uv_tcp_nodelay(tcp_.get(), 1);
-    int len = sizeof peer_;
-    uv_tcp_getpeername(tcp_.get(), reinterpret_cast<sockaddr*>(&peer_), &len);
+    sockaddr_storage peer{};
+    int len = sizeof peer;
+    uv_tcp_getpeername(tcp_.get(), reinterpret_cast<sockaddr*>(&peer), &len);
+    client_from(peer, client_);  // once per connection, not per query
     idle_ = make_uv<uv_timer_t>();
     uv_timer_init(worker_.loop(), idle_.get());
     idle_->data = this;
@@ -77,17 +79,9 @@ void TcpSession::answer_frames() {
     while (in_len_ - pos >= 2) {
         const size_t len = dns::load_u16(&in_[pos]);
         if (in_len_ - pos < 2 + len) break;  // wait for the rest of the frame
-        lb::Client client;
-        if (peer_.ss_family == AF_INET6) {
-            client.family = 6;
-            std::memcpy(client.address, &reinterpret_cast<sockaddr_in6&>(peer_).sin6_addr, 16);
-        } else {
-            client.family = 4;
-            std::memcpy(client.address, &reinterpret_cast<sockaddr_in&>(peer_).sin_addr, 4);
-        }
         WorkerStats& st = worker_.mutable_stats();
         WorkerStats::bump(st.tcp_queries);
-        const size_t n = answer_query(worker_.snapshot(), {in_.data() + pos + 2, len}, client,
+        const size_t n = answer_query(worker_.snapshot(), {in_.data() + pos + 2, len}, client_,
                                       Transport::tcp, worker_.context(), out.subspan(2));
         pos += 2 + len;
         if (n == 0) {

@@ -12,21 +12,6 @@
 namespace steerdns::server {
 namespace {
 
-// Fills `client` from a peer address. False for port 0, which no real client sends from
-// and which reflection attacks use.
-bool client_from(const sockaddr_storage& ss, lb::Client& client) {
-    if (ss.ss_family == AF_INET) {
-        const auto& a = reinterpret_cast<const sockaddr_in&>(ss);
-        client.family = 4;
-        std::memcpy(client.address, &a.sin_addr, 4);
-        return a.sin_port != 0;
-    }
-    const auto& a = reinterpret_cast<const sockaddr_in6&>(ss);
-    client.family = 6;
-    std::memcpy(client.address, &a.sin6_addr, 16);
-    return a.sin6_port != 0;
-}
-
 // Turns the PKTINFO the kernel gave us for a query into the one that makes the reply leave
 // from the address the query was sent to. Returns the control length, 0 when absent.
 size_t reply_pktinfo(const msghdr& rx, uint8_t* out, size_t room) {
@@ -61,6 +46,19 @@ size_t reply_pktinfo(const msghdr& rx, uint8_t* out, size_t room) {
 }
 
 }  // namespace
+
+bool client_from(const sockaddr_storage& ss, lb::Client& client) {
+    if (ss.ss_family == AF_INET) {
+        const auto& a = reinterpret_cast<const sockaddr_in&>(ss);
+        client.family = 4;
+        std::memcpy(client.address, &a.sin_addr, 4);
+        return a.sin_port != 0;
+    }
+    const auto& a = reinterpret_cast<const sockaddr_in6&>(ss);
+    client.family = 6;
+    std::memcpy(client.address, &a.sin6_addr, 16);
+    return a.sin6_port != 0;
+}
 
 Worker::Worker(unsigned id, const ServeOptions& opts, SnapshotSlot& slot)
     : id_(id), opts_(opts), slot_(slot) {

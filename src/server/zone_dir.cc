@@ -40,6 +40,24 @@ std::vector<std::string> zone_files(const std::string& path, std::string& error)
     return out;
 }
 
+namespace {
+
+int64_t mtime_ns(const struct stat& st) {
+    return int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
+}
+
+// Modified less than kSettleMs ago: perhaps still being written. A timestamp in the future
+// (clock skew) counts as settled, or the file would never be read.
+bool settling(int64_t mtime) {
+    const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    const int64_t age = now - mtime;
+    return age >= 0 && age < ZoneDir::kSettleMs * 1000000;
+}
+
+}  // namespace
+
 ReloadReport ZoneDir::refresh(Settle settle, bool force) {
     ReloadReport report;
     std::string error;
@@ -51,45 +69,33 @@ ReloadReport ZoneDir::refresh(Settle settle, bool force) {
     std::set<std::string> present(paths.begin(), paths.end());
     // A file missing while the directory is still changing may be mid-replacement (git
     // checkout unlinks, then writes): drop zones only once the directory has settled.
-    bool dir_settled = true;
     struct stat dst {};
-    if (settle == Settle::yes && ::stat(dir_.c_str(), &dst) == 0) {
-        const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count();
-        const int64_t age = now - (int64_t{dst.st_mtim.tv_sec} * 1000000000 + dst.st_mtim.tv_nsec);
-        dir_settled = !(age >= 0 && age < kSettleMs * 1000000);
-    }
+    const bool dir_settling =
+        settle == Settle::yes && ::stat(dir_.c_str(), &dst) == 0 && settling(mtime_ns(dst));
     for (auto it = files_.begin(); it != files_.end();) {
-        if (present.count(it->first) == 0 && !dir_settled) {
+        if (present.count(it->first) != 0) {
+            ++it;
+        } else if (dir_settling) {
             report.unsettled = true;
             ++it;
-        } else if (present.count(it->first) == 0) {
+        } else {
             if (it->second.zone)
                 log_info("zone removed",
                          {{"zone", it->second.zone->apex_text()}, {"file", it->first}});
             it = files_.erase(it);
             ++report.removed;
             report.changed = true;
-        } else {
-            ++it;
         }
     }
     for (const std::string& path : paths) {
         struct stat st {};
         if (::stat(path.c_str(), &st) != 0) continue;  // vanished between readdir and stat
         Entry& e = files_[path];
-        const int64_t mtime = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
+        const int64_t mtime = mtime_ns(st);
         if (!force && e.size == st.st_size && e.mtime_ns == mtime && e.inode == st.st_ino) continue;
-        if (settle == Settle::yes) {
-            const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                    std::chrono::system_clock::now().time_since_epoch())
-                                    .count();
-            const int64_t age = now - mtime;
-            if (age >= 0 && age < kSettleMs * 1000000) {
-                report.unsettled = true;
-                continue;
-            }
+        if (settle == Settle::yes && settling(mtime)) {
+            report.unsettled = true;
+            continue;
         }
         e.size = st.st_size;
         e.mtime_ns = mtime;

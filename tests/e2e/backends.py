@@ -8,6 +8,14 @@ import threading
 import time
 
 
+# Fast probe settings shared by the health and policy tests, and the failover bounds they
+# imply: interval x fall (or rise) + timeout, plus a second for scheduling and queries.
+INTERVAL, TIMEOUT, RISE, FALL = 0.4, 0.25, 2, 2
+TIMING = {"interval": INTERVAL, "timeout": TIMEOUT, "rise": RISE, "fall": FALL}
+DOWN_BOUND = INTERVAL * FALL + TIMEOUT + 1.0
+UP_BOUND = INTERVAL * RISE + TIMEOUT + 1.0
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
 

@@ -23,13 +23,10 @@ import time
 
 sys.dont_write_bytecode = True  # keep tests/e2e free of __pycache__
 import harness as h  # noqa: E402
-from backends import HttpBackend, common_port, wait_until  # noqa: E402
+from backends import (DOWN_BOUND, FALL, INTERVAL, RISE, TIMEOUT, TIMING,  # noqa: E402
+                      UP_BOUND, HttpBackend, common_port, wait_until)
 
 LB = "lb.example.test."
-INTERVAL, TIMEOUT, RISE, FALL = 0.4, 0.25, 2, 2
-TIMING = {"interval": INTERVAL, "timeout": TIMEOUT, "rise": RISE, "fall": FALL}
-DOWN_BOUND = INTERVAL * FALL + TIMEOUT + 1.0
-UP_BOUND = INTERVAL * RISE + TIMEOUT + 1.0
 
 
 def ip(n: int) -> str:

@@ -24,13 +24,10 @@ import dns.edns  # noqa: E402
 import dns.message  # noqa: E402
 
 import harness as h  # noqa: E402
-from backends import HttpBackend, common_port, wait_until  # noqa: E402
+from backends import (DOWN_BOUND, TIMING, UP_BOUND, HttpBackend, common_port,  # noqa: E402
+                      wait_until)
 
 LB = "lb.example.test."
-INTERVAL, TIMEOUT, RISE, FALL = 0.4, 0.25, 2, 2
-TIMING = {"interval": INTERVAL, "timeout": TIMEOUT, "rise": RISE, "fall": FALL}
-DOWN_BOUND = INTERVAL * FALL + TIMEOUT + 1.0
-UP_BOUND = INTERVAL * RISE + TIMEOUT + 1.0
 WEIGHTED_QUERIES = 100_000
 WEIGHTS = [1, 2, 3, 4]
 

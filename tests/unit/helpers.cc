@@ -123,12 +123,14 @@ std::string example_zone_json() {
 })";
 }
 
-Answered ask(const Snapshot& snap, const std::vector<uint8_t>& query, Transport t,
-             AnswerContext* ctx) {
+namespace {
+
+Answered answer(const Snapshot& snap, const std::vector<uint8_t>& query, const lb::Client& from,
+                Transport t, AnswerContext* ctx) {
     AnswerContext local;
     AnswerContext& c = ctx ? *ctx : local;
     std::vector<uint8_t> out(65535 + 2);
-    const size_t n = answer_query(&snap, query, client_at("127.0.0.1"), t, c, out);
+    const size_t n = answer_query(&snap, query, from, t, c, out);
     out.resize(n);
     Answered a;
     a.outcome = c.last;
@@ -137,18 +139,16 @@ Answered ask(const Snapshot& snap, const std::vector<uint8_t>& query, Transport 
     return a;
 }
 
+}  // namespace
+
+Answered ask(const Snapshot& snap, const std::vector<uint8_t>& query, Transport t,
+             AnswerContext* ctx) {
+    return answer(snap, query, client_at("127.0.0.1"), t, ctx);
+}
+
 Answered ask_from(const Snapshot& snap, const std::vector<uint8_t>& query, const lb::Client& from,
                   AnswerContext* ctx) {
-    AnswerContext local;
-    AnswerContext& c = ctx ? *ctx : local;
-    std::vector<uint8_t> out(65535 + 2);
-    const size_t n = answer_query(&snap, query, from, Transport::udp, c, out);
-    out.resize(n);
-    Answered a;
-    a.outcome = c.last;
-    a.wire = out;
-    if (n > 0) a.pkt = decode(out);
-    return a;
+    return answer(snap, query, from, Transport::udp, ctx);
 }
 
 lb::Client client_at(const std::string& address) {

@@ -9,7 +9,6 @@
 // allocation, no lock: one relaxed byte load per probed member.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -26,7 +25,6 @@ class Eligible {
   public:
     // Every position of `fs` (fallback "all", or no health to apply).
     void set_all(const FamilySet& fs) {
-        size_ = static_cast<uint32_t>(fs.size());
         positions_ = fs.positions;
         all_ = true;
     }
@@ -35,7 +33,6 @@ class Eligible {
     void compute(const FamilySet& fs, const health::HealthTable* health) {
         if (health == nullptr || !fs.probed) return set_all(fs);
         const size_t n = fs.size();
-        size_ = static_cast<uint32_t>(n);
         uint32_t* out = buffer_.data();
         size_t k = 0;
         for (size_t i = 0; i < n; ++i) {
@@ -49,25 +46,11 @@ class Eligible {
 
     // Ascending positions in the FamilySet.
     std::span<const uint32_t> positions() const { return positions_; }
-    uint32_t size() const { return size_; }  // positions in the family
     uint32_t count() const { return static_cast<uint32_t>(positions_.size()); }
     bool all() const { return all_; }
 
-    bool contains(uint32_t pos) const {
-        return all_ ? pos < size_ : std::binary_search(positions_.begin(), positions_.end(), pos);
-    }
-    // Position of the k-th eligible member (k < count()).
-    uint32_t nth(uint32_t k) const { return positions_[k]; }
-    // The next eligible position after `pos`, wrapping around (count() > 0).
-    uint32_t next(uint32_t pos) const {
-        if (all_) return pos + 1 >= size_ ? 0 : pos + 1;
-        const auto it = std::upper_bound(positions_.begin(), positions_.end(), pos);
-        return it == positions_.end() ? positions_.front() : *it;
-    }
-
   private:
     std::span<const uint32_t> positions_;
-    uint32_t size_ = 0;
     bool all_ = true;
     // Sized once for the largest pool (256 KiB per worker), so compute() never allocates.
     std::vector<uint32_t> buffer_ = std::vector<uint32_t>(kMaxPoolMembers);

@@ -32,14 +32,12 @@ struct Selection {
     uint32_t rotate_start = 0;
     bool rotated = false;
     uint8_t ecs_scope = 0;
-    // A rotation among some members only runs over these positions (ascending, the
-    // Eligible's); empty = every position of the family.
+    // A rotation runs over these positions (ascending: the Eligible's, which is the family's
+    // identity list when every member is up).
     std::span<const uint32_t> rotate_over;
 
-    uint32_t position(uint32_t i, size_t family_size) const {
-        if (!rotated) return index[i];
-        if (rotate_over.empty()) return static_cast<uint32_t>((rotate_start + i) % family_size);
-        return rotate_over[(rotate_start + i) % rotate_over.size()];
+    uint32_t position(uint32_t i) const {
+        return rotated ? rotate_over[(rotate_start + i) % rotate_over.size()] : index[i];
     }
 };
 

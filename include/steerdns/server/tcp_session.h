@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "steerdns/lb/policy.h"
 #include "steerdns/server/uv.h"
 
 namespace steerdns::server {
@@ -47,7 +48,7 @@ class TcpSession {
     WriteReq* inflight_ = nullptr;
     bool reading_ = false;
     bool closing_ = false;
-    sockaddr_storage peer_{};
+    lb::Client client_;  // the peer, as the query path wants it
     std::list<std::unique_ptr<TcpSession>>::iterator position_;
 };
 

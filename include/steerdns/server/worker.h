@@ -25,6 +25,10 @@ namespace steerdns::server {
 
 class TcpSession;
 
+// Fills `client` from a peer address. False for port 0, which no real client sends from and
+// which reflection attacks use.
+bool client_from(const sockaddr_storage& peer, lb::Client& client);
+
 class Worker {
   public:
     // Datagrams handled per recvmmsg/sendmmsg pair. 64 amortises the syscalls well past
