@@ -7,6 +7,7 @@
 #include <set>
 #include <thread>
 
+#include "steerdns/server/cpu_affinity.h"
 #include "steerdns/server/log.h"
 #include "steerdns/server/server.h"
 #include "steerdns/server/zone_dir.h"
@@ -87,6 +88,12 @@ int main(int argc, char** argv) {
     app.add_option("--tcp-max-clients", opts.tcp_max_clients, "TCP connections per worker thread")
         ->check(CLI::Range(1u, 1000000u))
         ->capture_default_str();
+    std::string worker_cpus;
+    std::string probe_cpus;
+    app.add_option("--worker-cpus", worker_cpus,
+                   "Pin worker threads to these CPUs, one each in turn (e.g. 1 or 0-3)");
+    app.add_option("--probe-cpus", probe_cpus,
+                   "Run the health prober on these CPUs (e.g. 0), away from the answering ones");
     CLI::App* serve = app.add_subcommand(
         "serve",
         "Serve the zones in --zones DIR (the default command); it takes --listen, --threads and "
@@ -110,6 +117,14 @@ int main(int argc, char** argv) {
     server::parse_log_level(log_level, level);
     server::set_log_level(level);
     opts.threads = threads;
+    for (auto [text, cpus, flag] : {std::tuple{&worker_cpus, &opts.worker_cpus, "--worker-cpus"},
+                                    std::tuple{&probe_cpus, &opts.probe_cpus, "--probe-cpus"}}) {
+        std::string error;
+        if (!text->empty() && !server::parse_cpu_list(*text, *cpus, error)) {
+            std::cerr << "steerdns: " << flag << " " << *text << ": " << error << "\n";
+            return 2;
+        }
+    }
     for (const std::string& l : listen) {
         server::ListenAddr at;
         std::string error;

@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <cctype>
 #include <cstring>
@@ -16,6 +17,7 @@
 #include <unordered_map>
 
 #include "steerdns/health/flap_filter.h"
+#include "steerdns/server/cpu_affinity.h"
 #include "steerdns/server/log.h"
 #include "steerdns/server/uv.h"
 
@@ -210,6 +212,14 @@ class TcpAttempt final : public Attempt {
         if (self->timed_out_) return self->finish(false, "tcp connect: " + self->timeout_text());
         if (status < 0)
             return self->finish(false, std::string("tcp connect: ") + uv_strerror(status));
+        // Close with a reset, as HAProxy does for its checks: no FIN exchange and no
+        // TIME_WAIT entry per probe, which at thousands of probes a second is most of the
+        // kernel's work and would fill the time-wait table.
+        uv_os_fd_t fd;
+        if (uv_fileno(reinterpret_cast<uv_handle_t*>(self->tcp_.get()), &fd) == 0) {
+            const linger reset{1, 0};
+            setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+        }
         self->finish(true, "tcp connect: ok");
     }
 
@@ -678,9 +688,12 @@ Monitor::~Monitor() {
     stop();
 }
 
-void Monitor::start() {
+void Monitor::start(std::vector<unsigned> cpus) {
     if (impl_->thread.joinable()) return;
-    impl_->thread = std::thread([impl = impl_.get()] { uv_run(impl->loop.get(), UV_RUN_DEFAULT); });
+    impl_->thread = std::thread([impl = impl_.get(), cpus = std::move(cpus)] {
+        server::pin_current_thread(cpus, "prober");
+        uv_run(impl->loop.get(), UV_RUN_DEFAULT);
+    });
 }
 
 void Monitor::update(std::vector<ProbeSpec> probes) {

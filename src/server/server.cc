@@ -56,7 +56,7 @@ int Server::run() {
         ensure_port_free(at, SOCK_STREAM);
     }
     monitor_ = std::make_unique<health::Monitor>(probes_);
-    monitor_->start();
+    monitor_->start(opts_.probe_cpus);
     reloader_ = std::make_unique<Reloader>(
         loop_.get(), opts_.zones_dir,
         [this](std::vector<zone::ZonePtr> zones, uint64_t generation) {

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "steerdns/server/cpu_affinity.h"
 #include "steerdns/server/log.h"
 #include "steerdns/server/tcp_session.h"
 
@@ -126,6 +127,8 @@ void Worker::start() {
 }
 
 void Worker::run() {
+    if (!opts_.worker_cpus.empty())
+        pin_current_thread(opts_.worker_cpus[id_ % opts_.worker_cpus.size()], "worker");
     uv_run(loop_.get(), UV_RUN_DEFAULT);
 }
 

@@ -21,7 +21,8 @@ class Monitor {
     Monitor(const Monitor&) = delete;
     Monitor& operator=(const Monitor&) = delete;
 
-    void start();
+    // `cpus`: where the prober thread may run (--probe-cpus); empty = anywhere.
+    void start(std::vector<unsigned> cpus = {});
     // Thread-safe handoff from the control thread: the probes to run from now on (the
     // registry's active set). Probes whose key is unchanged keep their state and schedule;
     // others start (counting as up until their first result) or stop, and the slots of

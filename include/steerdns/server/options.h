@@ -15,9 +15,11 @@ struct ServeOptions {
     std::vector<ListenAddr> listen;
     unsigned threads = 1;
     LogLevel log_level = LogLevel::info;
-    uint16_t max_udp_payload = 1232;  // DNS flag day 2020: no IP fragmentation
-    double tcp_idle_timeout = 10.0;   // seconds, RFC 7766 6.2.3 ("a few seconds")
-    unsigned tcp_max_clients = 1000;  // per worker
+    uint16_t max_udp_payload = 1232;    // DNS flag day 2020: no IP fragmentation
+    double tcp_idle_timeout = 10.0;     // seconds, RFC 7766 6.2.3 ("a few seconds")
+    unsigned tcp_max_clients = 1000;    // per worker
+    std::vector<unsigned> worker_cpus;  // worker i runs on worker_cpus[i % size]; empty: any
+    std::vector<unsigned> probe_cpus;   // the prober thread's CPUs; empty: any
 };
 
 }  // namespace steerdns::server
