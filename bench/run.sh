@@ -1,13 +1,101 @@
 #!/usr/bin/env bash
-# Runs the shared peer benchmark (../shared/bench/peers.sh) with steerdns as an extra target,
-# serving bench/zones/ (the JSON twin of the peers' zone). Extra arguments go to peers.sh,
-# e.g.  bench/run.sh --rounds 1 --duration 2 --only nsd,knot,gdnsd,reflector-mmsg,steerdns
+# The whole performance comparison in one command (see bench/README.md):
+#   1. ../shared/bench/peers.sh: NSD, Knot DNS, gdnsd, PowerDNS (static and LUA records), the
+#      no-DNS reflector and steerdns serving the same zone with three policies (weighted like
+#      gdnsd's DYNA, round-robin, geo), 1 worker pinned, dnsperf and blaster, UDP and TCP,
+#      interleaved rounds;
+#   2. bench/ecs.sh: geo answers with and without an EDNS Client Subnet option;
+#   3. bench/scaling.sh: 1 and 2 workers, unpinned;
+#   4. bench/probe_load.sh: QPS while 10 000 members are probed every second (both placements);
+#   5. bench/scale.py: load time and resident memory for 10 000 pools / 100 000 members, and
+#      reloads of a 10 000-member zone;
+#   6. bench/report.py: the tables (report.md) and the chart (chart.png) from all of the above.
+#
+#   bench/run.sh [--out DIR] [--quick] [--skip peers,ecs,scaling,probe,scale]
+#
+# --quick: 1 round of 2 s per run, for trying the pipeline (minutes instead of ~40).
+# Needs a Release build (cmake -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j)
+# and the packages .ci/install-deps installs plus nsd knot gdnsd pdns-server pdns-backend-bind
+# gnuplot-nox (installed here when missing).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+OUT="$ROOT/bench/results/$(date +%F)"
+QUICK=0
+SKIP=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --out) OUT="$2"; shift 2 ;;
+        --quick) QUICK=1; shift ;;
+        --skip) SKIP="$2"; shift 2 ;;
+        *) echo "usage: $0 [--out DIR] [--quick] [--skip peers,ecs,scaling,probe,scale]" >&2; exit 2 ;;
+    esac
+done
+skip() { [[ ",$SKIP," == *",$1,"* ]]; }
 PEERS="${PEERS:-$ROOT/../shared/bench/peers.sh}"
-[ -x "$PEERS" ] || [ -f "$PEERS" ] || { echo "bench/run.sh: $PEERS not found (set PEERS=)" >&2; exit 1; }
-BIN="${STEERDNS_BIN:-$ROOT/build/steerdns}"  # a Release build: cmake -B build -DCMAKE_BUILD_TYPE=Release
+[ -f "$PEERS" ] || { echo "bench/run.sh: $PEERS not found (set PEERS=)" >&2; exit 1; }
+BIN="${STEERDNS_BIN:-$ROOT/build/steerdns}"
 [ -x "$BIN" ] || { echo "bench/run.sh: $BIN missing; build first: cmake -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j" >&2; exit 1; }
-THREADS="${STEERDNS_THREADS:-1}"
-exec bash "$PEERS" --extra steerdns 25320 \
-    "exec $BIN --listen 127.0.0.1:{PORT} --threads $THREADS --log-level warn --zones $ROOT/bench/zones" "$@"
+
+need=()
+for p in nsd knot gdnsd pdns-server pdns-backend-bind gnuplot-nox dnsperf bind9-dnsutils time; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    echo "bench/run.sh: installing ${need[*]}" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+mkdir -p "$OUT"
+if [ "$QUICK" = 1 ]; then
+    ROUNDS=1; DURATION=2; PROBE_ROUNDS=1; PROBE_DURATION=3; RELOADS=5
+else
+    ROUNDS="${ROUNDS:-3}"; DURATION="${DURATION:-5}"; PROBE_ROUNDS=3; PROBE_DURATION=8; RELOADS=50
+fi
+{
+    echo "date: $(date -u +%FT%TZ)"
+    echo "steerdns: $("$BIN" --version) ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown))"
+    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') x $(nproc)"
+    echo "kernel: $(uname -r)"
+    echo "os: $(. /etc/os-release; echo "$PRETTY_NAME")"
+    for p in nsd knot gdnsd pdns-server dnsperf libuv1 libldns3 g++-12; do
+        echo "$p: $(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || echo n/a)"
+    done
+} > "$OUT/machine.txt"
+
+EXTRA=()
+steerdns_target() {  # name port zones-subdir
+    EXTRA+=(--extra "$1" "$2" "exec $BIN --listen 127.0.0.1:{PORT} --threads 1 --log-level warn --zones $ROOT/bench/zones/$3")
+}
+steerdns_target steerdns 25320 weighted
+steerdns_target steerdns-rr 25321 round-robin
+steerdns_target steerdns-geo 25322 geo
+
+if ! skip peers; then
+    echo "== peers: $ROUNDS rounds x $DURATION s" >&2
+    ROUNDS="$ROUNDS" DURATION="$DURATION" bash "$PEERS" --out "$OUT/peers" \
+        --only nsd,knot,gdnsd,pdns-static,pdns-lua,pdns-lua-shared,reflector-mmsg,steerdns,steerdns-rr,steerdns-geo \
+        "${EXTRA[@]}" > "$OUT/peers.log" 2>&1 || { tail -20 "$OUT/peers.log" >&2; exit 1; }
+    grep -E 'CHECK FAILED|WARNING' "$OUT/peers.log" >&2 || true
+fi
+if ! skip ecs; then
+    echo "== ecs" >&2
+    ROUNDS="$ROUNDS" DURATION="$DURATION" bash "$ROOT/bench/ecs.sh" --binary "$BIN" --out "$OUT/ecs.tsv"
+fi
+if ! skip scaling; then
+    echo "== scaling" >&2
+    ROUNDS="$ROUNDS" DURATION="$DURATION" bash "$ROOT/bench/scaling.sh" --binary "$BIN" --out "$OUT/scaling.tsv"
+fi
+if ! skip probe; then
+    for placement in shared split; do
+        echo "== probe load ($placement)" >&2
+        bash "$ROOT/bench/probe_load.sh" --binary "$BIN" --rounds "$PROBE_ROUNDS" \
+            --duration "$PROBE_DURATION" --placement "$placement" --out "$OUT/probe-$placement.txt"
+    done
+fi
+if ! skip scale; then
+    echo "== scale" >&2
+    /usr/bin/python3 "$ROOT/bench/scale.py" --binary "$BIN" --reloads "$RELOADS" --out "$OUT/scale.txt"
+fi
+/usr/bin/python3 "$ROOT/bench/report.py" "$OUT"
+echo "bench/run.sh: results in $OUT (report.md, chart.png)" >&2

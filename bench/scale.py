@@ -1,0 +1,128 @@
+#!/usr/bin/python3
+"""Large zones: load time and resident memory of a 10 000-pool / 100 000-member zone (one
+worker, no checks), RSS after a reload of it, and the reload time of a 10 000-member zone
+(100 pools x 100) over --reloads SIGHUPs. Times are the server's own "zone loaded/reloaded
+... ms=" log figures. Loopback only; bounded in count and time.
+
+usage: bench/scale.py [--binary build/steerdns] [--reloads 50] [--out FILE]
+"""
+import argparse
+import json
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def status_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+def zone(pools: int, per_pool: int) -> dict:
+    out = {}
+    n = 0
+    for p in range(pools):
+        members = []
+        for _ in range(per_pool):
+            members.append({"address": f"10.{n >> 16 & 255}.{n >> 8 & 255}.{n & 255}"})
+            n += 1
+        out[f"p{p}"] = {"answers": 1, "members": members}
+    return {"zone": "scale.test.", "ttl": 60,
+            "soa": {"mname": "ns", "rname": "hostmaster", "serial": 1},
+            "ns": ["ns"], "records": ["ns A 127.0.0.1"], "pools": out}
+
+
+class Server:
+    def __init__(self, binary: str, zone_dir: Path):
+        self.log_path = zone_dir.parent / (zone_dir.name + ".log")
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                [binary, "--zones", str(zone_dir), "--listen", "127.0.0.1:0", "--threads", "1"],
+                stderr=log, stdout=subprocess.DEVNULL)
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def times(self, what: str) -> list:
+        return [float(x) for x in re.findall(rf'msg="zone {what}" .* ms=([\d.]+)', self.log())]
+
+    def wait_for(self, predicate, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not predicate():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("server stopped or timed out:\n" + self.log()[-2000:])
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", default=str(ROOT / "build" / "steerdns"))
+    ap.add_argument("--reloads", type=int, default=50)
+    ap.add_argument("--out", default="")
+    args = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="steerdns-scale-"))
+    lines = []
+
+    big = tmp / "big"
+    big.mkdir()
+    (big / "scale.test.json").write_text(json.dumps(zone(10000, 10)))
+    s = Server(args.binary, big)
+    try:
+        s.wait_for(lambda: "steerdns started" in s.log(), 300)
+        time.sleep(2)
+        rss_loaded = status_kib(s.proc.pid, "VmRSS")
+        s.proc.send_signal(signal.SIGHUP)
+        s.wait_for(lambda: len(s.times("reloaded")) >= 1, 300)
+        time.sleep(3)  # the control thread retires the old snapshot within a second
+        rss_reloaded = status_kib(s.proc.pid, "VmRSS")
+        peak = status_kib(s.proc.pid, "VmHWM")
+        lines.append("zone of 10000 pools x 10 members (100000 members), 1 worker, no checks")
+        lines.append(f"load time ms: {s.times('loaded')[0]:.0f}; reload time ms: {s.times('reloaded')[0]:.0f}")
+        lines.append(f"RSS MiB: after load {rss_loaded / 1024:.1f}, after a reload "
+                     f"{rss_reloaded / 1024:.1f}, peak (during load/reload) {peak / 1024:.1f}")
+    finally:
+        s.stop()
+
+    mid = tmp / "mid"
+    mid.mkdir()
+    (mid / "scale.test.json").write_text(json.dumps(zone(100, 100)))
+    s = Server(args.binary, mid)
+    try:
+        s.wait_for(lambda: "steerdns started" in s.log(), 120)
+        rss_start = status_kib(s.proc.pid, "VmRSS")
+        for i in range(1, args.reloads + 1):
+            s.proc.send_signal(signal.SIGHUP)
+            s.wait_for(lambda: len(s.times("reloaded")) >= i, 60)
+        time.sleep(1.5)
+        rss_end = status_kib(s.proc.pid, "VmRSS")
+        t = sorted(s.times("reloaded"))
+        lines.append(f"zone of 100 pools x 100 members (10000 members): {len(t)} reloads")
+        lines.append(f"reload time ms: median {statistics.median(t):.1f}, min {t[0]:.1f}, max {t[-1]:.1f}")
+        lines.append(f"RSS MiB: start {rss_start / 1024:.1f}, after the reloads {rss_end / 1024:.1f}")
+    finally:
+        s.stop()
+    text = "\n".join(lines) + "\n"
+    print(text, end="")
+    if args.out:
+        Path(args.out).write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
