@@ -159,6 +159,19 @@ def scaling_summary(rows, lines):
                      f"{med_range(rel)} |")
 
 
+def latency_summary(rows, lines):
+    by = {}
+    for r in rows:
+        by.setdefault(r["target"], []).append(r)
+    lines.append("| server | queries | p50 ms | p99 ms | p99.9 ms (medians of rounds) |")
+    lines.append("|---|---|---|---|---|")
+    for t, rs in by.items():
+        def med(k):
+            return statistics.median(float(r[k]) for r in rs)
+        lines.append(f"| {t} | {sum(int(r['queries']) for r in rs)} | {med('p50_ms'):.3f} | "
+                     f"{med('p99_ms'):.3f} | {med('p999_ms'):.3f} |")
+
+
 def chart(d: Path, rows) -> None:
     targets = [t for t in OURS + PEERS if any(k[3] == t for k in rows)]
     runs = [("udp", "blaster", "www"), ("udp", "blaster", "mix"), ("tcp", "dnsperf", "www")]
@@ -218,6 +231,8 @@ def main() -> int:
         chart(d, rows)
     tsv_section(d, "ecs.tsv", "Geo with EDNS Client Subnet (dnsperf, steerdns-geo)", lines, ecs_summary)
     tsv_section(d, "scaling.tsv", "Workers, unpinned (blaster unpinned too)", lines, scaling_summary)
+    tsv_section(d, "latency.tsv", "Latency at a fixed 20 000 qps (dnsperf -Q, 1 thread, unpinned)",
+                lines, latency_summary)
     for name, title in (("probe-shared.txt", "Probing, prober on the answering core"),
                         ("probe-split.txt", "Probing, prober on another core (--probe-cpus)"),
                         ("scale.txt", "Large zones")):

@@ -5,7 +5,7 @@
 #      gdnsd's DYNA, round-robin, geo), 1 worker pinned, dnsperf and blaster, UDP and TCP,
 #      interleaved rounds;
 #   2. bench/ecs.sh: geo answers with and without an EDNS Client Subnet option;
-#   3. bench/scaling.sh: 1 and 2 workers, unpinned;
+#   3. bench/scaling.sh: 1 and 2 workers, unpinned; p50/p99 latency at a fixed rate;
 #   4. bench/probe_load.sh: QPS while 10 000 members are probed every second (both placements);
 #   5. bench/scale.py: load time and resident memory for 10 000 pools / 100 000 members, and
 #      reloads of a 10 000-member zone;
@@ -84,7 +84,8 @@ if ! skip ecs; then
 fi
 if ! skip scaling; then
     echo "== scaling" >&2
-    ROUNDS="$ROUNDS" DURATION="$DURATION" bash "$ROOT/bench/scaling.sh" --binary "$BIN" --out "$OUT/scaling.tsv"
+    ROUNDS="$ROUNDS" DURATION="$DURATION" bash "$ROOT/bench/scaling.sh" --binary "$BIN" --out "$OUT/scaling.tsv" \
+        --latency-out "$OUT/latency.tsv"
 fi
 if ! skip probe; then
     for placement in shared split; do

@@ -3,12 +3,15 @@
 # UDP threads for reference, nothing pinned, the load generator (blaster) unpinned too, in
 # interleaved rounds. On this 2-core machine the load generator takes one core's worth, so
 # expect little; the figure matters for larger machines.
+# Then latency: dnsperf at a fixed 20 000 qps against each with 1 thread, every query's
+# latency logged (-v), p50/p99/p99.9 computed (dnsperf itself reports only the average).
 #
-#   bench/scaling.sh [--binary PATH] [--out FILE.tsv]      (env ROUNDS, DURATION)
+#   bench/scaling.sh [--binary PATH] [--out FILE.tsv] [--latency-out FILE.tsv]  (env ROUNDS, DURATION)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 BINARY="$ROOT/build/steerdns"
 OUT=""
+LAT_OUT=""
 ROUNDS="${ROUNDS:-3}"
 DURATION="${DURATION:-5}"
 BLASTER_SRC="${BLASTER_SRC:-$ROOT/../shared/bench/limit/blaster.c}"
@@ -17,7 +20,8 @@ while [ $# -gt 0 ]; do
     case "$1" in
         --binary) BINARY="$2"; shift 2 ;;
         --out) OUT="$2"; shift 2 ;;
-        *) echo "usage: $0 [--binary PATH] [--out FILE.tsv]" >&2; exit 2 ;;
+        --latency-out) LAT_OUT="$2"; shift 2 ;;
+        *) echo "usage: $0 [--binary PATH] [--out FILE.tsv] [--latency-out FILE.tsv]" >&2; exit 2 ;;
     esac
 done
 TMP="$(mktemp -d /tmp/steerdns-scaling.XXXXXX)"
@@ -74,3 +78,23 @@ for r in $(seq 1 "$ROUNDS"); do
 done
 [ -n "$OUT" ] && cp "$RESULTS" "$OUT"
 cat "$RESULTS"
+
+LAT="$TMP/latency"
+echo -e "round\ttarget\tqueries\tp50_ms\tp99_ms\tp999_ms" > "$LAT"
+for r in $(seq 1 "$ROUNDS"); do
+    for target in steerdns gdnsd; do
+        start "$target" 1 || continue
+        dnsperf -s 127.0.0.1 -p "$PORT" -d "$TMP/queries" -l "$DURATION" -Q 20000 -c 4 -v \
+            2>/dev/null | awk '/^> / {print $NF}' > "$TMP/lat.txt" || true
+        stop
+        /usr/bin/python3 - "$TMP/lat.txt" "$r" "$target" >> "$LAT" <<'EOF'
+import sys
+v = sorted(float(x) * 1000 for x in open(sys.argv[1]) if x.strip())
+q = lambda p: v[min(len(v) - 1, int(len(v) * p))] if v else 0
+print(f"{sys.argv[2]}\t{sys.argv[3]}\t{len(v)}\t{q(0.5):.3f}\t{q(0.99):.3f}\t{q(0.999):.3f}")
+EOF
+        echo "latency round $r $target: $(tail -1 "$LAT")" >&2
+    done
+done
+[ -n "$LAT_OUT" ] && cp "$LAT" "$LAT_OUT"
+cat "$LAT"
