@@ -103,9 +103,10 @@ int main(int argc, char** argv) {
                    "Seconds a TCP client may leave its answers unread before it is dropped")
         ->check(CLI::Range(0.1, 3600.0))
         ->capture_default_str();
-    app.add_option("--tcp-max-queries", opts.tcp_max_queries,
-                   "Queries per TCP connection; the last is answered, then the connection closed")
-        ->check(CLI::Range(1u, 4000000000u))
+    app.add_option(
+           "--tcp-max-queries", opts.tcp_max_queries,
+           "Queries per TCP connection, the last answered before a clean close (0 = no cap)")
+        ->check(CLI::Range(0u, 4000000000u))
         ->capture_default_str();
     app.add_option("--rrl-responses-per-second", opts.rrl_responses_per_second,
                    "UDP response rate limit per client prefix and response class (0 = off)")

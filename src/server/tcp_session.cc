@@ -153,7 +153,7 @@ size_t TcpSession::answer_frames(std::span<const uint8_t> data) {
         WorkerStats::bump(st.rcode[static_cast<size_t>(worker_.context().last.rcode) % 24]);
         dns::store_u16(&batch[out_len], static_cast<uint16_t>(n));
         out_len += 2 + n;
-        if (++answered_ >= max_queries) {
+        if (max_queries != 0 && ++answered_ == max_queries) {
             // RFC 7766 6.2.3 lets a server close whenever it likes; clients retry what is
             // left on a new connection. Closing after the answers is the polite way.
             WorkerStats::bump(st.tcp_query_limit_closes);

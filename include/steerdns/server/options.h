@@ -22,8 +22,8 @@ struct ServeOptions {
     unsigned tcp_max_clients_per_address = 256;  // per IPv4 address / IPv6 /64
     double tcp_read_timeout = 5.0;               // a started message must arrive whole by then
     double tcp_write_timeout = 5.0;              // a client must take our answers by then
-    unsigned tcp_max_queries = 10000;            // per connection; then answered and closed
-    uint32_t rrl_responses_per_second = 0;       // per prefix and response class; 0 = off
+    unsigned tcp_max_queries = 0;  // per connection, then answered and closed; 0 = no cap (NSD)
+    uint32_t rrl_responses_per_second = 0;  // per prefix and response class; 0 = off
     uint32_t rrl_slip = 2;
     uint8_t rrl_ipv4_prefix = 24;
     uint8_t rrl_ipv6_prefix = 56;

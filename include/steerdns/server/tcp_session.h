@@ -81,7 +81,7 @@ class TcpSession {
     uint64_t message_started_ms_ = 0;
     uint64_t write_started_ms_ = 0;
     uint64_t drain_started_ms_ = 0;
-    uint32_t answered_ = 0;
+    uint64_t answered_ = 0;
     uint32_t limit_slot_ = 0;
     bool admitted_ = false;
     bool reading_ = false;
