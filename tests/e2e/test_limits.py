@@ -101,18 +101,20 @@ with h.Test("zone and probe limits") as t:
         d = t.tempdir()
         log = d / "runs.log"
         script = d / "check.sh"
-        # Each run logs its start and end; a run takes 0.15 s, four are due every 0.4 s.
-        script.write_text(f"#!/bin/sh\necho \"start $1\" >> {log}\nsleep 0.15\n"
+        # Each run logs its start and end. Eight runs of 0.1 s are due every second, at
+        # random phases: one at a time they fit (so none times out, even on a loaded
+        # machine), but they keep colliding, so the cap is reached every round.
+        script.write_text(f"#!/bin/sh\necho \"start $1\" >> {log}\nsleep 0.1\n"
                           f"echo \"end $1\" >> {log}\nexit 0\n")
         script.chmod(0o755)
-        addrs = [f"127.0.0.{i}" for i in range(41, 45)]
+        addrs = [f"127.0.0.{i}" for i in range(41, 49)]
         z = {"zone": "probes.example.test.", "soa": {"mname": "ns1", "rname": "h", "serial": 1},
              "ns": ["ns1"], "records": ["ns1 A 127.0.0.1"],
              "checks": {"slow": {"type": "exec", "command": [str(script), "{address}"],
-                                 "interval": 0.4, "timeout": 0.3}},
+                                 "interval": 1.0, "timeout": 0.9}},
              "pools": {"www": {"check": "slow", "members": h.members(*addrs)}}}
         p = t.start_server([z], threads=1, name=f"probes{flag}", extra_args=[flag, value])
-        time.sleep(3.0)
+        time.sleep(3.5)
         lines = log.read_text().split("\n") if log.exists() else []
         lines = [l for l in lines if l]
         running = 0
@@ -132,5 +134,5 @@ with h.Test("zone and probe limits") as t:
                 re.search(r'msg="probe cap reached, probes delayed".*waiting=\d+', p.stderr())
                 is not None, detail=p.stderr()[-2000:])
         r = p.query("www.probes.example.test.", "A")
-        t.expect(r, f"{flag} {value}: members stay up", rcode="NOERROR", answer_count=4)
+        t.expect(r, f"{flag} {value}: members stay up", rcode="NOERROR", answer_count=8)
         p.stop()
