@@ -9,9 +9,11 @@
 
 #include "steerdns/server/cpu_affinity.h"
 #include "steerdns/server/log.h"
+#include "steerdns/server/rrl.h"
 #include "steerdns/server/server.h"
 #include "steerdns/server/zone_dir.h"
 #include "steerdns/zone/compile.h"
+#include "steerdns/zone/limits.h"
 
 namespace {
 
@@ -85,7 +87,8 @@ int main(int argc, char** argv) {
                    "Seconds before an idle TCP connection is closed")
         ->check(CLI::Range(0.1, 3600.0))
         ->capture_default_str();
-    app.add_option("--tcp-max-clients", opts.tcp_max_clients, "TCP connections per worker thread")
+    app.add_option("--tcp-max-clients", opts.tcp_max_clients,
+                   "Open TCP connections, all worker threads together")
         ->check(CLI::Range(1u, 1000000u))
         ->capture_default_str();
     std::string worker_cpus;
@@ -94,6 +97,66 @@ int main(int argc, char** argv) {
                    "Pin worker threads to these CPUs, one each in turn (e.g. 1 or 0-3)");
     app.add_option("--probe-cpus", probe_cpus,
                    "Run the health prober on these CPUs (e.g. 0), away from the answering ones");
+    // Abuse limits: README "Security".
+    app.add_option("--tcp-max-clients-per-address", opts.tcp_max_clients_per_address,
+                   "Open TCP connections from one IPv4 address or IPv6 /64")
+        ->check(CLI::Range(1u, 1000000u))
+        ->capture_default_str();
+    app.add_option("--tcp-read-timeout", opts.tcp_read_timeout,
+                   "Seconds a TCP message may take to arrive once its first byte has")
+        ->check(CLI::Range(0.1, 3600.0))
+        ->capture_default_str();
+    app.add_option("--tcp-write-timeout", opts.tcp_write_timeout,
+                   "Seconds a TCP client may leave its answers unread before it is dropped")
+        ->check(CLI::Range(0.1, 3600.0))
+        ->capture_default_str();
+    app.add_option(
+           "--tcp-max-queries", opts.tcp_max_queries,
+           "Queries per TCP connection, the last answered before a clean close (0 = no cap)")
+        ->check(CLI::Range(0u, 4000000000u))
+        ->capture_default_str();
+    app.add_option("--rrl-responses-per-second", opts.rrl_responses_per_second,
+                   "UDP response rate limit per client prefix and response class (0 = off)")
+        ->check(CLI::Range(0u, server::RateLimiter::kMaxRate))
+        ->capture_default_str();
+    app.add_option("--rrl-slip", opts.rrl_slip,
+                   "Every Nth rate-limited response is sent as TC=1 (0 = drop all, 1 = TC for all)")
+        ->check(CLI::Range(0u, server::RateLimiter::kMaxSlip))
+        ->capture_default_str();
+    unsigned rrl_ipv4_prefix = opts.rrl_ipv4_prefix;  // CLI11 reads uint8_t as a character
+    unsigned rrl_ipv6_prefix = opts.rrl_ipv6_prefix;
+    app.add_option("--rrl-ipv4-prefix", rrl_ipv4_prefix,
+                   "IPv4 prefix length of a rate-limited client")
+        ->check(CLI::Range(8u, 32u))
+        ->capture_default_str();
+    app.add_option("--rrl-ipv6-prefix", rrl_ipv6_prefix,
+                   "IPv6 prefix length of a rate-limited client")
+        ->check(CLI::Range(16u, 128u))
+        ->capture_default_str();
+    app.add_option("--rrl-table-size", opts.rrl_table_size,
+                   "Rate limiter entries (8 bytes each), rounded up to a power of two")
+        ->check(CLI::Range(2u, 1u << 28))
+        ->capture_default_str();
+    zone::ZoneLimits zone_limits;
+    app.add_option("--max-zone-file-size", zone_limits.max_file_bytes,
+                   "Largest zone file, in bytes")
+        ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40))
+        ->capture_default_str();
+    app.add_option("--max-zone-records", zone_limits.max_records, "Record lines in one zone")
+        ->capture_default_str();
+    app.add_option("--max-zone-pools", zone_limits.max_pools, "Pools in one zone")
+        ->capture_default_str();
+    app.add_option("--max-zone-members", zone_limits.max_members,
+                   "Members in one zone, all pools together")
+        ->capture_default_str();
+    app.add_option("--max-probes-in-flight", opts.max_probes_in_flight,
+                   "Health probes running at once; more wait their turn")
+        ->check(CLI::Range(1u, 1000000u))
+        ->capture_default_str();
+    app.add_option("--max-exec-checks", opts.max_exec_checks,
+                   "exec health checks (processes) running at once; more wait their turn")
+        ->check(CLI::Range(1u, 100000u))
+        ->capture_default_str();
     CLI::App* serve = app.add_subcommand(
         "serve",
         "Serve the zones in --zones DIR (the default command); it takes --listen, --threads and "
@@ -106,6 +169,9 @@ int main(int argc, char** argv) {
     check->add_option("PATH", check_paths, "Zone file or directory")->required();
 
     CLI11_PARSE(app, argc, argv);
+    zone::set_zone_limits(zone_limits);  // before any zone is read, `check` included
+    opts.rrl_ipv4_prefix = static_cast<uint8_t>(rrl_ipv4_prefix);
+    opts.rrl_ipv6_prefix = static_cast<uint8_t>(rrl_ipv6_prefix);
 
     if (check->parsed()) return run_check(check_paths);
     if (opts.zones_dir.empty()) {

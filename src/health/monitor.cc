@@ -6,8 +6,10 @@
 #include <signal.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cctype>
 #include <cstring>
+#include <deque>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -15,6 +17,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "steerdns/health/flap_filter.h"
 #include "steerdns/server/cpu_affinity.h"
@@ -94,13 +97,16 @@ struct CurlSocket {
 };
 
 struct Monitor::Impl {
-    explicit Impl(ProbeRegistry& r);
+    Impl(ProbeRegistry& r, MonitorLimits l);
     ~Impl();
 
     void on_wake();
     void apply(std::vector<ProbeSpec> specs);
     void shutdown_loop();
     void launch(Probe& p);
+    void run(Probe& p);
+    void launch_waiting();
+    void note_cap_reached();
     void on_result(uint32_t slot, const std::string& key, uint64_t seq, bool ok,
                    const std::string& reason);
     void log_change(const Probe& p, State before, const std::string& reason);
@@ -122,6 +128,22 @@ struct Monitor::Impl {
     std::unordered_map<uint32_t, std::unique_ptr<Probe>> probes;
     std::list<std::unique_ptr<Attempt>> attempts;
     std::mt19937_64 rng;
+    // The caps, and the probes waiting for a place, by slot, oldest first (exec checks in a
+    // queue of their own, so a full exec cap does not hold back tcp and http probes).
+    MonitorLimits limits;
+    unsigned running_exec = 0;
+    struct Waiting {
+        uint64_t seq;  // order of arrival across both queues
+        uint32_t slot;
+    };
+    std::deque<Waiting> waiting;
+    std::deque<Waiting> waiting_exec;
+    uint64_t waiting_seq = 0;
+    std::unordered_set<uint32_t> queued;
+    bool launching_waiting = false;
+    uint64_t last_cap_log_ms = 0;
+    bool cap_logged = false;
+    std::atomic<uint64_t> delayed{0};
     std::thread thread;
     bool stopping = false;  // loop thread only
 
@@ -153,8 +175,10 @@ class Attempt {
 
   protected:
     void finish(bool ok, const std::string& reason) {
-        mon_.on_result(slot_, key_, seq_, ok, reason);
-        mon_.attempts.erase(self);  // destroys this
+        Monitor::Impl& mon = mon_;
+        mon.on_result(slot_, key_, seq_, ok, reason);
+        mon.attempts.erase(self);  // destroys this: only `mon` may be used below
+        mon.launch_waiting();      // a place is free
     }
     uv_loop_t* loop() { return mon_.loop.get(); }
     const CheckDef& check() const { return target_->check; }
@@ -241,7 +265,8 @@ class TcpAttempt final : public Attempt {
 // process group), which the timeout kills whole, children included.
 class ExecAttempt final : public Attempt {
   public:
-    using Attempt::Attempt;
+    ExecAttempt(Monitor::Impl& mon, const Probe& p) : Attempt(mon, p) { ++mon_.running_exec; }
+    ~ExecAttempt() override { --mon_.running_exec; }
 
     void start() override {
         std::vector<std::string> args;
@@ -451,8 +476,10 @@ class HttpAttempt final : public Attempt {
 
 }  // namespace
 
-Monitor::Impl::Impl(ProbeRegistry& r)
-    : registry(r), table(r.states()), rng(static_cast<uint64_t>(uv_hrtime())) {
+Monitor::Impl::Impl(ProbeRegistry& r, MonitorLimits l)
+    : registry(r), table(r.states()), rng(static_cast<uint64_t>(uv_hrtime())), limits(l) {
+    limits.max_in_flight = std::max(1u, limits.max_in_flight);
+    limits.max_exec = std::max(1u, limits.max_exec);
     curl_init_once();
     wake = make_uv<uv_async_t>();
     uv_check(uv_async_init(loop.get(), wake.get(),
@@ -606,6 +633,74 @@ void Monitor::Impl::apply(std::vector<ProbeSpec> specs) {
 }
 
 void Monitor::Impl::launch(Probe& p) {
+    const CheckType type = p.spec.target->check.type;
+    if (type == CheckType::none) return;  // compile gives "none" members no slot
+    const bool exec = type == CheckType::exec;
+    if (attempts.size() >= limits.max_in_flight || (exec && running_exec >= limits.max_exec) ||
+        queued.count(p.spec.slot) > 0) {
+        // Delayed, not dropped: it runs when a place frees. A probe already waiting keeps
+        // its one place in the queue.
+        if (queued.insert(p.spec.slot).second) {
+            (exec ? waiting_exec : waiting).push_back({++waiting_seq, p.spec.slot});
+            delayed.fetch_add(1, std::memory_order_relaxed);
+            note_cap_reached();
+        }
+        return;
+    }
+    run(p);
+}
+
+void Monitor::Impl::note_cap_reached() {
+    // One line when the queue starts to fill, then at most one every 10 s while it stays.
+    const uint64_t now = uv_now(loop.get());
+    if (cap_logged && now - last_cap_log_ms < 10000) return;
+    cap_logged = true;
+    last_cap_log_ms = now;
+    server::log_warn("probe cap reached, probes delayed",
+                     {{"in_flight", std::to_string(attempts.size())},
+                      {"max_probes_in_flight", std::to_string(limits.max_in_flight)},
+                      {"exec_running", std::to_string(running_exec)},
+                      {"max_exec_checks", std::to_string(limits.max_exec)},
+                      {"waiting", std::to_string(waiting.size() + waiting_exec.size())},
+                      {"delayed_total", std::to_string(delayed.load(std::memory_order_relaxed))}});
+}
+
+void Monitor::Impl::launch_waiting() {
+    // Not re-entered: a waiting probe that finishes at once (a failed spawn) returns here
+    // through finish(), and this loop goes on with the next.
+    if (stopping || launching_waiting) return;
+    launching_waiting = true;
+    while (attempts.size() < limits.max_in_flight) {
+        const bool exec_ok = running_exec < limits.max_exec && !waiting_exec.empty();
+        std::deque<Waiting>* from = nullptr;
+        if (!waiting.empty() && (!exec_ok || waiting.front().seq < waiting_exec.front().seq)) {
+            from = &waiting;
+        } else if (exec_ok) {
+            from = &waiting_exec;
+        } else if (!waiting.empty()) {
+            from = &waiting;
+        }
+        if (from == nullptr) break;
+        const Waiting w = from->front();
+        const uint32_t slot = w.slot;
+        from->pop_front();
+        queued.erase(slot);
+        const auto it = probes.find(slot);
+        if (it == probes.end()) continue;  // removed by a reload while it waited
+        Probe& p = *it->second;
+        if (p.spec.target->check.type == CheckType::exec && running_exec >= limits.max_exec) {
+            // The slot now holds an exec check (a reload changed it): wait with those.
+            waiting_exec.push_front(w);
+            queued.insert(slot);
+            continue;
+        }
+        run(p);
+    }
+    if (waiting.empty() && waiting_exec.empty()) cap_logged = false;
+    launching_waiting = false;
+}
+
+void Monitor::Impl::run(Probe& p) {
     ++p.launched;
     std::unique_ptr<Attempt> a;
     switch (p.spec.target->check.type) {
@@ -620,7 +715,7 @@ void Monitor::Impl::launch(Probe& p) {
             a = std::make_unique<ExecAttempt>(*this, p);
             break;
         case CheckType::none:
-            return;  // compile gives "none" members no slot; nothing to run
+            return;
     }
     attempts.push_front(std::move(a));
     attempts.front()->self = attempts.begin();
@@ -682,7 +777,12 @@ void Monitor::Impl::shutdown_loop() {
     // tcp and exec attempts end in their callbacks while the loop runs out.
 }
 
-Monitor::Monitor(ProbeRegistry& registry) : impl_(std::make_unique<Impl>(registry)) {}
+Monitor::Monitor(ProbeRegistry& registry, MonitorLimits limits)
+    : impl_(std::make_unique<Impl>(registry, limits)) {}
+
+uint64_t Monitor::delayed() const {
+    return impl_->delayed.load(std::memory_order_relaxed);
+}
 
 Monitor::~Monitor() {
     stop();

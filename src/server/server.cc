@@ -1,5 +1,6 @@
 #include "steerdns/server/server.h"
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <malloc.h>
@@ -10,6 +11,33 @@
 #include "steerdns/server/log.h"
 
 namespace steerdns::server {
+namespace {
+
+// Every TCP connection and probe is a file descriptor. Raise the soft limit to the hard one
+// (as Knot and NSD do), then make sure the connection cap leaves room for the rest:
+// listening sockets, probes, zone files, the threadpool.
+void fit_descriptor_limit(ServeOptions& opts) {
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+    if (lim.rlim_cur < lim.rlim_max) {
+        lim.rlim_cur = lim.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &lim);
+        getrlimit(RLIMIT_NOFILE, &lim);
+    }
+    const rlim_t reserve =
+        256 + rlim_t{opts.max_probes_in_flight} + 8 * opts.listen.size() * opts.threads;
+    if (lim.rlim_cur != RLIM_INFINITY && rlim_t{opts.tcp_max_clients} + reserve > lim.rlim_cur) {
+        const unsigned fit =
+            lim.rlim_cur > reserve + 16 ? static_cast<unsigned>(lim.rlim_cur - reserve) : 16;
+        log_warn("--tcp-max-clients lowered to fit the open file limit",
+                 {{"requested", std::to_string(opts.tcp_max_clients)},
+                  {"tcp_max_clients", std::to_string(fit)},
+                  {"nofile", std::to_string(lim.rlim_cur)}});
+        opts.tcp_max_clients = fit;
+    }
+}
+
+}  // namespace
 
 Server::Server(ServeOptions opts) : opts_(std::move(opts)) {}
 
@@ -55,7 +83,12 @@ int Server::run() {
         ensure_port_free(at, SOCK_DGRAM);
         ensure_port_free(at, SOCK_STREAM);
     }
-    monitor_ = std::make_unique<health::Monitor>(probes_);
+    fit_descriptor_limit(opts_);
+    limits_ = std::make_unique<SharedLimits>(opts_);
+    health::MonitorLimits probe_limits;
+    probe_limits.max_in_flight = opts_.max_probes_in_flight;
+    probe_limits.max_exec = opts_.max_exec_checks;
+    monitor_ = std::make_unique<health::Monitor>(probes_, probe_limits);
     monitor_->start(opts_.probe_cpus);
     reloader_ = std::make_unique<Reloader>(
         loop_.get(), opts_.zones_dir,
@@ -70,7 +103,7 @@ int Server::run() {
 
     // Bind everything before starting any worker, so a busy port fails the start loudly.
     for (unsigned i = 0; i < opts_.threads; ++i)
-        workers_.push_back(std::make_unique<Worker>(i, opts_, slot_));
+        workers_.push_back(std::make_unique<Worker>(i, opts_, slot_, limits_.get()));
     for (ListenAddr& at : opts_.listen) {
         for (auto& w : workers_) {
             Fd udp = bind_socket(at, SOCK_DGRAM);
@@ -134,9 +167,48 @@ int Server::run() {
     return 0;
 }
 
+void Server::log_totals() const {
+    // One line at exit with what the workers counted: for operators without /metrics, and
+    // for tests that check a drop actually happened for the reason they expect.
+    uint64_t udp = 0, tcp = 0, dropped = 0, rrl_dropped = 0, rrl_slipped = 0, reflection = 0,
+             rejected = 0, rejected_client = 0, read_to = 0, write_to = 0, idle_to = 0,
+             query_cap = 0;
+    const auto get = [](const std::atomic<uint64_t>& c) {
+        return c.load(std::memory_order_relaxed);
+    };
+    for (const auto& w : workers_) {
+        const WorkerStats& s = w->stats();
+        udp += get(s.udp_queries);
+        tcp += get(s.tcp_queries);
+        dropped += get(s.dropped);
+        rrl_dropped += get(s.rrl_dropped);
+        rrl_slipped += get(s.rrl_slipped);
+        reflection += get(s.reflection_dropped);
+        rejected += get(s.tcp_rejected);
+        rejected_client += get(s.tcp_rejected_per_client);
+        read_to += get(s.tcp_read_timeouts);
+        write_to += get(s.tcp_write_timeouts);
+        idle_to += get(s.tcp_idle_timeouts);
+        query_cap += get(s.tcp_query_limit_closes);
+    }
+    log_info("totals", {{"udp_queries", std::to_string(udp)},
+                        {"tcp_queries", std::to_string(tcp)},
+                        {"dropped", std::to_string(dropped)},
+                        {"rrl_dropped", std::to_string(rrl_dropped)},
+                        {"rrl_slipped", std::to_string(rrl_slipped)},
+                        {"reflection_dropped", std::to_string(reflection)},
+                        {"tcp_rejected", std::to_string(rejected)},
+                        {"tcp_rejected_per_client", std::to_string(rejected_client)},
+                        {"tcp_read_timeouts", std::to_string(read_to)},
+                        {"tcp_write_timeouts", std::to_string(write_to)},
+                        {"tcp_idle_timeouts", std::to_string(idle_to)},
+                        {"tcp_query_limit_closes", std::to_string(query_cap)}});
+}
+
 void Server::shutdown() {
     for (auto& w : workers_) w->stop();
     for (auto& w : workers_) w->join();
+    if (!workers_.empty()) log_totals();
     workers_.clear();
     if (reloader_) reloader_->stop();
     if (monitor_) monitor_->stop();

@@ -1,5 +1,6 @@
 #include "steerdns/server/tcp_session.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include "steerdns/answer.h"
@@ -7,8 +8,23 @@
 #include "steerdns/server/worker.h"
 
 namespace steerdns::server {
+namespace {
 
-// A write in flight owns its bytes; if the session closes first, libuv still calls back
+uint64_t to_ms(double seconds) {
+    return static_cast<uint64_t>(seconds * 1000.0);
+}
+
+// A graceful close sends our FIN once the answers are written; the request owns itself.
+void shutdown_write(uv_stream_t* stream) {
+    auto req = std::make_unique<uv_shutdown_t>();
+    if (uv_shutdown(req.get(), stream,
+                    [](uv_shutdown_t* r, int) { std::unique_ptr<uv_shutdown_t> owned(r); }) == 0)
+        req.release();  // owned by libuv until the callback
+}
+
+}  // namespace
+
+// A write in flight owns its bytes; if the session ends first, libuv still calls back
 // (with UV_ECANCELED) and finds `session` cleared.
 struct TcpSession::WriteReq {
     uv_write_t req{};
@@ -20,6 +36,7 @@ TcpSession::TcpSession(Worker& worker) : worker_(worker) {}
 
 TcpSession::~TcpSession() {
     if (inflight_ != nullptr) inflight_->session = nullptr;
+    if (admitted_) worker_.limits().tcp.release(limit_slot_);
 }
 
 bool TcpSession::accept(uv_stream_t* server) {
@@ -32,87 +49,153 @@ bool TcpSession::accept(uv_stream_t* server) {
     int len = sizeof peer;
     uv_tcp_getpeername(tcp_.get(), reinterpret_cast<sockaddr*>(&peer), &len);
     client_from(peer, client_);  // once per connection, not per query
-    idle_ = make_uv<uv_timer_t>();
-    uv_timer_init(worker_.loop(), idle_.get());
-    idle_->data = this;
-    touch();
-    start_reading();
     return true;
 }
 
+void TcpSession::start(uint32_t limit_slot) {
+    admitted_ = true;
+    limit_slot_ = limit_slot;
+    timer_ = make_uv<uv_timer_t>();
+    uv_timer_init(worker_.loop(), timer_.get());
+    timer_->data = this;
+    last_active_ms_ = uv_now(worker_.loop());
+    start_reading();
+    rearm();
+}
+
 void TcpSession::start_reading() {
+    if (reading_ || eof_ || closed_) return;
     auto alloc = [](uv_handle_t* h, size_t, uv_buf_t* buf) {
-        auto* s = static_cast<TcpSession*>(h->data);
-        // Grow only when data is actually arriving: an idle connection holds no buffer.
-        if (s->in_.size() - s->in_len_ < 4096) s->in_.resize(s->in_len_ + 16384);
-        *buf = uv_buf_init(reinterpret_cast<char*>(s->in_.data() + s->in_len_),
-                           static_cast<unsigned>(s->in_.size() - s->in_len_));
+        static_cast<TcpSession*>(h->data)->on_alloc(buf);
     };
-    auto read = [](uv_stream_t* st, ssize_t nread, const uv_buf_t*) {
-        static_cast<TcpSession*>(st->data)->on_read(nread);
+    auto read = [](uv_stream_t* st, ssize_t nread, const uv_buf_t* buf) {
+        static_cast<TcpSession*>(st->data)->on_read(nread, buf);
     };
     reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(tcp_.get()), alloc, read) == 0;
 }
 
-void TcpSession::touch() {
-    const auto ms = static_cast<uint64_t>(worker_.options().tcp_idle_timeout * 1000.0);
-    uv_timer_start(
-        idle_.get(), [](uv_timer_t* t) { static_cast<TcpSession*>(t->data)->close(); }, ms, 0);
+void TcpSession::stop_reading() {
+    if (!reading_) return;
+    uv_read_stop(reinterpret_cast<uv_stream_t*>(tcp_.get()));
+    reading_ = false;
 }
 
-void TcpSession::on_read(ssize_t nread) {
-    if (nread < 0) return close();  // EOF or reset
-    if (nread == 0) return;         // EAGAIN
-    in_len_ += static_cast<size_t>(nread);
-    touch();
-    answer_frames();
-    if (closing_ && reading_) {
-        uv_read_stop(reinterpret_cast<uv_stream_t*>(tcp_.get()));
-        reading_ = false;
+void TcpSession::on_alloc(uv_buf_t* buf) {
+    // Every connection of the worker reads into the same buffer: on_read is done with it
+    // before the loop reads for anyone else.
+    std::span<uint8_t> in = worker_.tcp_in();
+    *buf = uv_buf_init(reinterpret_cast<char*>(in.data()), static_cast<unsigned>(in.size()));
+}
+
+void TcpSession::on_read(ssize_t nread, const uv_buf_t* buf) {
+    if (closed_ || nread == 0) return;  // 0: EAGAIN
+    if (nread < 0) return on_eof();     // EOF or reset
+    if (draining_) return;              // discarded: the client gets no more answers
+    const uint64_t now = uv_now(worker_.loop());
+    last_active_ms_ = now;
+    const std::span<const uint8_t> fresh(reinterpret_cast<const uint8_t*>(buf->base),
+                                         static_cast<size_t>(nread));
+    if (in_.empty()) {
+        // The common case: whole messages, answered straight from the worker's buffer.
+        const size_t used = answer_frames(fresh);
+        if (!draining_ && used < fresh.size()) {
+            in_.assign(fresh.begin() + static_cast<ptrdiff_t>(used), fresh.end());
+            message_started_ms_ = now;
+        }
+    } else {
+        in_.insert(in_.end(), fresh.begin(), fresh.end());
+        answer_held();
     }
-    flush();
+    if (draining_) std::vector<uint8_t>().swap(in_);
+    if (blocked()) stop_reading();
+    maybe_finish();
+    rearm();
 }
 
-void TcpSession::answer_frames() {
-    size_t pos = 0;
-    std::span<uint8_t> out = worker_.tcp_out();
-    while (in_len_ - pos >= 2) {
-        const size_t len = dns::load_u16(&in_[pos]);
-        if (in_len_ - pos < 2 + len) break;  // wait for the rest of the frame
-        WorkerStats& st = worker_.mutable_stats();
+void TcpSession::on_eof() {
+    eof_ = true;
+    stop_reading();
+    // A message cut short by the EOF can never be answered; answers still queued go out.
+    std::vector<uint8_t>().swap(in_);
+    begin_drain();
+    maybe_finish();
+    rearm();
+}
+
+// Answers the complete messages at the start of `data`; returns the bytes used. Stops early
+// when the client has too much output waiting, or when the connection must end.
+size_t TcpSession::answer_frames(std::span<const uint8_t> data) {
+    std::span<uint8_t> batch = worker_.tcp_out();
+    size_t used = 0;
+    size_t out_len = 0;
+    WorkerStats& st = worker_.mutable_stats();
+    const unsigned max_queries = worker_.options().tcp_max_queries;
+    while (!draining_ && !closed_ && data.size() - used >= 2 && !blocked()) {
+        const size_t len = dns::load_u16(&data[used]);
+        if (data.size() - used < 2 + len) break;  // wait for the rest of the message
+        if (batch.size() - out_len < 2 + dns::kMaxTcpMessage) {
+            send(batch.first(out_len));
+            out_len = 0;
+            continue;  // blocked() may have changed
+        }
         WorkerStats::bump(st.tcp_queries);
-        const size_t n = answer_query(worker_.snapshot(), {in_.data() + pos + 2, len}, client_,
-                                      Transport::tcp, worker_.context(), out.subspan(2));
-        pos += 2 + len;
+        const size_t n =
+            answer_query(worker_.snapshot(), data.subspan(used + 2, len), client_, Transport::tcp,
+                         worker_.context(), batch.subspan(out_len + 2));
+        used += 2 + len;
         if (n == 0) {
             // Nothing sensible to say (a response sent to us, a frame too short for a
-            // header): answers queued for earlier queries still go out, then we close.
+            // header): answers to earlier queries still go out, then we close.
             WorkerStats::bump(st.dropped);
-            closing_ = true;
+            begin_drain();
             break;
         }
         WorkerStats::bump(st.rcode[static_cast<size_t>(worker_.context().last.rcode) % 24]);
-        dns::store_u16(out.data(), static_cast<uint16_t>(n));
-        pending_out_.insert(pending_out_.end(), out.data(), out.data() + 2 + n);
+        dns::store_u16(&batch[out_len], static_cast<uint16_t>(n));
+        out_len += 2 + n;
+        if (max_queries != 0 && ++answered_ == max_queries) {
+            // RFC 7766 6.2.3 lets a server close whenever it likes; clients retry what is
+            // left on a new connection. Closing after the answers is the polite way.
+            WorkerStats::bump(st.tcp_query_limit_closes);
+            begin_drain();
+            break;
+        }
     }
-    if (pos > 0) {
-        std::memmove(in_.data(), in_.data() + pos, in_len_ - pos);
-        in_len_ -= pos;
-    }
-    if (in_len_ == 0 && in_.capacity() > 65536) std::vector<uint8_t>().swap(in_);
-    // A client that sends faster than it reads: stop reading until it catches up.
-    if (pending_out_.size() > kMaxPendingOut && reading_) {
-        uv_read_stop(reinterpret_cast<uv_stream_t*>(tcp_.get()));
-        reading_ = false;
+    send(batch.first(out_len));
+    return used;
+}
+
+// Answers what is held in in_ (a message that just completed, or messages that waited for
+// a slow reader).
+void TcpSession::answer_held() {
+    if (in_.empty() || draining_) return;
+    const size_t used = answer_frames(in_);
+    if (used == 0) return;
+    in_.erase(in_.begin(), in_.begin() + static_cast<ptrdiff_t>(used));
+    if (in_.empty()) {
+        std::vector<uint8_t>().swap(in_);  // an idle connection holds no buffer
+    } else {
+        message_started_ms_ = uv_now(worker_.loop());
     }
 }
 
-void TcpSession::flush() {
-    if (inflight_ != nullptr) return;
-    if (pending_out_.empty()) {
-        if (closing_) close();
-        return;
+void TcpSession::send(std::span<const uint8_t> bytes) {
+    if (closed_ || bytes.empty()) return;
+    if (inflight_ == nullptr && pending_out_.empty()) {
+        // The common case: the socket takes everything now, nothing is copied or allocated.
+        uv_buf_t b = uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(bytes.data())),
+                                 static_cast<unsigned>(bytes.size()));
+        const int r = uv_try_write(reinterpret_cast<uv_stream_t*>(tcp_.get()), &b, 1);
+        if (r >= 0 && static_cast<size_t>(r) == bytes.size()) return;
+        if (r < 0 && r != UV_EAGAIN) return close();  // the client is gone
+        bytes = bytes.subspan(r > 0 ? static_cast<size_t>(r) : 0);
     }
+    pending_out_.insert(pending_out_.end(), bytes.begin(), bytes.end());
+    write_pending();
+}
+
+void TcpSession::write_pending() {
+    if (closed_ || inflight_ != nullptr || pending_out_.empty()) return;
     auto req = std::make_unique<WriteReq>();
     req->data.swap(pending_out_);
     req->session = this;
@@ -126,22 +209,101 @@ void TcpSession::flush() {
                             });
     if (rc != 0) return close();
     inflight_ = req.release();  // owned by libuv until the callback
+    write_started_ms_ = uv_now(worker_.loop());
 }
 
 void TcpSession::on_written(int status) {
     inflight_ = nullptr;
+    if (closed_) return;
     if (status < 0) return close();
-    if (!reading_ && !closing_) {
-        // Resume reading and answer what was buffered while the client caught up.
-        start_reading();
-        answer_frames();
+    last_active_ms_ = uv_now(worker_.loop());
+    write_pending();
+    // The client is taking its answers: answer what waited, then read again.
+    answer_held();
+    if (draining_) std::vector<uint8_t>().swap(in_);
+    resume_if_unblocked();
+    maybe_finish();
+    rearm();
+}
+
+size_t TcpSession::queued_out() const {
+    return pending_out_.size() + (inflight_ != nullptr ? inflight_->data.size() : 0);
+}
+
+void TcpSession::resume_if_unblocked() {
+    if (!blocked()) start_reading();
+}
+
+void TcpSession::begin_drain() {
+    if (draining_) return;
+    draining_ = true;
+    drain_started_ms_ = uv_now(worker_.loop());
+    // Keep reading (and discarding) until the client closes: closing with its unread bytes
+    // in our socket would send a reset, which may destroy answers it has not read yet.
+    start_reading();
+}
+
+void TcpSession::maybe_finish() {
+    if (!draining_ || closed_ || inflight_ != nullptr || !pending_out_.empty()) return;
+    if (eof_) return close();  // both directions done
+    if (!shut_) {
+        shut_ = true;
+        shutdown_write(reinterpret_cast<uv_stream_t*>(tcp_.get()));
     }
-    flush();
+}
+
+void TcpSession::rearm() {
+    if (closed_ || !timer_) return;
+    const ServeOptions& o = worker_.options();
+    uint64_t deadline;
+    if (inflight_ != nullptr || !pending_out_.empty()) {
+        waiting_ = Wait::write;
+        deadline = write_started_ms_ + to_ms(o.tcp_write_timeout);
+    } else if (draining_) {
+        waiting_ = Wait::linger;
+        deadline = drain_started_ms_ + to_ms(o.tcp_read_timeout);
+    } else if (!in_.empty()) {
+        waiting_ = Wait::read;
+        deadline = message_started_ms_ + to_ms(o.tcp_read_timeout);
+    } else {
+        waiting_ = Wait::idle;
+        deadline = last_active_ms_ + to_ms(o.tcp_idle_timeout);
+    }
+    const uint64_t now = uv_now(worker_.loop());
+    uv_timer_start(
+        timer_.get(), [](uv_timer_t* t) { static_cast<TcpSession*>(t->data)->on_timer(); },
+        deadline > now ? deadline - now : 0, 0);
+}
+
+void TcpSession::on_timer() {
+    if (!closed_) {
+        WorkerStats& st = worker_.mutable_stats();
+        switch (waiting_) {
+            case Wait::idle:
+                WorkerStats::bump(st.tcp_idle_timeouts);
+                break;
+            case Wait::read:
+                WorkerStats::bump(st.tcp_read_timeouts);
+                break;
+            case Wait::write:
+                WorkerStats::bump(st.tcp_write_timeouts);
+                break;
+            case Wait::linger:
+                break;
+        }
+    }
+    // Destroys this session: handles are closed by their UvPtrs; nothing may touch `this` after.
+    worker_.remove_session(this);
 }
 
 void TcpSession::close() {
-    // Destroys this session: handles are closed by their UvPtrs; nothing may touch `this` after.
-    worker_.remove_session(this);
+    // Deferred to the next loop turn, so no caller up the stack is left holding a destroyed
+    // session; until then every callback sees closed_ and does nothing.
+    if (closed_) return;
+    closed_ = true;
+    stop_reading();
+    uv_timer_start(
+        timer_.get(), [](uv_timer_t* t) { static_cast<TcpSession*>(t->data)->on_timer(); }, 0, 0);
 }
 
 }  // namespace steerdns::server

@@ -46,6 +46,30 @@ size_t reply_pktinfo(const msghdr& rx, uint8_t* out, size_t room) {
     return 0;
 }
 
+// The address a datagram was sent to, from its PKTINFO (wildcard sockets only).
+bool packet_destination(const msghdr& rx, sockaddr_storage& out) {
+    for (cmsghdr* c = CMSG_FIRSTHDR(const_cast<msghdr*>(&rx)); c != nullptr;
+         c = CMSG_NXTHDR(const_cast<msghdr*>(&rx), c)) {
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+            in_pktinfo in{};
+            std::memcpy(&in, CMSG_DATA(c), sizeof in);
+            auto& a = reinterpret_cast<sockaddr_in&>(out);
+            a.sin_family = AF_INET;
+            a.sin_addr = in.ipi_addr;
+            return true;
+        }
+        if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+            in6_pktinfo in{};
+            std::memcpy(&in, CMSG_DATA(c), sizeof in);
+            auto& a = reinterpret_cast<sockaddr_in6&>(out);
+            a.sin6_family = AF_INET6;
+            a.sin6_addr = in.ipi6_addr;
+            return true;
+        }
+    }
+    return false;
+}
+
 }  // namespace
 
 bool client_from(const sockaddr_storage& ss, lb::Client& client) {
@@ -61,13 +85,18 @@ bool client_from(const sockaddr_storage& ss, lb::Client& client) {
     return a.sin6_port != 0;
 }
 
-Worker::Worker(unsigned id, const ServeOptions& opts, SnapshotSlot& slot)
-    : id_(id), opts_(opts), slot_(slot) {
+Worker::Worker(unsigned id, const ServeOptions& opts, SnapshotSlot& slot, SharedLimits* limits)
+    : id_(id), opts_(opts), slot_(slot), limits_(limits) {
+    if (limits_ == nullptr) {
+        own_limits_ = std::make_unique<SharedLimits>(opts);
+        limits_ = own_limits_.get();
+    }
     ctx_.max_udp_payload = opts.max_udp_payload;
     ctx_.rng.reseed(0x5eed0000ull + id * 7919ull + static_cast<uint64_t>(uv_hrtime()));
     rx_buf_.resize(kBatch * kRxSlot);
     tx_buf_.resize(kBatch * kTxSlot);
-    tcp_out_.resize(2 + dns::kMaxTcpMessage);
+    tcp_out_.resize(TcpSession::kOutBatch);
+    tcp_in_.resize(TcpSession::kReadChunk);
     for (unsigned i = 0; i < kBatch; ++i) {
         rx_iov_[i] = {rx_buf_.data() + i * kRxSlot, kRxSlot};
         rx_msgs_[i].msg_hdr.msg_iov = &rx_iov_[i];
@@ -166,6 +195,8 @@ void Worker::close_all() {
 
 void Worker::drain_udp(UdpSocket& s) {
     const Snapshot* snap = snapshot_.get();
+    RateLimiter& rrl = limits_->rrl;
+    const uint64_t now_ms = uv_now(loop_.get());  // the loop's cached clock: no syscall
     // A few batches per wakeup, then back to the loop so TCP and the mailbox get a turn.
     for (int round = 0; round < 8; ++round) {
         for (unsigned i = 0; i < kBatch; ++i) {
@@ -187,13 +218,30 @@ void Worker::drain_udp(UdpSocket& s) {
                 continue;
             }
             WorkerStats::bump(stats_.udp_queries);
+            sockaddr_storage local;
+            const bool has_local = s.pktinfo && packet_destination(h, local);
+            if (is_reflection_source(rx_addr_[i], has_local ? &local : nullptr, opts_.listen)) {
+                WorkerStats::bump(stats_.reflection_dropped);
+                WorkerStats::bump(stats_.dropped);
+                continue;
+            }
             uint8_t* out = tx_buf_.data() + size_t{m} * kTxSlot;
-            const size_t len =
-                answer_query(snap, {rx_buf_.data() + i * kRxSlot, rx_msgs_[i].msg_len}, client,
-                             Transport::udp, ctx_, {out, kTxSlot});
+            size_t len = answer_query(snap, {rx_buf_.data() + i * kRxSlot, rx_msgs_[i].msg_len},
+                                      client, Transport::udp, ctx_, {out, kTxSlot});
             if (len == 0) {
                 WorkerStats::bump(stats_.dropped);
                 continue;
+            }
+            if (rrl.enabled()) {
+                const RrlVerdict v = rrl.check(client, rrl_class(ctx_.last.rcode), now_ms);
+                if (v == RrlVerdict::drop) {
+                    WorkerStats::bump(stats_.rrl_dropped);
+                    continue;
+                }
+                if (v == RrlVerdict::slip) {
+                    WorkerStats::bump(stats_.rrl_slipped);
+                    len = slip_response({out, kTxSlot}, len);
+                }
             }
             WorkerStats::bump(stats_.rcode[static_cast<size_t>(ctx_.last.rcode) % 24]);
             if (ctx_.last.truncated) WorkerStats::bump(stats_.truncated);
@@ -231,13 +279,23 @@ void Worker::drain_udp(UdpSocket& s) {
 void Worker::on_accept(TcpListener& l) {
     auto session = std::make_unique<TcpSession>(*this);
     if (!session->accept(reinterpret_cast<uv_stream_t*>(l.tcp.get()))) return;
-    if (sessions_.size() >= opts_.tcp_max_clients) {
-        WorkerStats::bump(stats_.tcp_rejected);
-        return;  // accepted and closed at once: the client learns sooner than from a timeout
+    // Over a cap: accepted and closed at once, so the client learns sooner than from a
+    // timeout and the listen queue does not fill with connections nobody will serve.
+    uint32_t slot = 0;
+    switch (limits_->tcp.acquire(session->client(), slot)) {
+        case ConnectionLimiter::Admit::total_full:
+            WorkerStats::bump(stats_.tcp_rejected);
+            return;
+        case ConnectionLimiter::Admit::client_full:
+            WorkerStats::bump(stats_.tcp_rejected_per_client);
+            return;
+        case ConnectionLimiter::Admit::ok:
+            break;
     }
     WorkerStats::bump(stats_.tcp_accepted);
     sessions_.push_front(std::move(session));
     sessions_.front()->set_position(sessions_.begin());
+    sessions_.front()->start(slot);
 }
 
 void Worker::remove_session(TcpSession* s) {

@@ -22,6 +22,7 @@
 
 #include "steerdns/lb/geo_map.h"
 #include "steerdns/zone/json_positions.h"
+#include "steerdns/zone/limits.h"
 #include "steerdns/zone/zone_spec.h"
 
 namespace steerdns::zone {
@@ -1077,13 +1078,15 @@ struct FileCloser {
     void operator()(std::FILE* f) const { std::fclose(f); }
 };
 
-// std::nullopt on success, else why the file could not be read.
-std::optional<std::string> read_file(const std::string& path, std::string& out) {
+// std::nullopt on success, else why the file could not be read. Reads at most `limit` + 1
+// bytes, so a file over the limit (or one that never ends, like /dev/zero) costs no more.
+std::optional<std::string> read_file(const std::string& path, std::string& out, uint64_t limit) {
     std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
     if (!f) return std::generic_category().message(errno);
     char buf[1 << 16];
     size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f.get())) > 0) out.append(buf, n);
+    while (out.size() <= limit && (n = std::fread(buf, 1, sizeof buf, f.get())) > 0)
+        out.append(buf, n);
     if (std::ferror(f.get())) return std::generic_category().message(errno);
     return std::nullopt;
 }
@@ -1118,13 +1121,24 @@ LoadResult parse_zone_json(std::string_view text, const std::string& file) {
 
 LoadResult load_zone_file(const std::string& path) {
     std::string text;
-    if (std::optional<std::string> problem = read_file(path, text)) {
+    const ZoneLimits& limits = zone_limits();
+    std::optional<std::string> problem = read_file(path, text, limits.max_file_bytes);
+    if (!problem && text.size() > limits.max_file_bytes) {
+        problem = "more than " + std::to_string(limits.max_file_bytes) +
+                  " bytes, the limit (--max-zone-file-size)";
+    } else if (problem) {
+        *problem = "cannot read file: " + *problem;
+    }
+    if (problem) {
         LoadResult result;
         result.spec.file = path;
-        result.diags.push_back(whole_file_problem(path, "cannot read file: " + *problem));
+        result.diags.push_back(whole_file_problem(path, std::move(*problem)));
         return result;
     }
-    return parse_zone_json(text, path);
+    LoadResult result = parse_zone_json(text, path);
+    for (Diagnostic& d : check_zone_limits(result.spec, limits))
+        result.diags.push_back(std::move(d));
+    return result;
 }
 
 }  // namespace steerdns::zone

@@ -14,9 +14,17 @@
 
 namespace steerdns::health {
 
+// Caps on what the prober runs at once. A probe that comes due while a cap is reached waits
+// (first come, first run) and starts as soon as a place frees: delayed, never dropped.
+// Missed ticks of a waiting probe fold into its one pending run.
+struct MonitorLimits {
+    unsigned max_in_flight = 1000;  // probes running at once (sockets, curl transfers, processes)
+    unsigned max_exec = 32;         // of which exec checks: processes spawned at once
+};
+
 class Monitor {
   public:
-    explicit Monitor(ProbeRegistry& registry);
+    explicit Monitor(ProbeRegistry& registry, MonitorLimits limits = {});
     ~Monitor();  // stops and joins
     Monitor(const Monitor&) = delete;
     Monitor& operator=(const Monitor&) = delete;
@@ -30,6 +38,8 @@ class Monitor {
     void update(std::vector<ProbeSpec> probes);
     // Stops every probe (an exec in flight is killed) and joins the thread.
     void stop();
+    // Probe runs that had to wait for a place under the caps, since start (any thread).
+    uint64_t delayed() const;
 
     struct Impl;
 

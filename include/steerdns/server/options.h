@@ -15,11 +15,23 @@ struct ServeOptions {
     std::vector<ListenAddr> listen;
     unsigned threads = 1;
     LogLevel log_level = LogLevel::info;
-    uint16_t max_udp_payload = 1232;    // DNS flag day 2020: no IP fragmentation
-    double tcp_idle_timeout = 10.0;     // seconds, RFC 7766 6.2.3 ("a few seconds")
-    unsigned tcp_max_clients = 1000;    // per worker
-    std::vector<unsigned> worker_cpus;  // worker i runs on worker_cpus[i % size]; empty: any
-    std::vector<unsigned> probe_cpus;   // the prober thread's CPUs; empty: any
+    uint16_t max_udp_payload = 1232;  // DNS flag day 2020: no IP fragmentation
+    double tcp_idle_timeout = 10.0;   // seconds, RFC 7766 6.2.3 ("a few seconds")
+    unsigned tcp_max_clients = 4096;  // open TCP connections, all workers together
+    // Abuse limits (README "Security").
+    unsigned tcp_max_clients_per_address = 256;  // per IPv4 address / IPv6 /64
+    double tcp_read_timeout = 5.0;               // a started message must arrive whole by then
+    double tcp_write_timeout = 5.0;              // a client must take our answers by then
+    unsigned tcp_max_queries = 0;  // per connection, then answered and closed; 0 = no cap (NSD)
+    uint32_t rrl_responses_per_second = 0;  // per prefix and response class; 0 = off
+    uint32_t rrl_slip = 2;
+    uint8_t rrl_ipv4_prefix = 24;
+    uint8_t rrl_ipv6_prefix = 56;
+    uint32_t rrl_table_size = 1u << 18;
+    unsigned max_probes_in_flight = 1000;  // health probes running at once
+    unsigned max_exec_checks = 32;         // of which exec checks (processes)
+    std::vector<unsigned> worker_cpus;     // worker i runs on worker_cpus[i % size]; empty: any
+    std::vector<unsigned> probe_cpus;      // the prober thread's CPUs; empty: any
 };
 
 }  // namespace steerdns::server

@@ -9,6 +9,7 @@
 #include "steerdns/health/registry.h"
 #include "steerdns/server/options.h"
 #include "steerdns/server/reloader.h"
+#include "steerdns/server/shared_limits.h"
 #include "steerdns/server/snapshot_slot.h"
 #include "steerdns/server/uv.h"
 #include "steerdns/server/worker.h"
@@ -29,10 +30,12 @@ class Server {
     void retire();
     void shutdown();
     void hand_probes();
+    void log_totals() const;
 
     ServeOptions opts_;
     Loop loop_;
     SnapshotSlot slot_;
+    std::unique_ptr<SharedLimits> limits_;  // shared by the workers, outlives them
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<SnapshotPtr> retired_;
     // Probe slots (thread-safe: zones compile on the threadpool) and the prober thread.

@@ -17,7 +17,16 @@ struct alignas(64) WorkerStats {
     std::atomic<uint64_t> truncated{0};
     std::atomic<uint64_t> send_failed{0};
     std::atomic<uint64_t> tcp_accepted{0};
-    std::atomic<uint64_t> tcp_rejected{0};
+    std::atomic<uint64_t> tcp_rejected{0};  // over --tcp-max-clients (all workers)
+    // Abuse resistance (README "Security").
+    std::atomic<uint64_t> rrl_dropped{0};              // rate limited, not answered
+    std::atomic<uint64_t> rrl_slipped{0};              // rate limited, answered TC=1
+    std::atomic<uint64_t> reflection_dropped{0};       // from our own address or a reflector port
+    std::atomic<uint64_t> tcp_rejected_per_client{0};  // over --tcp-max-clients-per-address
+    std::atomic<uint64_t> tcp_read_timeouts{0};        // message not complete in time
+    std::atomic<uint64_t> tcp_write_timeouts{0};       // client not reading its answers
+    std::atomic<uint64_t> tcp_idle_timeouts{0};
+    std::atomic<uint64_t> tcp_query_limit_closes{0};  // closed after --tcp-max-queries
 
     static void bump(std::atomic<uint64_t>& c) {
         c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);

@@ -16,6 +16,7 @@
 
 #include "steerdns/answer.h"
 #include "steerdns/server/options.h"
+#include "steerdns/server/shared_limits.h"
 #include "steerdns/server/snapshot_slot.h"
 #include "steerdns/server/socket.h"
 #include "steerdns/server/stats.h"
@@ -37,7 +38,9 @@ class Worker {
     static constexpr size_t kRxSlot = 4096;  // larger queries are dropped (MSG_TRUNC)
     static constexpr size_t kTxSlot = 4096;  // >= any max_udp_payload we accept
 
-    Worker(unsigned id, const ServeOptions& opts, SnapshotSlot& slot);
+    // `limits` is shared by all workers of a server; without one the worker has its own.
+    Worker(unsigned id, const ServeOptions& opts, SnapshotSlot& slot,
+           SharedLimits* limits = nullptr);
     ~Worker();
     Worker(const Worker&) = delete;
     Worker& operator=(const Worker&) = delete;
@@ -59,6 +62,10 @@ class Worker {
     const Snapshot* snapshot() const { return snapshot_.get(); }
     WorkerStats& mutable_stats() { return stats_; }
     std::span<uint8_t> tcp_out() { return tcp_out_; }
+    // Where every TCP connection of this worker reads into: a connection keeps bytes of its
+    // own only for a message that has not fully arrived.
+    std::span<uint8_t> tcp_in() { return tcp_in_; }
+    SharedLimits& limits() { return *limits_; }
     const ServeOptions& options() const { return opts_; }
     uv_loop_t* loop() { return loop_.get(); }
     void remove_session(TcpSession* s);
@@ -93,6 +100,9 @@ class Worker {
     std::vector<std::unique_ptr<TcpListener>> tcp_;
     std::list<std::unique_ptr<TcpSession>> sessions_;
 
+    std::unique_ptr<SharedLimits> own_limits_;
+    SharedLimits* limits_;
+
     SnapshotPtr snapshot_;
     AnswerContext ctx_;
     WorkerStats stats_;
@@ -109,6 +119,7 @@ class Worker {
     alignas(cmsghdr) std::array<std::array<uint8_t, kCmsgSpace>, kBatch> rx_cmsg_{};
     alignas(cmsghdr) std::array<std::array<uint8_t, kCmsgSpace>, kBatch> tx_cmsg_{};
     std::vector<uint8_t> tcp_out_;
+    std::vector<uint8_t> tcp_in_;
 };
 
 }  // namespace steerdns::server
