@@ -32,6 +32,7 @@ bool TcpSession::accept(uv_stream_t* server) {
     int len = sizeof peer;
     uv_tcp_getpeername(tcp_.get(), reinterpret_cast<sockaddr*>(&peer), &len);
     client_from(peer, client_);  // once per connection, not per query
+    port_ = peer_port(peer);
     idle_ = make_uv<uv_timer_t>();
     uv_timer_init(worker_.loop(), idle_.get());
     idle_->data = this;
@@ -92,6 +93,10 @@ void TcpSession::answer_frames() {
             break;
         }
         WorkerStats::bump(st.rcode[static_cast<size_t>(worker_.context().last.rcode) % 24]);
+        if (QueryLogTap& qlog = worker_.query_log(); qlog.on()) {
+            qlog.record(client_, port_, Transport::tcp, out.subspan(2, n), worker_.context().last,
+                        st);
+        }
         dns::store_u16(out.data(), static_cast<uint16_t>(n));
         pending_out_.insert(pending_out_.end(), out.data(), out.data() + 2 + n);
     }

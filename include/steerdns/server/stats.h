@@ -18,6 +18,8 @@ struct alignas(64) WorkerStats {
     std::atomic<uint64_t> send_failed{0};
     std::atomic<uint64_t> tcp_accepted{0};
     std::atomic<uint64_t> tcp_rejected{0};
+    // --query-log: records lost because this worker's ring was full (the writer fell behind).
+    std::atomic<uint64_t> query_log_dropped{0};
 
     static void bump(std::atomic<uint64_t>& c) {
         c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);

@@ -49,6 +49,7 @@ class TcpSession {
     bool reading_ = false;
     bool closing_ = false;
     lb::Client client_;  // the peer, as the query path wants it
+    uint16_t port_ = 0;  // and its port, for the query log
     std::list<std::unique_ptr<TcpSession>>::iterator position_;
 };
 
