@@ -18,6 +18,9 @@ struct ServeOptions {
     uint16_t max_udp_payload = 1232;  // DNS flag day 2020: no IP fragmentation
     double tcp_idle_timeout = 10.0;   // seconds, RFC 7766 6.2.3 ("a few seconds")
     unsigned tcp_max_clients = 1000;  // per worker
+    std::string query_log;            // --query-log PATH ("-" = stderr); empty = off
+    unsigned query_log_sample = 1;    // log 1 query in N
+    std::string user;                 // --user: drop to this account once sockets are bound
 };
 
 }  // namespace steerdns::server
