@@ -163,8 +163,10 @@ int Server::run() {
 void Server::shutdown() {
     for (auto& w : workers_) w->stop();
     for (auto& w : workers_) w->join();
+    // After the workers stopped, before they are freed: the writer writes their last records
+    // and reads their drop counters one last time.
+    if (query_log_) query_log_->stop();
     workers_.clear();
-    if (query_log_) query_log_->stop();  // after the workers: their last records are written
     if (reloader_) reloader_->stop();
     if (monitor_) monitor_->stop();
     sigterm_.reset();
