@@ -56,7 +56,8 @@ struct QueryLogRecord {
 // Bounded by the response's length whatever its bytes say; allocates nothing.
 void summarise_response(std::span<const uint8_t> response, uint16_t rcode, QueryLogRecord& r);
 
-// One logfmt line (with its newline) appended to `out`.
+// One logfmt line (with its newline) appended to `out`. One thread at a time (the writer):
+// type mnemonics are cached.
 void format_query_line(const QueryLogRecord& r, std::string& out);
 
 // A single-producer, single-consumer ring of records. The producer is one worker, the
