@@ -71,24 +71,31 @@ int main(int argc, char** argv) {
     std::vector<std::string> listen = {"127.0.0.1:5300"};
     std::string log_level = "info";
     unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-    app.add_option("--zones", opts.zones_dir, "Directory of *.json zone files (required to serve)");
+    app.add_option("--zones", opts.zones_dir, "Directory of *.json zone files (required to serve)")
+        ->type_name("DIR");
     app.add_option("--listen", listen, "ADDR:PORT for UDP and TCP, repeatable; IPv6 as [::1]:5300")
+        ->type_name("ADDR:PORT")
         ->capture_default_str();
     app.add_option("--threads", threads, "Worker threads (default: number of cores)")
+        ->type_name("N")
         ->check(CLI::Range(1u, 256u));
-    app.add_option("--log-level", log_level, "debug, info, warn or error")
+    app.add_option("--log-level", log_level, "Least severe log lines written to stderr")
+        ->type_name("LEVEL")
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
         ->capture_default_str();
     app.add_option("--max-udp-payload", opts.max_udp_payload,
                    "Largest UDP response with EDNS, 512-4096 (1232 avoids fragmentation)")
+        ->type_name("BYTES")
         ->check(CLI::Range(512, 4096))
         ->capture_default_str();
     app.add_option("--tcp-idle-timeout", opts.tcp_idle_timeout,
                    "Seconds before an idle TCP connection is closed")
+        ->type_name("SECONDS")
         ->check(CLI::Range(0.1, 3600.0))
         ->capture_default_str();
     app.add_option("--tcp-max-clients", opts.tcp_max_clients,
                    "Open TCP connections, all worker threads together")
+        ->type_name("N")
         ->check(CLI::Range(1u, 1000000u))
         ->capture_default_str();
     std::string worker_cpus;
@@ -157,18 +164,49 @@ int main(int argc, char** argv) {
                    "exec health checks (processes) running at once; more wait their turn")
         ->check(CLI::Range(1u, 100000u))
         ->capture_default_str();
+    app.add_option("--query-log", opts.query_log,
+                   "Log every query (or 1 in --query-log-sample) to PATH, one logfmt line each; "
+                   "- is stderr (default: off)")
+        ->type_name("PATH");
+    app.add_option("--query-log-sample", opts.query_log_sample,
+                   "With --query-log, log 1 query in N")
+        ->type_name("N")
+        ->check(CLI::Range(1u, 1000000u))
+        ->capture_default_str();
+    app.add_option("--user", opts.user,
+                   "Drop privileges to this user once the sockets are bound (start as root); "
+                   "the zones directory must be readable by it")
+        ->type_name("NAME");
     CLI::App* serve = app.add_subcommand(
         "serve",
         "Serve the zones in --zones DIR (the default command); it takes --listen, --threads and "
         "the other options listed by `steerdns --help`");
     serve->fallthrough();
+    // `steerdns serve --help` lists the options serve takes: they live on the top level.
+    serve->footer([&app] {
+        const std::vector<CLI::Option*> found = app.get_options([&app](const CLI::Option* o) {
+            return o != app.get_help_ptr() && o != app.get_version_ptr() && o->nonpositional();
+        });
+        const std::vector<const CLI::Option*> options(found.begin(), found.end());
+        return CLI::Formatter().make_group("Serve options (also accepted before `serve`)", false,
+                                           options);
+    });
 
     std::vector<std::string> check_paths;
     CLI::App* check = app.add_subcommand(
         "check", "Validate zone files or directories; exit 0 if all are good, 1 otherwise");
     check->add_option("PATH", check_paths, "Zone file or directory")->required();
 
-    CLI11_PARSE(app, argc, argv);
+    app.footer(
+        "Signals: SIGHUP re-reads every zone file (and reopens --query-log); SIGTERM or SIGINT "
+        "stops.\nExit status: 0 stopped cleanly or all files good; 1 cannot start, or `check` "
+        "found problems; 2 bad command line.\nSee steerdns(8).");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        // --help and --version end here with 0; every usage error exits 2, as is usual.
+        return app.exit(e) == 0 ? 0 : 2;
+    }
     zone::set_zone_limits(zone_limits);  // before any zone is read, `check` included
     opts.rrl_ipv4_prefix = static_cast<uint8_t>(rrl_ipv4_prefix);
     opts.rrl_ipv6_prefix = static_cast<uint8_t>(rrl_ipv6_prefix);

@@ -105,4 +105,10 @@ void log(LogLevel level, std::string_view msg, std::span<const LogField> fields)
     std::fflush(stderr);
 }
 
+void log_write_lines(std::string_view lines) {
+    std::lock_guard lock(g_mutex);
+    std::fwrite(lines.data(), 1, lines.size(), stderr);
+    std::fflush(stderr);
+}
+
 }  // namespace steerdns::server

@@ -1,6 +1,7 @@
 #include "steerdns/server/reloader.h"
 
 #include <chrono>
+#include <cstdio>
 #include <utility>
 
 #include "steerdns/server/log.h"
@@ -73,6 +74,8 @@ void Reloader::run_now() {
     }
     in_flight_ = true;
     run_force_ = std::exchange(force_, false);
+    run_reason_ = reason_;
+    run_started_ns_ = uv_hrtime();
     work_req_.data = this;
     uv_queue_work(
         loop_, &work_req_, [](uv_work_t* w) { static_cast<Reloader*>(w->data)->work(); },
@@ -91,6 +94,21 @@ void Reloader::done() {
     if (built_) {
         ++generation_;
         publish_(std::move(built_));
+    }
+    if (report_.loaded + report_.failed + report_.removed > 0) {
+        // One line per reload that did anything, after the per-zone lines: what triggered it,
+        // what it did, and what is served now.
+        char took[32];
+        std::snprintf(took, sizeof took, "%.1f",
+                      static_cast<double>(uv_hrtime() - run_started_ns_) / 1e6);
+        log(report_.failed > 0 ? LogLevel::warn : LogLevel::info, "reload done",
+            {{"trigger", run_reason_},
+             {"loaded", std::to_string(report_.loaded)},
+             {"failed", std::to_string(report_.failed)},
+             {"removed", std::to_string(report_.removed)},
+             {"zones", std::to_string(zone_dir_.zones().size())},
+             {"generation", std::to_string(generation_)},
+             {"ms", took}});
     }
     if (report_.unsettled && run_force_) force_ = true;  // the retry must still recompile all
     if (report_.unsettled && debounce_) {

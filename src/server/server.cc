@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "steerdns/server/log.h"
+#include "steerdns/server/privileges.h"
 
 namespace steerdns::server {
 namespace {
@@ -75,9 +76,6 @@ void Server::retire() {
 
 int Server::run() {
     std::signal(SIGPIPE, SIG_IGN);
-    std::string error;
-    zone_files(opts_.zones_dir, error);
-    if (!error.empty()) throw std::runtime_error("--zones " + error);
     // A busy port fails the start before any zone is compiled or any backend probed.
     for (const ListenAddr& at : opts_.listen) {
         ensure_port_free(at, SOCK_DGRAM);
@@ -85,6 +83,35 @@ int Server::run() {
     }
     fit_descriptor_limit(opts_);
     limits_ = std::make_unique<SharedLimits>(opts_);
+    // What needs root comes first: every socket (port 53) and the query log file. Then --user
+    // drops root for good, before any zone file is read, probe run or query answered.
+    struct Bound {
+        Fd udp;
+        Fd tcp;
+    };
+    std::vector<std::vector<Bound>> bound(opts_.listen.size());  // [listen][worker]
+    for (size_t l = 0; l < opts_.listen.size(); ++l) {
+        ListenAddr& at = opts_.listen[l];
+        for (unsigned i = 0; i < opts_.threads; ++i) {
+            Bound b;
+            b.udp = bind_socket(at, SOCK_DGRAM);
+            if (at.port() == 0) {
+                // Port 0 asks the kernel for one; every other socket of the group must share it.
+                socklen_t len = sizeof at.addr;
+                getsockname(b.udp.get(), reinterpret_cast<sockaddr*>(&at.addr), &len);
+            }
+            b.tcp = bind_socket(at, SOCK_STREAM);
+            bound[l].push_back(std::move(b));
+        }
+    }
+    if (!opts_.query_log.empty())
+        query_log_ =
+            std::make_unique<QueryLog>(opts_.query_log, opts_.query_log_sample, opts_.threads);
+    if (!opts_.user.empty()) drop_privileges(opts_.user);
+
+    std::string error;
+    zone_files(opts_.zones_dir, error);
+    if (!error.empty()) throw std::runtime_error("--zones " + error);
     health::MonitorLimits probe_limits;
     probe_limits.max_in_flight = opts_.max_probes_in_flight;
     probe_limits.max_exec = opts_.max_exec_checks;
@@ -101,21 +128,21 @@ int Server::run() {
     // back so resident memory starts at what the compiled zones use, not at the load's peak.
     malloc_trim(0);
 
-    // Bind everything before starting any worker, so a busy port fails the start loudly.
     for (unsigned i = 0; i < opts_.threads; ++i)
         workers_.push_back(std::make_unique<Worker>(i, opts_, slot_, limits_.get()));
-    for (ListenAddr& at : opts_.listen) {
-        for (auto& w : workers_) {
-            Fd udp = bind_socket(at, SOCK_DGRAM);
-            if (at.port() == 0) {
-                // Port 0 asks the kernel for one; every other socket of the group must share it.
-                socklen_t len = sizeof at.addr;
-                getsockname(udp.get(), reinterpret_cast<sockaddr*>(&at.addr), &len);
-            }
-            Fd tcp = bind_socket(at, SOCK_STREAM);
-            w->add_udp(std::move(udp), at);
-            w->add_tcp(std::move(tcp), at);
+    for (size_t l = 0; l < opts_.listen.size(); ++l) {
+        for (unsigned i = 0; i < opts_.threads; ++i) {
+            workers_[i]->add_udp(std::move(bound[l][i].udp), opts_.listen[l]);
+            workers_[i]->add_tcp(std::move(bound[l][i].tcp), opts_.listen[l]);
         }
+    }
+    if (query_log_) {
+        std::vector<const WorkerStats*> stats;
+        for (auto& w : workers_) {
+            w->set_query_log(&query_log_->ring(w->id()), query_log_->sample());
+            stats.push_back(&w->stats());
+        }
+        query_log_->start(std::move(stats));
     }
     for (auto& w : workers_) w->start();
 
@@ -124,6 +151,7 @@ int Server::run() {
         if (signum == SIGHUP) {
             log_info("SIGHUP: reloading zones");
             self->reloader_->request("SIGHUP", true);
+            if (self->query_log_) self->query_log_->reopen();
         } else {
             log_info("shutting down", {{"signal", signum == SIGTERM ? "SIGTERM" : "SIGINT"}});
             self->shutdown();
@@ -162,8 +190,12 @@ int Server::run() {
                                   {"zones", std::to_string(zone_count)},
                                   {"pools", std::to_string(pools)},
                                   {"members", std::to_string(members)},
-                                  {"threads", std::to_string(opts_.threads)}});
+                                  {"threads", std::to_string(opts_.threads)},
+                                  {"probes", std::to_string(probes_.active().size())},
+                                  {"user", opts_.user.empty() ? "-" : opts_.user},
+                                  {"query_log", query_log_ ? query_log_->path() : "off"}});
     uv_run(loop_.get(), UV_RUN_DEFAULT);
+    log_info("steerdns stopped");
     return 0;
 }
 
@@ -209,6 +241,9 @@ void Server::shutdown() {
     for (auto& w : workers_) w->stop();
     for (auto& w : workers_) w->join();
     if (!workers_.empty()) log_totals();
+    // After the workers stopped, before they are freed: the writer writes their last records
+    // and reads their drop counters one last time.
+    if (query_log_) query_log_->stop();
     workers_.clear();
     if (reloader_) reloader_->stop();
     if (monitor_) monitor_->stop();

@@ -49,6 +49,7 @@ bool TcpSession::accept(uv_stream_t* server) {
     int len = sizeof peer;
     uv_tcp_getpeername(tcp_.get(), reinterpret_cast<sockaddr*>(&peer), &len);
     client_from(peer, client_);  // once per connection, not per query
+    port_ = peer_port(peer);
     return true;
 }
 
@@ -151,6 +152,10 @@ size_t TcpSession::answer_frames(std::span<const uint8_t> data) {
             break;
         }
         WorkerStats::bump(st.rcode[static_cast<size_t>(worker_.context().last.rcode) % 24]);
+        if (QueryLogTap& qlog = worker_.query_log(); qlog.on()) {
+            qlog.record(client_, port_, Transport::tcp, batch.subspan(out_len + 2, n),
+                        worker_.context().last, st);
+        }
         dns::store_u16(&batch[out_len], static_cast<uint16_t>(n));
         out_len += 2 + n;
         if (max_queries != 0 && ++answered_ == max_queries) {

@@ -85,6 +85,13 @@ bool client_from(const sockaddr_storage& ss, lb::Client& client) {
     return a.sin6_port != 0;
 }
 
+uint16_t peer_port(const sockaddr_storage& ss) {
+    const uint16_t port = ss.ss_family == AF_INET
+                              ? reinterpret_cast<const sockaddr_in&>(ss).sin_port
+                              : reinterpret_cast<const sockaddr_in6&>(ss).sin6_port;
+    return ntohs(port);
+}
+
 Worker::Worker(unsigned id, const ServeOptions& opts, SnapshotSlot& slot, SharedLimits* limits)
     : id_(id), opts_(opts), slot_(slot), limits_(limits) {
     if (limits_ == nullptr) {
@@ -245,6 +252,10 @@ void Worker::drain_udp(UdpSocket& s) {
             }
             WorkerStats::bump(stats_.rcode[static_cast<size_t>(ctx_.last.rcode) % 24]);
             if (ctx_.last.truncated) WorkerStats::bump(stats_.truncated);
+            if (query_log_.on()) {
+                query_log_.record(client, peer_port(rx_addr_[i]), Transport::udp, {out, len},
+                                  ctx_.last, stats_);
+            }
             tx_iov_[m] = {out, len};
             msghdr& t = tx_msgs_[m].msg_hdr;
             t.msg_name = &rx_addr_[i];

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "helpers.h"
+#include "steerdns/server/query_log.h"
 
 namespace {
 
@@ -145,4 +146,37 @@ TEST_CASE("query path: no allocation in any policy, with or without ECS and a da
         CHECK(answered == 3 * queries.size() * clients.size());
         CHECK(allocations == 0);
     }
+}
+
+TEST_CASE("query path with the query log on: pushing records allocates nothing") {
+    const Snapshot snap({compile_json(zone_text(""))});
+    std::vector<std::vector<uint8_t>> queries;
+    for (const char* name : {"rr", "w", "f", "h", "a", "g", "via", "nope"}) {
+        const std::string qname = std::string(name) + ".lb.example.test";
+        queries.push_back(make_query(qname, LDNS_RR_TYPE_A));
+        queries.push_back(make_query(qname, LDNS_RR_TYPE_A, ecs(1, 24, {203, 0, 113})));
+    }
+    const lb::Client client = client_at("192.0.2.9");
+    server::QueryLogRing ring(server::QueryLog::kRingRecords);
+    server::QueryLogTap tap;
+    tap.attach(&ring, 1);
+    server::WorkerStats stats;
+    AnswerContext ctx;
+    std::vector<uint8_t> out(65535);
+    size_t logged = 0;
+    const uint64_t before = g_allocations.load();
+    // Twice round a ring that fills up: pushes, then drops once it is full.
+    for (size_t round = 0; round < 2 * server::QueryLog::kRingRecords / queries.size(); ++round) {
+        for (const auto& q : queries) {
+            const size_t len = answer_query(&snap, q, client, Transport::udp, ctx, out);
+            REQUIRE(len > 0);
+            if (tap.on())
+                tap.record(client, 40000, Transport::udp, {out.data(), len}, ctx.last, stats);
+            ++logged;
+        }
+    }
+    const uint64_t allocations = g_allocations.load() - before;
+    CHECK(allocations == 0);
+    CHECK(stats.query_log_dropped.load() == logged - server::QueryLog::kRingRecords);
+    CHECK(ring.drain([](const server::QueryLogRecord&) {}) == server::QueryLog::kRingRecords);
 }

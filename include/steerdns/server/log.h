@@ -24,6 +24,10 @@ inline void log(LogLevel level, std::string_view msg, std::initializer_list<LogF
     log(level, msg, std::span<const LogField>(fields.begin(), fields.size()));
 }
 
+// Writes whole lines (the query log's batches when it goes to stderr) under the same lock as
+// log(), so they never interleave with log lines.
+void log_write_lines(std::string_view lines);
+
 inline void log_debug(std::string_view m, std::initializer_list<LogField> f = {}) {
     log(LogLevel::debug, m, f);
 }

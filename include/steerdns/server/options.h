@@ -32,6 +32,9 @@ struct ServeOptions {
     unsigned max_exec_checks = 32;         // of which exec checks (processes)
     std::vector<unsigned> worker_cpus;     // worker i runs on worker_cpus[i % size]; empty: any
     std::vector<unsigned> probe_cpus;      // the prober thread's CPUs; empty: any
+    std::string query_log;                 // --query-log PATH ("-" = stderr); empty = off
+    unsigned query_log_sample = 1;         // log 1 query in N
+    std::string user;                      // --user: drop to this account once sockets are bound
 };
 
 }  // namespace steerdns::server

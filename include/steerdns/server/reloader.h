@@ -62,6 +62,8 @@ class Reloader {
     bool force_ = false;      // next run recompiles everything
     bool run_force_ = false;  // the run in flight does
     const char* reason_ = "";
+    const char* run_reason_ = "";  // of the run in flight
+    uint64_t run_started_ns_ = 0;  // uv_hrtime()
     ReloadReport report_;
     SnapshotPtr built_;
     uv_work_t work_req_{};

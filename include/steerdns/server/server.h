@@ -8,6 +8,7 @@
 #include "steerdns/health/monitor.h"
 #include "steerdns/health/registry.h"
 #include "steerdns/server/options.h"
+#include "steerdns/server/query_log.h"
 #include "steerdns/server/reloader.h"
 #include "steerdns/server/shared_limits.h"
 #include "steerdns/server/snapshot_slot.h"
@@ -36,6 +37,7 @@ class Server {
     Loop loop_;
     SnapshotSlot slot_;
     std::unique_ptr<SharedLimits> limits_;  // shared by the workers, outlives them
+    std::unique_ptr<QueryLog> query_log_;   // before workers_: they write into its rings
     std::vector<std::unique_ptr<Worker>> workers_;
     std::vector<SnapshotPtr> retired_;
     // Probe slots (thread-safe: zones compile on the threadpool) and the prober thread.

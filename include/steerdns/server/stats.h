@@ -27,6 +27,8 @@ struct alignas(64) WorkerStats {
     std::atomic<uint64_t> tcp_write_timeouts{0};       // client not reading its answers
     std::atomic<uint64_t> tcp_idle_timeouts{0};
     std::atomic<uint64_t> tcp_query_limit_closes{0};  // closed after --tcp-max-queries
+    // --query-log: records lost because this worker's ring was full (the writer fell behind).
+    std::atomic<uint64_t> query_log_dropped{0};
 
     static void bump(std::atomic<uint64_t>& c) {
         c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);

@@ -91,6 +91,7 @@ class TcpSession {
     bool closed_ = false;    // removal scheduled: every callback ignores the session
     Wait waiting_ = Wait::idle;
     lb::Client client_;  // the peer, as the query path wants it
+    uint16_t port_ = 0;  // and its port, for the query log
     std::list<std::unique_ptr<TcpSession>>::iterator position_;
 };
 

@@ -16,6 +16,7 @@
 
 #include "steerdns/answer.h"
 #include "steerdns/server/options.h"
+#include "steerdns/server/query_log.h"
 #include "steerdns/server/shared_limits.h"
 #include "steerdns/server/snapshot_slot.h"
 #include "steerdns/server/socket.h"
@@ -29,6 +30,7 @@ class TcpSession;
 // Fills `client` from a peer address. False for port 0, which no real client sends from and
 // which reflection attacks use.
 bool client_from(const sockaddr_storage& peer, lb::Client& client);
+uint16_t peer_port(const sockaddr_storage& peer);
 
 class Worker {
   public:
@@ -49,6 +51,8 @@ class Worker {
     void add_udp(Fd fd, const ListenAddr& at);
     void add_tcp(Fd fd, const ListenAddr& at);
 
+    // --query-log: this worker's ring and sampling; before start().
+    void set_query_log(QueryLogRing* ring, unsigned sample) { query_log_.attach(ring, sample); }
     void start();           // spawns the thread
     void adopt_snapshot();  // wakes the worker to take the slot's current snapshot
     void stop();            // asks the loop to close everything; join() waits
@@ -61,6 +65,7 @@ class Worker {
     AnswerContext& context() { return ctx_; }
     const Snapshot* snapshot() const { return snapshot_.get(); }
     WorkerStats& mutable_stats() { return stats_; }
+    QueryLogTap& query_log() { return query_log_; }
     std::span<uint8_t> tcp_out() { return tcp_out_; }
     // Where every TCP connection of this worker reads into: a connection keeps bytes of its
     // own only for a message that has not fully arrived.
@@ -106,6 +111,7 @@ class Worker {
     SnapshotPtr snapshot_;
     AnswerContext ctx_;
     WorkerStats stats_;
+    QueryLogTap query_log_;
 
     // Batch buffers, allocated once: the query path never allocates.
     std::vector<uint8_t> rx_buf_;
