@@ -59,6 +59,8 @@ report() {
 }
 
 status=0
+passed=0
+failed=0
 i=0
 while [ $i -lt ${#HARNESSES[@]} ]; do
     # Two at a time: the CI machine has two cores.
@@ -73,8 +75,9 @@ while [ $i -lt ${#HARNESSES[@]} ]; do
         rc=0
         wait "${pids[$k]}" || rc=$?
         report "${batch[$k]}" "$rc"
-        [ "$rc" -eq 0 ] || status=1
+        if [ "$rc" -eq 0 ]; then passed=$((passed + 1)); else failed=$((failed + 1)); status=1; fi
     done
     i=$((i + 2))
 done
+echo "fuzz: $passed passed, $failed failed"
 exit $status
