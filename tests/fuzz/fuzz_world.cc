@@ -53,7 +53,7 @@ void hex(const char* label, std::span<const uint8_t> bytes) {
 // A strict reader of one message, independent of the code under test.
 class Walker {
   public:
-    Walker(std::span<const uint8_t> m, std::span<const uint8_t> query) : m_(m), q_(query) {}
+    explicit Walker(std::span<const uint8_t> m) : m_(m) {}
 
     const char* run() {
         if (m_.size() < dns::kHeaderSize) return "response shorter than a header";
@@ -148,7 +148,6 @@ class Walker {
     }
 
     std::span<const uint8_t> m_;
-    std::span<const uint8_t> q_;
     size_t pos_ = 0;
     size_t question_end_ = dns::kHeaderSize;
     bool opt_seen_ = false;
@@ -251,7 +250,7 @@ void fail(const char* what, std::span<const uint8_t> query, std::span<const uint
 void check_response(std::span<const uint8_t> query, std::span<const uint8_t> response,
                     size_t allowed) {
     if (response.size() > allowed) fail("response larger than the client allows", query, response);
-    Walker walk(response, query);
+    Walker walk(response);
     if (const char* e = walk.run()) fail(e, query, response);
     const uint8_t* r = response.data();
     const uint8_t* q = query.data();
