@@ -104,11 +104,12 @@ void answer_name(const Snapshot& snap, const dns::Query& q, Lookup lk, const lb:
         const bool at_cut = (n.flags & zone::node_flag::delegation) &&
                             !(lk.kind == Lookup::exact && q.qtype == type::DS);
         if ((n.flags & zone::node_flag::occluded) || at_cut) {
-            if (hop > 0) return;  // chain into a delegated name: the resolver takes it there
-            // Referral: not authoritative, NS of the cut in authority, glue in additional.
+            // Referral: NS of the cut in authority, glue in additional. Not authoritative,
+            // unless CNAMEs led here: then the answer section is ours, and RFC 1034 4.3.2
+            // (step 3a, then 3b) still owes the resolver the referral, as NSD and Knot give.
             const zone::Node& cut = at_cut ? n : z.nodes[n.cut];
             const zone::RRset* ns = z.find_rrset(cut, type::NS);
-            w.set_aa(false);
+            if (hop == 0) w.set_aa(false);
             if (!add_rrset_named(w, Section::authority, z.node_name(cut), z, *ns) ||
                 !add_glue(w, z, *ns))
                 w.truncate();

@@ -46,30 +46,6 @@ bool skip_name(std::span<const uint8_t> p, size_t& pos) {
     }
 }
 
-bool parse_ecs(const uint8_t* data, size_t len, ClientSubnet& ecs) {
-    // RFC 7871 7.2.1: a wrongly formatted option (unknown family, prefix longer than the
-    // family allows, too few or too many address octets, bits set past the prefix) is FORMERR.
-    if (len < 4) return false;
-    const uint16_t family = load_u16(data);
-    const uint8_t source = data[2];
-    const uint8_t scope = data[3];
-    const size_t max_bits = family == 1 ? 32 : family == 2 ? 128 : 0;
-    if (max_bits == 0 || source > max_bits || scope > max_bits) return false;
-    const size_t octets = (source + 7u) / 8u;
-    if (len - 4 != octets) return false;
-    ecs.present = true;
-    ecs.family = family;
-    ecs.source_prefix = source;
-    ecs.scope_prefix = scope;
-    std::memset(ecs.address, 0, sizeof ecs.address);
-    std::memcpy(ecs.address, data + 4, octets);
-    if (source % 8 != 0) {
-        const uint8_t mask = static_cast<uint8_t>(0xFF >> (source % 8));
-        if (ecs.address[octets - 1] & mask) return false;
-    }
-    return true;
-}
-
 ParseResult parse_opt(std::span<const uint8_t> p, size_t rdata, size_t rdlen, uint16_t klass,
                       uint32_t ttl, Query& q) {
     q.edns.present = true;
@@ -86,7 +62,7 @@ ParseResult parse_opt(std::span<const uint8_t> p, size_t rdata, size_t rdlen, ui
         if (pos + len > end) return ParseResult::formerr;
         if (code == kOptionEcs) {
             if (q.edns.ecs.present) return ParseResult::formerr;  // RFC 7871 7.2.1: only one
-            if (!parse_ecs(&p[pos], len, q.edns.ecs)) return ParseResult::formerr;
+            if (!parse_client_subnet({&p[pos], len}, q.edns.ecs)) return ParseResult::formerr;
         }
         pos += len;  // unknown options are ignored (RFC 6891 6.1.2)
     }
@@ -95,6 +71,32 @@ ParseResult parse_opt(std::span<const uint8_t> p, size_t rdata, size_t rdlen, ui
 }
 
 }  // namespace
+
+bool parse_client_subnet(std::span<const uint8_t> option, ClientSubnet& ecs) {
+    const uint8_t* data = option.data();
+    const size_t len = option.size();
+    // RFC 7871 7.2.1: a wrongly formatted option (unknown family, prefix longer than the
+    // family allows, too few or too many address octets, bits set past the prefix) is FORMERR.
+    if (len < 4) return false;
+    const uint16_t family = load_u16(data);
+    const uint8_t source = data[2];
+    const uint8_t scope = data[3];
+    const size_t max_bits = family == 1 ? 32 : family == 2 ? 128 : 0;
+    if (max_bits == 0 || source > max_bits || scope > max_bits) return false;
+    const size_t octets = (source + 7u) / 8u;
+    if (len - 4 != octets) return false;
+    if (source % 8 != 0) {
+        const uint8_t mask = static_cast<uint8_t>(0xFF >> (source % 8));
+        if (data[4 + octets - 1] & mask) return false;
+    }
+    ecs.present = true;
+    ecs.family = family;
+    ecs.source_prefix = source;
+    ecs.scope_prefix = scope;
+    std::memset(ecs.address, 0, sizeof ecs.address);
+    std::memcpy(ecs.address, data + 4, octets);
+    return true;
+}
 
 ParseResult parse_query(std::span<const uint8_t> p, Query& q) {
     q.has_question = false;

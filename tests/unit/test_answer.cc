@@ -123,6 +123,22 @@ TEST_CASE("a name below a delegation gets a referral with glue") {
     CHECK(first_type(ldns_pkt_authority(ds.pkt.get())) == LDNS_RR_TYPE_SOA);
 }
 
+TEST_CASE("a CNAME into a delegated name: the CNAME, then the referral (RFC 1034 4.3.2)") {
+    std::string json = example_zone_json();
+    const std::string dangling = "\"dangling CNAME nothing-here\"";
+    json.replace(json.find(dangling), dangling.size(), dangling + ", \"tosub CNAME host.sub\"");
+    const Snapshot snap({compile_json(json)});
+    auto a = ask(snap, make_query("ToSub.lb.example.test", LDNS_RR_TYPE_A));
+    INFO(to_text(a.pkt.get()));
+    CHECK(ldns_pkt_get_rcode(a.pkt.get()) == LDNS_RCODE_NOERROR);
+    CHECK(ldns_pkt_aa(a.pkt.get()));  // the CNAME is ours
+    REQUIRE(ldns_pkt_ancount(a.pkt.get()) == 1);
+    CHECK(first_type(ldns_pkt_answer(a.pkt.get())) == LDNS_RR_TYPE_CNAME);
+    REQUIRE(ldns_pkt_nscount(a.pkt.get()) == 1);
+    CHECK(first_type(ldns_pkt_authority(a.pkt.get())) == LDNS_RR_TYPE_NS);
+    CHECK(rdatas(ldns_pkt_additional(a.pkt.get())) == std::vector<std::string>{"192.0.2.53"});
+}
+
 TEST_CASE("apex SOA and NS; NS answer carries glue") {
     const Snapshot snap = example_snapshot();
     auto soa = ask(snap, make_query("lb.example.test", LDNS_RR_TYPE_SOA));

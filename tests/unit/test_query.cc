@@ -136,6 +136,30 @@ TEST_CASE("EDNS: one OPT, owned by the root, version checked, ECS validated") {
     }
 }
 
+TEST_CASE("parse_client_subnet: the option data alone, nothing kept when it is malformed") {
+    dns::ClientSubnet ecs;
+    const uint8_t v4[] = {0, 1, 24, 0, 198, 51, 100};
+    REQUIRE(dns::parse_client_subnet(v4, ecs));
+    CHECK(ecs.present);
+    CHECK(ecs.family == 1);
+    CHECK(ecs.source_prefix == 24);
+    CHECK(ecs.address[0] == 198);
+    CHECK(ecs.address[3] == 0);
+
+    const uint8_t zero[] = {0, 2, 0, 0};  // ::/0: "no information", still well-formed
+    CHECK(dns::parse_client_subnet(zero, ecs));
+
+    dns::ClientSubnet bad;
+    const uint8_t host_bits[] = {0, 1, 20, 0, 198, 51, 0x6F};
+    CHECK_FALSE(dns::parse_client_subnet(host_bits, bad));
+    CHECK_FALSE(bad.present);
+    const uint8_t short_option[] = {0, 1, 24};
+    CHECK_FALSE(dns::parse_client_subnet(short_option, bad));
+    const uint8_t scope_too_long[] = {0, 1, 0, 33};
+    CHECK_FALSE(dns::parse_client_subnet(scope_too_long, bad));
+    CHECK_FALSE(bad.present);
+}
+
 TEST_CASE("parse_query agrees with ldns on what is a well-formed query") {
     // Differential: every query ldns itself renders must parse to the same name and type.
     const char* names[] = {"a.test", "www.lb.example.test", "x", "_srv._tcp.example.org"};

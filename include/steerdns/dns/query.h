@@ -52,6 +52,12 @@ enum class ParseResult : uint8_t {
     badvers,  // EDNS version above 0
 };
 
+// Parses the data of one ECS option (RFC 7871 6: FAMILY, SOURCE and SCOPE PREFIX-LENGTH,
+// ADDRESS). False when it is malformed (RFC 7871 7.2.1 makes that FORMERR): unknown family,
+// a prefix longer than the family allows, address octets not matching the source prefix, or
+// bits set past it. On success `ecs` holds it with `present` set.
+bool parse_client_subnet(std::span<const uint8_t> option, ClientSubnet& ecs);
+
 // Parses `packet` into `q`. On formerr/notimp/badvers, q.id, flags and (when it could be read)
 // the question are filled in so the caller can build the error response.
 ParseResult parse_query(std::span<const uint8_t> packet, Query& q);
