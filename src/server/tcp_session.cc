@@ -88,10 +88,13 @@ void TcpSession::answer_frames() {
             // Nothing sensible to say (a response sent to us, a frame too short for a
             // header): answers queued for earlier queries still go out, then we close.
             WorkerStats::bump(st.dropped);
+            WorkerStats::bump(st.dropped_malformed);
             closing_ = true;
             break;
         }
         WorkerStats::bump(st.rcode[static_cast<size_t>(worker_.context().last.rcode) % 24]);
+        count_query(st, true, worker_.context().last.qtype,
+                    static_cast<uint16_t>(worker_.context().last.rcode));
         dns::store_u16(out.data(), static_cast<uint16_t>(n));
         pending_out_.insert(pending_out_.end(), out.data(), out.data() + 2 + n);
     }

@@ -63,6 +63,7 @@ bool client_from(const sockaddr_storage& ss, lb::Client& client) {
 Worker::Worker(unsigned id, const ServeOptions& opts, SnapshotSlot& slot)
     : id_(id), opts_(opts), slot_(slot) {
     ctx_.max_udp_payload = opts.max_udp_payload;
+    ctx_.worker = id;  // its row of every snapshot's response counters
     ctx_.rng.reseed(0x5eed0000ull + id * 7919ull + static_cast<uint64_t>(uv_hrtime()));
     rx_buf_.resize(kBatch * kRxSlot);
     tx_buf_.resize(kBatch * kTxSlot);
@@ -179,8 +180,14 @@ void Worker::drain_udp(UdpSocket& s) {
         for (int i = 0; i < n; ++i) {
             const msghdr& h = rx_msgs_[i].msg_hdr;
             lb::Client client;
-            if ((h.msg_flags & MSG_TRUNC) || !client_from(rx_addr_[i], client)) {
+            if (h.msg_flags & MSG_TRUNC) {
                 WorkerStats::bump(stats_.dropped);
+                WorkerStats::bump(stats_.dropped_oversized);
+                continue;
+            }
+            if (!client_from(rx_addr_[i], client)) {
+                WorkerStats::bump(stats_.dropped);
+                WorkerStats::bump(stats_.dropped_source_port);
                 continue;
             }
             WorkerStats::bump(stats_.udp_queries);
@@ -190,9 +197,11 @@ void Worker::drain_udp(UdpSocket& s) {
                              Transport::udp, ctx_, {out, kTxSlot});
             if (len == 0) {
                 WorkerStats::bump(stats_.dropped);
+                WorkerStats::bump(stats_.dropped_malformed);
                 continue;
             }
             WorkerStats::bump(stats_.rcode[static_cast<size_t>(ctx_.last.rcode) % 24]);
+            count_query(stats_, false, ctx_.last.qtype, static_cast<uint16_t>(ctx_.last.rcode));
             if (ctx_.last.truncated) WorkerStats::bump(stats_.truncated);
             tx_iov_[m] = {out, len};
             msghdr& t = tx_msgs_[m].msg_hdr;
