@@ -7,12 +7,33 @@
 // read by workers) and logged in one line with its reason.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <memory>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "steerdns/health/registry.h"
 
 namespace steerdns::health {
+
+// One probe as the control API shows it.
+struct ProbeStatus {
+    State state = State::unknown;
+    int64_t since_unix_ms = 0;  // when `state` began (for unknown: when the probe started)
+    bool has_result = false;
+    bool last_ok = false;
+    std::string last_reason;   // "http GET /healthz: status 200"
+    int64_t last_unix_ms = 0;  // when the last result came
+    double last_seconds = 0;   // how long the last probe took
+};
+
+// Probe results since start, by check type (CheckType as index) and outcome.
+struct ProbeResultCounts {
+    std::array<uint64_t, 5> success{};
+    std::array<uint64_t, 5> failure{};
+};
 
 class Monitor {
   public:
@@ -29,6 +50,10 @@ class Monitor {
     void update(std::vector<ProbeSpec> probes);
     // Stops every probe (an exec in flight is killed) and joins the thread.
     void stop();
+
+    // Thread-safe reads for the control thread (a mutex: never on the query path).
+    std::unordered_map<uint32_t, ProbeStatus> status() const;  // by probe slot
+    ProbeResultCounts results() const;
 
     struct Impl;
 
