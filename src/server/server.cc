@@ -18,6 +18,7 @@ Server::~Server() {
 }
 
 void Server::publish(SnapshotPtr snapshot) {
+    note_versions(*snapshot);
     if (SnapshotPtr old = slot_.get()) retired_.push_back(std::move(old));
     slot_.publish(std::move(snapshot));
     for (auto& w : workers_) w->adopt_snapshot();
@@ -36,8 +37,12 @@ void Server::retire() {
     // A snapshot is freed here, on the control thread, once no worker holds it: never on a
     // worker in the middle of traffic. Nobody can re-acquire a retired snapshot, so
     // use_count() == 1 is final.
-    const size_t freed =
-        std::erase_if(retired_, [](const SnapshotPtr& s) { return s.use_count() == 1; });
+    // Its response counts are final then: /metrics carries them on.
+    const size_t freed = std::erase_if(retired_, [this](const SnapshotPtr& s) {
+        if (s.use_count() != 1) return false;
+        carried_.add(*s);
+        return true;
+    });
     // Zones are compiled on threadpool threads, each with its own glibc malloc arena; freed
     // memory in those arenas is not returned to the system on its own, so resident memory
     // would creep up with every large reload. Trimming once per retirement keeps it flat.
@@ -55,14 +60,18 @@ int Server::run() {
         ensure_port_free(at, SOCK_DGRAM);
         ensure_port_free(at, SOCK_STREAM);
     }
+    start_control();  // the drain state file, and the control port: both fail the start loudly
     monitor_ = std::make_unique<health::Monitor>(probes_);
     monitor_->start();
     reloader_ = std::make_unique<Reloader>(
         loop_.get(), opts_.zones_dir,
         [this](std::vector<zone::ZonePtr> zones, uint64_t generation) {
-            return std::make_shared<const Snapshot>(std::move(zones), generation, probes_.table());
+            return std::make_shared<const Snapshot>(std::move(zones), generation, probes_.table(),
+                                                    opts_.threads);
         },
         [this](SnapshotPtr s) { publish(std::move(s)); }, &probes_);
+    reloader_->set_drains(std::make_shared<const control::DrainSet>(drains_));
+    reloader_->on_report([this](const ReloadReport& r) { on_reload_report(r); });
     publish(reloader_->load_now());
 
     // Bind everything before starting any worker, so a busy port fails the start loudly.
@@ -124,11 +133,18 @@ int Server::run() {
                                   {"pools", std::to_string(pools)},
                                   {"members", std::to_string(members)},
                                   {"threads", std::to_string(opts_.threads)}});
+    if (http_) {
+        log_info(
+            "control endpoint listening",
+            {{"control", opts_.control.text},
+             {"writes", opts_.control_token ? "token" : "disabled (no --control-token-file)"}});
+    }
     uv_run(loop_.get(), UV_RUN_DEFAULT);
     return 0;
 }
 
 void Server::shutdown() {
+    if (http_) http_->close();
     for (auto& w : workers_) w->stop();
     for (auto& w : workers_) w->join();
     workers_.clear();

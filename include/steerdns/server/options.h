@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,10 @@ struct ServeOptions {
     uint16_t max_udp_payload = 1232;  // DNS flag day 2020: no IP fragmentation
     double tcp_idle_timeout = 10.0;   // seconds, RFC 7766 6.2.3 ("a few seconds")
     unsigned tcp_max_clients = 1000;  // per worker
+    // The HTTP control endpoint (--control; "off" clears control_enabled).
+    bool control_enabled = true;
+    ListenAddr control;
+    std::optional<std::string> control_token;  // from --control-token-file; none: no writes
 };
 
 }  // namespace steerdns::server
