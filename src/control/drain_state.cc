@@ -117,7 +117,7 @@ std::string drain_state_json(const DrainSet& set) {
     nlohmann::ordered_json doc;
     doc["version"] = 1;
     doc["drained"] = std::move(drained);
-    return doc.dump(2) + "\n";
+    return doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
 bool parse_drain_state(std::string_view text, DrainSet& out, std::string& error) {

@@ -44,7 +44,9 @@ HttpResponse json_error(int status, std::string_view message) {
     r.status = status;
     nlohmann::json body;
     body["error"] = std::string(message);
-    r.body = body.dump() + "\n";
+    // The message may quote what a client sent (a path): invalid UTF-8 is replaced, never
+    // thrown about.
+    r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     return r;
 }
 

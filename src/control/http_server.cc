@@ -196,9 +196,16 @@ void HttpServer::process(Connection& c) {
         const bool head_only = req.method == Method::head;
         std::weak_ptr<HttpServer*> weak = self_;
         const uint64_t id = c.id;
-        handler_(std::move(req), [weak, id, keep_alive, head_only](HttpResponse r) {
+        Reply reply = [weak, id, keep_alive, head_only](HttpResponse r) {
             if (auto s = weak.lock()) (*s)->reply(id, r, keep_alive, head_only);
-        });
+        };
+        try {
+            handler_(std::move(req), reply);
+        } catch (const std::exception& e) {
+            // A bug in a handler costs this request, not the daemon.
+            server::log_error("control request failed", {{"error", e.what()}});
+            if (c.busy) reply(json_error(500, std::string("internal error: ") + e.what()));
+        }
         // `c` may be gone only through remove(), which a reply never calls synchronously.
     }
     c.processing = false;

@@ -43,7 +43,7 @@ std::string zone_list(const Snapshot* s) {
 control::HttpResponse json_response(int status, const nlohmann::ordered_json& body) {
     control::HttpResponse r;
     r.status = status;
-    r.body = body.dump(2) + "\n";
+    r.body = body.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
     return r;
 }
 
@@ -165,7 +165,10 @@ control::StatusModel Server::status_model() {
 }
 
 std::string Server::status_json() {
-    return control::status_json(status_model()).dump(2) + "\n";
+    // File names and probe reasons are not always UTF-8: replaced, never thrown about.
+    return control::status_json(status_model())
+               .dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) +
+           "\n";
 }
 
 std::string Server::metrics() {

@@ -210,6 +210,9 @@ with h.Test("control") as t:
             reply.startswith(b"HTTP/1.1 413 ") and b"Connection: close" in reply, detail=reply[:300])
     reply = raw_http(srv, b"GET / HTTP/1.1\r\n" + b"X-Pad: " + b"a" * 10000 + b"\r\n\r\n")
     t.check("headers over 8 KiB: 431", reply.startswith(b"HTTP/1.1 431 "), detail=reply[:200])
+    reply = raw_http(srv, b"GET /\xff\xfe HTTP/1.1\r\nConnection: close\r\n\r\n")
+    t.check("a path that is not UTF-8: 404, still JSON", reply.startswith(b"HTTP/1.1 404 ")
+            and json.loads(reply.split(b"\r\n\r\n", 1)[1]).get("error"), detail=reply[:300])
     reply = raw_http(srv, b"NONSENSE\r\n\r\n")
     t.check("malformed request: 400", reply.startswith(b"HTTP/1.1 400 "), detail=reply[:200])
 

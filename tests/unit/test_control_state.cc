@@ -527,7 +527,10 @@ TEST_CASE("routes: endpoints, methods and bodies") {
           "text/plain; version=0.0.4; charset=utf-8");
     CHECK(route(routes, Method::get, "/status").body == "{}");
     CHECK(route(routes, Method::get, "/nope").status == 404);
-    auto r = route(routes, Method::post, "/metrics");
+    auto r = route(routes, Method::get, "/\xff\xfe");  // not UTF-8: replaced in the message
+    CHECK(r.status == 404);
+    CHECK(r.body.find("no such endpoint: /\xef\xbf\xbd") != std::string::npos);
+    r = route(routes, Method::post, "/metrics");
     CHECK(r.status == 405);
     CHECK(r.headers.at(0) == std::pair<std::string, std::string>{"Allow", "GET, HEAD"});
     CHECK(route(routes, Method::get, "/drain").status == 405);
