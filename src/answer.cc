@@ -144,13 +144,24 @@ void answer_name(const Snapshot& snap, const dns::Query& q, Lookup lk, const lb:
             ctx.last.pool = &z.pools[static_cast<size_t>(n.pool)];
             ctx.last.fallback = c.fallback;
             ecs_scope = sel.ecs_scope;
+            std::atomic<uint64_t>* counters =
+                snap.pool_counters(ctx.worker, lk.found.zone_index, static_cast<size_t>(n.pool));
+            if (counters) {
+                count_one(counters[Snapshot::kPoolResponses]);
+                if (c.fallback) count_one(counters[Snapshot::kPoolFallbacks]);
+            }
             if (c.kind == lb::Choice::nodata_short) return add_soa(w, z, z.soa_fallback);
             if (c.kind == lb::Choice::answer && sel.count > 0) {
                 const lb::FamilySet& fs = c.pool->family(q.qtype);
+                // The members are counted in the pool that answered (a fallback pool's own).
+                if (counters && c.pool != ctx.last.pool)
+                    counters = snap.pool_counters(ctx.worker, lk.found.zone_index,
+                                                  static_cast<size_t>(c.pool - z.pools.data()));
                 for (uint32_t i = 0; i < sel.count; ++i) {
                     const size_t at = sel.position(i);
                     const uint8_t* img = fs.images.data() + at * fs.image_size;
                     if (!w.add_rr(Section::answer, owner, img, fs.image_size)) return w.truncate();
+                    if (counters) count_one(counters[Snapshot::kPoolMembers + fs.members[at]]);
                 }
                 return;
             }

@@ -1,4 +1,4 @@
-// steerdns command line: `serve` (the default) and `check`.
+// steerdns command line: `serve` (the default), `check` and `status`.
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -7,6 +7,8 @@
 #include <set>
 #include <thread>
 
+#include "steerdns/control/auth.h"
+#include "steerdns/control/status_client.h"
 #include "steerdns/server/cpu_affinity.h"
 #include "steerdns/server/log.h"
 #include "steerdns/server/rrl.h"
@@ -177,6 +179,15 @@ int main(int argc, char** argv) {
                    "Drop privileges to this user once the sockets are bound (start as root); "
                    "the zones directory must be readable by it")
         ->type_name("NAME");
+    std::string control_addr = "127.0.0.1:8053";
+    std::string token_file;
+    app.add_option("--control", control_addr,
+                   "ADDR:PORT of the HTTP control endpoint (/, /status, /metrics, POST /drain, "
+                   "/undrain, /reload), or off")
+        ->capture_default_str();
+    app.add_option("--control-token-file", token_file,
+                   "File holding the bearer token that POST requests, and reads from other hosts, "
+                   "must send (without it, writes are refused)");
     CLI::App* serve = app.add_subcommand(
         "serve",
         "Serve the zones in --zones DIR (the default command); it takes --listen, --threads and "
@@ -197,6 +208,15 @@ int main(int argc, char** argv) {
         "check", "Validate zone files or directories; exit 0 if all are good, 1 otherwise");
     check->add_option("PATH", check_paths, "Zone file or directory")->required();
 
+    std::string status_control = "127.0.0.1:8053";
+    std::string status_token_file;
+    CLI::App* status = app.add_subcommand(
+        "status", "Print the member table of a running steerdns (its GET /status)");
+    status->add_option("--control", status_control, "ADDR:PORT of its control endpoint")
+        ->capture_default_str();
+    status->add_option("--control-token-file", status_token_file,
+                       "Token file, for a control endpoint on another host");
+
     app.footer(
         "Signals: SIGHUP re-reads every zone file (and reopens --query-log); SIGTERM or SIGINT "
         "stops.\nExit status: 0 stopped cleanly or all files good; 1 cannot start, or `check` "
@@ -212,6 +232,10 @@ int main(int argc, char** argv) {
     opts.rrl_ipv6_prefix = static_cast<uint8_t>(rrl_ipv6_prefix);
 
     if (check->parsed()) return run_check(check_paths);
+    if (status->parsed()) {
+        return control::run_status_command(status_control, status_token_file, std::cout, std::cerr,
+                                           isatty(STDOUT_FILENO) == 1);
+    }
     if (opts.zones_dir.empty()) {
         std::cerr << "steerdns: --zones DIR is required to serve (see --help)\n";
         return 2;
@@ -237,6 +261,25 @@ int main(int argc, char** argv) {
             return 2;
         }
         opts.listen.push_back(at);
+    }
+    if (control_addr == "off") {
+        opts.control_enabled = false;
+    } else {
+        std::string error;
+        if (!server::parse_listen(control_addr, opts.control, error)) {
+            std::cerr << "steerdns: --control " << control_addr << ": " << error
+                      << " (ADDR:PORT, or off)\n";
+            return 2;
+        }
+    }
+    if (!token_file.empty()) {
+        std::string token;
+        std::string error;
+        if (!control::read_token_file(token_file, token, error)) {
+            std::cerr << "steerdns: --control-token-file " << error << "\n";
+            return 2;
+        }
+        opts.control_token = std::move(token);
     }
     try {
         server::Server srv(std::move(opts));

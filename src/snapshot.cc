@@ -17,7 +17,7 @@ uint32_t slot_hash(uint64_t h) {
 }  // namespace
 
 Snapshot::Snapshot(std::vector<zone::ZonePtr> zones, uint64_t generation,
-                   std::shared_ptr<const health::HealthTable> health)
+                   std::shared_ptr<const health::HealthTable> health, unsigned counter_rows)
     : zones_(std::move(zones)), generation_(generation), health_(std::move(health)) {
     // Deepest apex first: its names win over a parent zone's names for the same owner, and
     // parent names below a child apex are hidden (they would never be authoritative).
@@ -41,6 +41,23 @@ Snapshot::Snapshot(std::vector<zone::ZonePtr> zones, uint64_t generation,
             if (!hidden) insert(zi, ni);
         }
     }
+    uint32_t counters = 0;
+    for (const auto& z : zones_) {
+        zone_pool_start_.push_back(static_cast<uint32_t>(pool_base_.size()));
+        for (const lb::Pool& p : z->pools) {
+            pool_base_.push_back(counters);
+            counters += static_cast<uint32_t>(kPoolMembers + p.members.size());
+        }
+    }
+    for (unsigned r = 0; r < counter_rows; ++r)
+        rows_.push_back(std::make_unique<std::atomic<uint64_t>[]>(counters + 2 * kRowPad));
+}
+
+uint64_t Snapshot::pool_counter_total(uint16_t zone_index, size_t pool, size_t counter) const {
+    uint64_t sum = 0;
+    for (unsigned r = 0; r < rows_.size(); ++r)
+        sum += pool_counters(r, zone_index, pool)[counter].load(std::memory_order_relaxed);
+    return sum;
 }
 
 void Snapshot::insert(uint16_t zone_index, uint32_t node_index) {
@@ -74,7 +91,7 @@ NodeRef Snapshot::find_exact(std::span<const uint8_t> name) const {
     const Slot* s = probe(name.data(), name.size());
     if (!s) return {};
     const zone::Zone* z = zones_[s->zone].get();
-    return {z, &z->nodes[s->node]};
+    return {z, &z->nodes[s->node], s->zone};
 }
 
 Lookup Snapshot::find(std::span<const uint8_t> qname) const {

@@ -30,6 +30,7 @@ struct Outcome {
 struct AnswerContext {
     lb::Rng rng;
     uint16_t max_udp_payload = 1232;  // our EDNS buffer size (DNS flag day 2020)
+    unsigned worker = 0;  // the row of the snapshot's response counters this context writes
     Outcome last;
     // The eligible members of the pool being answered: its buffer is allocated once with the
     // context and reused by every query, so health filtering never allocates.

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cctype>
+#include <chrono>
 #include <cstring>
 #include <deque>
 #include <list>
@@ -108,7 +109,7 @@ struct Monitor::Impl {
     void launch_waiting();
     void note_cap_reached();
     void on_result(uint32_t slot, const std::string& key, uint64_t seq, bool ok,
-                   const std::string& reason);
+                   const std::string& reason, double seconds);
     void log_change(const Probe& p, State before, const std::string& reason);
     void check_multi_info();
 
@@ -150,7 +151,22 @@ struct Monitor::Impl {
     std::mutex m;  // guards the two below, the handoff from the control thread
     std::optional<std::vector<ProbeSpec>> pending;
     bool stop_requested = false;
+
+    // What the control thread reads: written here on each result, copied out under the lock.
+    mutable std::mutex status_m;
+    std::unordered_map<uint32_t, ProbeStatus> status;
+    ProbeResultCounts results;
 };
+
+namespace {
+
+int64_t unix_ms_now() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+}  // namespace
 
 // One run of a check. Attempts always run to their end (bounded by the check's timeout), so
 // no libuv request is ever cancelled under a live callback; a result whose probe is gone is
@@ -162,7 +178,8 @@ class Attempt {
           slot_(p.spec.slot),
           key_(p.spec.key),
           seq_(p.launched),
-          target_(p.spec.target) {}
+          target_(p.spec.target),
+          started_(uv_hrtime()) {}
     virtual ~Attempt() = default;
     Attempt(const Attempt&) = delete;
     Attempt& operator=(const Attempt&) = delete;
@@ -176,7 +193,8 @@ class Attempt {
   protected:
     void finish(bool ok, const std::string& reason) {
         Monitor::Impl& mon = mon_;
-        mon.on_result(slot_, key_, seq_, ok, reason);
+        mon.on_result(slot_, key_, seq_, ok, reason,
+                      static_cast<double>(uv_hrtime() - started_) / 1e9);
         mon.attempts.erase(self);  // destroys this: only `mon` may be used below
         mon.launch_waiting();      // a place is free
     }
@@ -191,6 +209,7 @@ class Attempt {
     std::string key_;
     uint64_t seq_;
     std::shared_ptr<const ProbeTarget> target_;  // kept alive even if the probe goes away
+    uint64_t started_;                           // uv_hrtime(), for the probe's duration
 };
 
 namespace {
@@ -604,6 +623,10 @@ void Monitor::Impl::apply(std::vector<ProbeSpec> specs) {
         }
         if (w == wanted.end()) dropped.push_back(it->first);
         table.set(it->first, State::unknown);
+        {
+            std::lock_guard lock(status_m);
+            status.erase(it->first);
+        }
         it = probes.erase(it);  // closes its timer; an attempt in flight ends unheard
     }
     for (auto& [slot, spec] : wanted) {
@@ -622,6 +645,12 @@ void Monitor::Impl::apply(std::vector<ProbeSpec> specs) {
                 probe->mon->launch(*probe);
             },
             first, interval);
+        {
+            std::lock_guard lock(status_m);
+            ProbeStatus& st = status[slot];
+            st = ProbeStatus{};
+            st.since_unix_ms = unix_ms_now();
+        }
         probes.emplace(slot, std::move(p));
     }
     registry.recycle(dropped);
@@ -723,7 +752,7 @@ void Monitor::Impl::run(Probe& p) {
 }
 
 void Monitor::Impl::on_result(uint32_t slot, const std::string& key, uint64_t seq, bool ok,
-                              const std::string& reason) {
+                              const std::string& reason, double seconds) {
     if (stopping) return;
     const auto it = probes.find(slot);
     if (it == probes.end() || it->second->spec.key != key) return;
@@ -731,7 +760,24 @@ void Monitor::Impl::on_result(uint32_t slot, const std::string& key, uint64_t se
     if (seq <= p.applied) return;
     p.applied = seq;
     const State before = p.filter.state();
-    if (!p.filter.feed(ok)) return;
+    const bool changed = p.filter.feed(ok);
+    {
+        std::lock_guard lock(status_m);
+        const int64_t now = unix_ms_now();
+        ProbeStatus& st = status[slot];
+        st.has_result = true;
+        st.last_ok = ok;
+        st.last_reason = reason;
+        st.last_unix_ms = now;
+        st.last_seconds = seconds;
+        if (changed) {
+            st.state = p.filter.state();
+            st.since_unix_ms = now;
+        }
+        const auto type = static_cast<size_t>(p.spec.target->check.type);
+        if (type < results.success.size()) ++(ok ? results.success : results.failure)[type];
+    }
+    if (!changed) return;
     table.set(slot, p.filter.state());
     log_change(p, before, reason);
 }
@@ -794,6 +840,16 @@ void Monitor::start(std::vector<unsigned> cpus) {
         server::pin_current_thread(cpus, "prober");
         uv_run(impl->loop.get(), UV_RUN_DEFAULT);
     });
+}
+
+std::unordered_map<uint32_t, ProbeStatus> Monitor::status() const {
+    std::lock_guard lock(impl_->status_m);
+    return impl_->status;
+}
+
+ProbeResultCounts Monitor::results() const {
+    std::lock_guard lock(impl_->status_m);
+    return impl_->results;
 }
 
 void Monitor::update(std::vector<ProbeSpec> probes) {

@@ -21,8 +21,15 @@ Reloader::~Reloader() {
 }
 
 SnapshotPtr Reloader::load_now() {
+    zone_dir_.set_drains(drains_);
     report_ = zone_dir_.refresh(ZoneDir::Settle::no);
-    return build_(zone_dir_.zones(), ++generation_);
+    SnapshotPtr s = build_(zone_dir_.zones(), ++generation_);
+    if (observer_) observer_(report_);
+    return s;
+}
+
+void Reloader::set_drains(std::shared_ptr<const control::DrainSet> drains) {
+    drains_ = std::move(drains);  // handed to zone_dir_ when no run is in flight
 }
 
 void Reloader::start() {
@@ -60,9 +67,10 @@ void Reloader::on_fs_event() {
         kDebounceMs, 0);
 }
 
-void Reloader::request(const char* why, bool force) {
+void Reloader::request(const char* why, bool force, Done done) {
     reason_ = why;
     force_ = force_ || force;
+    if (done) waiting_.push_back(std::move(done));
     run_now();
 }
 
@@ -76,6 +84,8 @@ void Reloader::run_now() {
     run_force_ = std::exchange(force_, false);
     run_reason_ = reason_;
     run_started_ns_ = uv_hrtime();
+    running_ = std::exchange(waiting_, {});
+    zone_dir_.set_drains(drains_);  // no run in flight: zone_dir_ is ours
     work_req_.data = this;
     uv_queue_work(
         loop_, &work_req_, [](uv_work_t* w) { static_cast<Reloader*>(w->data)->work(); },
@@ -91,32 +101,46 @@ void Reloader::work() {
 
 void Reloader::done() {
     in_flight_ = false;
+    // Ours until the next run is queued, which a callback below may do.
+    const ReloadReport report = std::move(report_);
+    std::vector<Done> finished = std::exchange(running_, {});
     if (built_) {
         ++generation_;
         publish_(std::move(built_));
     }
-    if (report_.loaded + report_.failed + report_.removed > 0) {
+    if (report.loaded + report.failed + report.removed > 0) {
         // One line per reload that did anything, after the per-zone lines: what triggered it,
         // what it did, and what is served now.
         char took[32];
         std::snprintf(took, sizeof took, "%.1f",
                       static_cast<double>(uv_hrtime() - run_started_ns_) / 1e6);
-        log(report_.failed > 0 ? LogLevel::warn : LogLevel::info, "reload done",
+        log(report.failed > 0 ? LogLevel::warn : LogLevel::info, "reload done",
             {{"trigger", run_reason_},
-             {"loaded", std::to_string(report_.loaded)},
-             {"failed", std::to_string(report_.failed)},
-             {"removed", std::to_string(report_.removed)},
+             {"loaded", std::to_string(report.loaded)},
+             {"failed", std::to_string(report.failed)},
+             {"removed", std::to_string(report.removed)},
              {"zones", std::to_string(zone_dir_.zones().size())},
              {"generation", std::to_string(generation_)},
              {"ms", took}});
     }
-    if (report_.unsettled && run_force_) force_ = true;  // the retry must still recompile all
-    if (report_.unsettled && debounce_) {
+    if (report.unsettled && run_force_) force_ = true;  // the retry must still recompile all
+    if (report.unsettled && debounce_) {
         // A file was still being written: look again once it has had time to settle.
         uv_timer_start(
             debounce_.get(), [](uv_timer_t* t) { static_cast<Reloader*>(t->data)->run_now(); },
             kDebounceMs, 0);
     }
+    if (observer_) observer_(report);
+    if (report.unsettled && run_force_ && debounce_ && deferred_runs_ < kMaxDeferredRuns) {
+        // "Reload now" was asked while a file was still being written: answer once the retry
+        // has read every file, rather than with a report that leaves that file out.
+        ++deferred_runs_;
+        for (Done& d : finished) waiting_.push_back(std::move(d));
+        finished.clear();
+    } else {
+        deferred_runs_ = 0;
+    }
+    for (Done& d : finished) d(report);
     if (again_) {
         again_ = false;
         run_now();

@@ -47,6 +47,7 @@ Server::~Server() {
 }
 
 void Server::publish(SnapshotPtr snapshot) {
+    note_versions(*snapshot);
     if (SnapshotPtr old = slot_.get()) retired_.push_back(std::move(old));
     slot_.publish(std::move(snapshot));
     for (auto& w : workers_) w->adopt_snapshot();
@@ -65,8 +66,12 @@ void Server::retire() {
     // A snapshot is freed here, on the control thread, once no worker holds it: never on a
     // worker in the middle of traffic. Nobody can re-acquire a retired snapshot, so
     // use_count() == 1 is final.
-    const size_t freed =
-        std::erase_if(retired_, [](const SnapshotPtr& s) { return s.use_count() == 1; });
+    // Its response counts are final then: /metrics carries them on.
+    const size_t freed = std::erase_if(retired_, [this](const SnapshotPtr& s) {
+        if (s.use_count() != 1) return false;
+        carried_.add(*s);
+        return true;
+    });
     // Zones are compiled on threadpool threads, each with its own glibc malloc arena; freed
     // memory in those arenas is not returned to the system on its own, so resident memory
     // would creep up with every large reload. Trimming once per retirement keeps it flat.
@@ -107,6 +112,9 @@ int Server::run() {
     if (!opts_.query_log.empty())
         query_log_ =
             std::make_unique<QueryLog>(opts_.query_log, opts_.query_log_sample, opts_.threads);
+    // The drain state file, and the control port (it may be below 1024): both fail the start
+    // loudly.
+    start_control();
     if (!opts_.user.empty()) drop_privileges(opts_.user);
 
     std::string error;
@@ -120,9 +128,12 @@ int Server::run() {
     reloader_ = std::make_unique<Reloader>(
         loop_.get(), opts_.zones_dir,
         [this](std::vector<zone::ZonePtr> zones, uint64_t generation) {
-            return std::make_shared<const Snapshot>(std::move(zones), generation, probes_.table());
+            return std::make_shared<const Snapshot>(std::move(zones), generation, probes_.table(),
+                                                    opts_.threads);
         },
         [this](SnapshotPtr s) { publish(std::move(s)); }, &probes_);
+    reloader_->set_drains(std::make_shared<const control::DrainSet>(drains_));
+    reloader_->on_report([this](const ReloadReport& r) { on_reload_report(r); });
     publish(reloader_->load_now());
     // The parsed JSON and the zone specs of the first load are freed by now; hand their pages
     // back so resident memory starts at what the compiled zones use, not at the load's peak.
@@ -194,6 +205,12 @@ int Server::run() {
                                   {"probes", std::to_string(probes_.active().size())},
                                   {"user", opts_.user.empty() ? "-" : opts_.user},
                                   {"query_log", query_log_ ? query_log_->path() : "off"}});
+    if (http_) {
+        log_info(
+            "control endpoint listening",
+            {{"control", opts_.control.text},
+             {"writes", opts_.control_token ? "token" : "disabled (no --control-token-file)"}});
+    }
     uv_run(loop_.get(), UV_RUN_DEFAULT);
     log_info("steerdns stopped");
     return 0;
@@ -238,6 +255,7 @@ void Server::log_totals() const {
 }
 
 void Server::shutdown() {
+    if (http_) http_->close();
     for (auto& w : workers_) w->stop();
     for (auto& w : workers_) w->join();
     if (!workers_.empty()) log_totals();

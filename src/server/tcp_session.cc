@@ -148,10 +148,13 @@ size_t TcpSession::answer_frames(std::span<const uint8_t> data) {
             // Nothing sensible to say (a response sent to us, a frame too short for a
             // header): answers to earlier queries still go out, then we close.
             WorkerStats::bump(st.dropped);
+            WorkerStats::bump(st.dropped_malformed);
             begin_drain();
             break;
         }
         WorkerStats::bump(st.rcode[static_cast<size_t>(worker_.context().last.rcode) % 24]);
+        count_query(st, true, worker_.context().last.qtype,
+                    static_cast<uint16_t>(worker_.context().last.rcode));
         if (QueryLogTap& qlog = worker_.query_log(); qlog.on()) {
             qlog.record(client_, port_, Transport::tcp, batch.subspan(out_len + 2, n),
                         worker_.context().last, st);

@@ -99,6 +99,7 @@ Worker::Worker(unsigned id, const ServeOptions& opts, SnapshotSlot& slot, Shared
         limits_ = own_limits_.get();
     }
     ctx_.max_udp_payload = opts.max_udp_payload;
+    ctx_.worker = id;  // its row of every snapshot's response counters
     ctx_.rng.reseed(0x5eed0000ull + id * 7919ull + static_cast<uint64_t>(uv_hrtime()));
     rx_buf_.resize(kBatch * kRxSlot);
     tx_buf_.resize(kBatch * kTxSlot);
@@ -220,8 +221,14 @@ void Worker::drain_udp(UdpSocket& s) {
         for (int i = 0; i < n; ++i) {
             const msghdr& h = rx_msgs_[i].msg_hdr;
             lb::Client client;
-            if ((h.msg_flags & MSG_TRUNC) || !client_from(rx_addr_[i], client)) {
+            if (h.msg_flags & MSG_TRUNC) {
                 WorkerStats::bump(stats_.dropped);
+                WorkerStats::bump(stats_.dropped_oversized);
+                continue;
+            }
+            if (!client_from(rx_addr_[i], client)) {
+                WorkerStats::bump(stats_.dropped);
+                WorkerStats::bump(stats_.dropped_source_port);
                 continue;
             }
             WorkerStats::bump(stats_.udp_queries);
@@ -237,6 +244,7 @@ void Worker::drain_udp(UdpSocket& s) {
                                       client, Transport::udp, ctx_, {out, kTxSlot});
             if (len == 0) {
                 WorkerStats::bump(stats_.dropped);
+                WorkerStats::bump(stats_.dropped_malformed);
                 continue;
             }
             if (rrl.enabled()) {
@@ -251,6 +259,7 @@ void Worker::drain_udp(UdpSocket& s) {
                 }
             }
             WorkerStats::bump(stats_.rcode[static_cast<size_t>(ctx_.last.rcode) % 24]);
+            count_query(stats_, false, ctx_.last.qtype, static_cast<uint16_t>(ctx_.last.rcode));
             if (ctx_.last.truncated) WorkerStats::bump(stats_.truncated);
             if (query_log_.on()) {
                 query_log_.record(client, peer_port(rx_addr_[i]), Transport::udp, {out, len},

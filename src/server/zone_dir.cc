@@ -92,55 +92,153 @@ ReloadReport ZoneDir::refresh(Settle settle, bool force) {
         if (::stat(path.c_str(), &st) != 0) continue;  // vanished between readdir and stat
         Entry& e = files_[path];
         const int64_t mtime = mtime_ns(st);
-        if (!force && e.size == st.st_size && e.mtime_ns == mtime && e.inode == st.st_ino) continue;
-        if (settle == Settle::yes && settling(mtime)) {
+        const bool file_changed =
+            force || e.size != st.st_size || e.mtime_ns != mtime || e.inode != st.st_ino;
+        if (file_changed && settle == Settle::yes && settling(mtime)) {
             report.unsettled = true;
-            continue;
+        } else if (file_changed) {
+            e.size = st.st_size;
+            e.mtime_ns = mtime;
+            e.inode = st.st_ino;
+            if (load(path, e, report)) continue;
         }
-        e.size = st.st_size;
-        e.mtime_ns = mtime;
-        e.inode = st.st_ino;
-
-        const auto t0 = std::chrono::steady_clock::now();
-        zone::CompileResult r = zone::load_zone(path, probes_);
-        const double ms =
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
-                .count();
-        if (r.zone) {
-            // One file per apex: a second file claiming a loaded apex is refused.
-            const std::string apex = r.zone->apex_text();
-            std::string clash;
-            for (const auto& [other, oe] : files_)
-                if (other != path && oe.zone && oe.zone->apex_text() == apex) clash = other;
-            if (!clash.empty()) {
-                log_error("zone rejected", {{"file", path},
-                                            {"zone", apex},
-                                            {"error", "zone is already served from " + clash}});
-                ++report.failed;
-                continue;
-            }
-            char took[32];
-            std::snprintf(took, sizeof took, "%.1f", ms);
-            log_info(e.zone ? "zone reloaded" : "zone loaded",
-                     {{"zone", apex},
-                      {"file", path},
-                      {"serial", std::to_string(r.zone->serial)},
-                      {"pools", std::to_string(r.zone->pools.size())},
-                      {"members", std::to_string(r.zone->member_count())},
-                      {"ms", took}});
-            e.zone = std::move(r.zone);
-            ++report.loaded;
-            report.changed = true;
-        } else {
-            for (const zone::Diagnostic& d : r.diags)
-                log_error("zone file error", {{"error", d.to_string()}});
-            log_error(e.zone ? "zone rejected, previous version keeps serving"
-                             : "zone rejected, not served",
-                      {{"file", path}, {"problems", std::to_string(r.diags.size())}});
-            ++report.failed;
-        }
+        // Unchanged, unsettled or rejected: the version serving may still need the drained
+        // members changed.
+        recompile_for_drains(path, e, report);
     }
     return report;
+}
+
+bool ZoneDir::load(const std::string& path, Entry& e, ReloadReport& report) {
+    FileOutcome outcome;
+    outcome.file = path;
+    if (e.zone) outcome.zone = e.zone->apex_text();
+    const auto t0 = std::chrono::steady_clock::now();
+    zone::LoadResult loaded = zone::load_zone_file(path);
+    std::shared_ptr<const zone::ZoneSpec> spec;
+    std::vector<control::DrainKey> drained;
+    zone::CompileResult r;
+    if (loaded.ok()) {
+        spec = std::make_shared<const zone::ZoneSpec>(std::move(loaded.spec));
+        drained = drained_in(*spec);
+        r = compile(*spec, drained);
+    } else {
+        r.diags = std::move(loaded.diags);
+    }
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (r.zone) {
+        // One file per apex: a second file claiming a loaded apex is refused.
+        const std::string apex = r.zone->apex_text();
+        outcome.zone = apex;
+        std::string clash;
+        for (const auto& [other, oe] : files_)
+            if (other != path && oe.zone && oe.zone->apex_text() == apex) clash = other;
+        if (!clash.empty()) {
+            const std::string why = "zone is already served from " + clash;
+            log_error("zone rejected", {{"file", path}, {"zone", apex}, {"error", why}});
+            outcome.ok = false;
+            outcome.errors.push_back(path + ": zone " + apex + ": " + why);
+            report.files.push_back(std::move(outcome));
+            ++report.failed;
+            return false;
+        }
+        char took[32];
+        std::snprintf(took, sizeof took, "%.1f", ms);
+        log_info(e.zone ? "zone reloaded" : "zone loaded",
+                 {{"zone", apex},
+                  {"file", path},
+                  {"serial", std::to_string(r.zone->serial)},
+                  {"pools", std::to_string(r.zone->pools.size())},
+                  {"members", std::to_string(r.zone->member_count())},
+                  {"ms", took}});
+        e.zone = std::move(r.zone);
+        e.spec = std::move(spec);
+        e.drained = std::move(drained);
+        e.drain_failed.reset();
+        ++report.loaded;
+        report.changed = true;
+        report.files.push_back(std::move(outcome));
+        return true;
+    }
+    for (const zone::Diagnostic& d : r.diags) {
+        log_error("zone file error", {{"error", d.to_string()}});
+        outcome.errors.push_back(d.to_string());
+    }
+    log_error(
+        e.zone ? "zone rejected, previous version keeps serving" : "zone rejected, not served",
+        {{"file", path}, {"problems", std::to_string(r.diags.size())}});
+    outcome.ok = false;
+    report.files.push_back(std::move(outcome));
+    ++report.failed;
+    return false;
+}
+
+std::vector<control::DrainKey> ZoneDir::drained_in(const zone::ZoneSpec& spec) const {
+    std::vector<control::DrainKey> out;
+    if (!drains_ || drains_->size() == 0) return out;
+    control::DrainKey k;
+    k.zone = control::canonical_zone(spec.origin.text);
+    for (const zone::PoolSpec& ps : spec.pools) {
+        k.pool = control::canonical_pool(ps.name.text);
+        for (const zone::MemberSpec& ms : ps.members) {
+            k.address = control::canonical_address(ms.address.text);
+            if (drains_->contains(k)) out.push_back(k);
+        }
+    }
+    return out;
+}
+
+zone::CompileResult ZoneDir::compile(const zone::ZoneSpec& spec,
+                                     const std::vector<control::DrainKey>& drained) {
+    if (drained.empty()) return zone::compile_zone(spec, probes_);
+    // A drained member is a member the file says "enabled": false about.
+    zone::ZoneSpec copy = spec;
+    for (zone::PoolSpec& ps : copy.pools) {
+        const std::string pool = control::canonical_pool(ps.name.text);
+        for (zone::MemberSpec& ms : ps.members) {
+            const std::string address = control::canonical_address(ms.address.text);
+            for (const control::DrainKey& k : drained)
+                if (k.pool == pool && k.address == address) ms.enabled = false;
+        }
+    }
+    return zone::compile_zone(copy, probes_);
+}
+
+void ZoneDir::recompile_for_drains(const std::string& path, Entry& e, ReloadReport& report) {
+    if (!e.zone || !e.spec) return;
+    std::vector<control::DrainKey> drained = drained_in(*e.spec);
+    if (drained == e.drained || (e.drain_failed && drained == *e.drain_failed))
+        return;  // failed: not every scan
+    FileOutcome outcome;
+    outcome.file = path;
+    outcome.zone = e.zone->apex_text();
+    outcome.kind = FileOutcome::Kind::drain;
+    zone::CompileResult r = compile(*e.spec, drained);
+    if (!r.zone) {
+        // The drain itself makes the zone invalid (say, the only weighted member left weighs
+        // 0): the version serving stays as it is.
+        for (const zone::Diagnostic& d : r.diags) outcome.errors.push_back(d.to_string());
+        log_error("drained members not applied, zone unchanged",
+                  {{"zone", outcome.zone},
+                   {"file", path},
+                   {"error", outcome.errors.empty() ? "" : outcome.errors.front()}});
+        outcome.ok = false;
+        ++report.failed;
+        report.files.push_back(std::move(outcome));
+        e.drain_failed = std::move(drained);
+        return;
+    }
+    e.drain_failed.reset();
+    log_info("zone recompiled: drained members changed",
+             {{"zone", outcome.zone},
+              {"file", path},
+              {"serial", std::to_string(r.zone->serial)},
+              {"drained", std::to_string(drained.size())}});
+    e.zone = std::move(r.zone);
+    e.drained = std::move(drained);
+    report.changed = true;
+    report.files.push_back(std::move(outcome));
 }
 
 std::vector<zone::ZonePtr> ZoneDir::zones() const {

@@ -288,6 +288,7 @@ class Compiler {
                 m.enabled = ms.enabled;
                 m.weight = ms.weight;
                 m.priority = ms.priority;
+                if (ms.region) m.region = ms.region->text;
                 if (inet_pton(AF_INET, ms.address.text.c_str(), m.address) == 1) {
                     m.family = 4;
                 } else if (inet_pton(AF_INET6, ms.address.text.c_str(), m.address) == 1) {

@@ -366,6 +366,9 @@ class Server:
         self.stdout_path = self.tmp / "stdout.log"
         self.proc: Optional[subprocess.Popen] = None
         self.port = port
+        # The control endpoint gets a free port of its own (the default 8053 would clash
+        # between servers running at once), unless the test passes its own --control.
+        self.control_port: Optional[int] = None
         self.exit_code: Optional[int] = None
         _all_servers.append(self)
         if wait:
@@ -393,13 +396,21 @@ class Server:
             ["--zones", str(self.zones_dir), "--listen", self.listen]
         if self.threads is not None:
             cmd += ["--threads", str(self.threads)]
+        if self.control_port is not None and "--control" not in self.extra_args:
+            cmd += ["--control", f"127.0.0.1:{self.control_port}"]
         return cmd + self.extra_args
+
+    @property
+    def control_url(self) -> str:
+        return f"http://127.0.0.1:{self.control_port}"
 
     def start(self, timeout: float = 5.0) -> None:
         fixed_port = self.port is not None
         for attempt in range(3):
             if not fixed_port:
                 self.port = free_port(self.host)
+            if "--control" not in self.extra_args and (self.control_port is None or attempt > 0):
+                self.control_port = free_port("127.0.0.1")
             self._spawn()
             if self.ready_name is None:
                 return

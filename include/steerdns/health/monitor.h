@@ -7,7 +7,11 @@
 // read by workers) and logged in one line with its reason.
 #pragma once
 
+#include <array>
+#include <cstdint>
 #include <memory>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "steerdns/health/registry.h"
@@ -20,6 +24,23 @@ namespace steerdns::health {
 struct MonitorLimits {
     unsigned max_in_flight = 1000;  // probes running at once (sockets, curl transfers, processes)
     unsigned max_exec = 32;         // of which exec checks: processes spawned at once
+};
+
+// One probe as the control API shows it.
+struct ProbeStatus {
+    State state = State::unknown;
+    int64_t since_unix_ms = 0;  // when `state` began (for unknown: when the probe started)
+    bool has_result = false;
+    bool last_ok = false;
+    std::string last_reason;   // "http GET /healthz: status 200"
+    int64_t last_unix_ms = 0;  // when the last result came
+    double last_seconds = 0;   // how long the last probe took
+};
+
+// Probe results since start, by check type (CheckType as index) and outcome.
+struct ProbeResultCounts {
+    std::array<uint64_t, 5> success{};
+    std::array<uint64_t, 5> failure{};
 };
 
 class Monitor {
@@ -40,6 +61,10 @@ class Monitor {
     void stop();
     // Probe runs that had to wait for a place under the caps, since start (any thread).
     uint64_t delayed() const;
+
+    // Thread-safe reads for the control thread (a mutex: never on the query path).
+    std::unordered_map<uint32_t, ProbeStatus> status() const;  // by probe slot
+    ProbeResultCounts results() const;
 
     struct Impl;
 

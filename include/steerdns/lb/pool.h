@@ -32,6 +32,7 @@ struct Member {
     uint32_t weight = 1;
     int32_t priority = 0;
     uint32_t probe_slot = UINT32_MAX;  // health::kNoProbe: no check, always up
+    std::string region;                // as written ("" = none), for status
 };
 
 // What a pool answers when none of its members of the queried family is up.

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,10 @@ struct ServeOptions {
     std::string query_log;                 // --query-log PATH ("-" = stderr); empty = off
     unsigned query_log_sample = 1;         // log 1 query in N
     std::string user;                      // --user: drop to this account once sockets are bound
+    // The HTTP control endpoint (--control; "off" clears control_enabled).
+    bool control_enabled = true;
+    ListenAddr control;
+    std::optional<std::string> control_token;  // from --control-token-file; none: no writes
 };
 
 }  // namespace steerdns::server

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,8 @@ class Reloader {
     using Build = std::function<SnapshotPtr(std::vector<zone::ZonePtr>, uint64_t generation)>;
     // Makes a snapshot current; runs on the control loop.
     using Publish = std::function<void(SnapshotPtr)>;
+    // Told what a run did, on the control loop, after its snapshot (if any) is published.
+    using Done = std::function<void(const ReloadReport&)>;
 
     // Writes settle for this long (no event, mtime this old) before a file is read, so an
     // editor's half-written file is never loaded.
@@ -39,8 +42,13 @@ class Reloader {
     // Starts watching the directory.
     void start();
     // Reload as soon as possible (SIGHUP, control API); `force` recompiles every file.
-    void request(const char* why, bool force = false);
+    // `done` is called once a run that started after this request has published.
+    void request(const char* why, bool force = false, Done done = {});
     void stop();
+    // Members drained through the control API, applied from the next run on (load_now too).
+    void set_drains(std::shared_ptr<const control::DrainSet> drains);
+    // Called after every run, load_now included (counters, status).
+    void on_report(Done observer) { observer_ = std::move(observer); }
 
     const ZoneDir& zone_dir() const { return zone_dir_; }
 
@@ -66,6 +74,14 @@ class Reloader {
     uint64_t run_started_ns_ = 0;  // uv_hrtime()
     ReloadReport report_;
     SnapshotPtr built_;
+    std::shared_ptr<const control::DrainSet> drains_;
+    std::vector<Done> waiting_;  // for the next run
+    std::vector<Done> running_;  // for the run in flight
+    // A forced run that met a file still being written answers after the retry, up to
+    // this many times (a file rewritten without pause would otherwise hold the answer).
+    static constexpr unsigned kMaxDeferredRuns = 10;
+    unsigned deferred_runs_ = 0;
+    Done observer_;
     uv_work_t work_req_{};
     UvPtr<uv_fs_event_t> watch_;
     UvPtr<uv_timer_t> debounce_;

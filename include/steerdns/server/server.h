@@ -2,8 +2,16 @@
 // workers, publishes snapshots, reloads on SIGHUP, retires old snapshots, and shuts down.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
+
+#include "steerdns/control/drain_state.h"
+#include "steerdns/control/http_server.h"
+#include "steerdns/control/response_totals.h"
+#include "steerdns/control/routes.h"
+#include "steerdns/control/status_json.h"
 
 #include "steerdns/health/monitor.h"
 #include "steerdns/health/registry.h"
@@ -18,16 +26,26 @@
 
 namespace steerdns::server {
 
-class Server {
+// Also the control endpoint's Backend: what /status, /metrics, /drain and /reload act on.
+class Server : private control::Backend {
   public:
     explicit Server(ServeOptions opts);
-    ~Server();
+    ~Server() override;
 
     // Serves until SIGTERM or SIGINT. Returns the process exit code.
     int run();
 
   private:
     void publish(SnapshotPtr snapshot);
+    // Control endpoint (server_control.cc), all on the control thread.
+    void start_control();
+    void note_versions(const Snapshot& s);
+    void on_reload_report(const ReloadReport& report);
+    control::StatusModel status_model();
+    std::string metrics() override;
+    std::string status_json() override;
+    void drain(const control::DrainKey& key, bool drain, control::Reply reply) override;
+    void reload(control::Reply reply) override;
     void retire();
     void shutdown();
     void hand_probes();
@@ -49,6 +67,23 @@ class Server {
     UvPtr<uv_signal_t> sigint_;
     UvPtr<uv_signal_t> sighup_;
     UvPtr<uv_timer_t> retire_timer_;
+
+    // Control endpoint state. Declared last: the HTTP server goes first, before what it uses.
+    int64_t started_unix_ms_ = 0;
+    std::string state_path_;  // drained members, beside the zones
+    control::DrainSet drains_;
+    control::ResponseTotals carried_;  // counts of snapshots already freed
+    uint64_t reloads_success_ = 0;
+    uint64_t reloads_failure_ = 0;
+    // When each zone's file was last loaded, by apex (a recompile for a drain is no load).
+    std::map<std::string, int64_t> loaded_at_;
+    struct FileProblem {
+        std::string zone;  // the apex it had, if it ever loaded
+        std::vector<std::string> errors;
+    };
+    std::map<std::string, FileProblem> rejected_;  // files whose current text is refused
+    std::unique_ptr<control::Routes> routes_;
+    std::unique_ptr<control::HttpServer> http_;
 };
 
 }  // namespace steerdns::server

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 namespace steerdns::server {
@@ -30,9 +31,34 @@ struct alignas(64) WorkerStats {
     // --query-log: records lost because this worker's ring was full (the writer fell behind).
     std::atomic<uint64_t> query_log_dropped{0};
 
+    // Queries answered, by transport (0 udp, 1 tcp), qtype slot (qtype_slot()) and rcode
+    // (% kRcodeSlots): 6 KiB per worker, read by /metrics.
+    static constexpr size_t kQtypeSlots = 16;
+    static constexpr size_t kRcodeSlots = 24;  // BADVERS (16) included
+    std::atomic<uint64_t> queries[2][kQtypeSlots][kRcodeSlots]{};
+    // Why packets got no answer (each also counts in `dropped`).
+    std::atomic<uint64_t> dropped_malformed{0};    // no answer can be written (QR=1, no header)
+    std::atomic<uint64_t> dropped_oversized{0};    // UDP datagram larger than the receive slot
+    std::atomic<uint64_t> dropped_source_port{0};  // source port 0
+
     static void bump(std::atomic<uint64_t>& c) {
         c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
 };
+
+// The query types counted one by one; the rest share the last slot ("other").
+inline constexpr uint16_t kCountedQtypes[WorkerStats::kQtypeSlots - 1] = {
+    1, 2, 5, 6, 12, 15, 16, 28, 33, 35, 43, 48, 64, 65, 255};  // A NS CNAME SOA PTR MX TXT AAAA
+                                                               // SRV NAPTR DS DNSKEY SVCB HTTPS ANY
+inline constexpr size_t qtype_slot(uint16_t qtype) {
+    size_t i = 0;
+    while (i < WorkerStats::kQtypeSlots - 1 && kCountedQtypes[i] != qtype) ++i;
+    return i;
+}
+
+// One answered query in the per-worker table.
+inline void count_query(WorkerStats& s, bool tcp, uint16_t qtype, uint16_t rcode) {
+    WorkerStats::bump(s.queries[tcp ? 1 : 0][qtype_slot(qtype)][rcode % WorkerStats::kRcodeSlots]);
+}
 
 }  // namespace steerdns::server

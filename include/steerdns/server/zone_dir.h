@@ -5,9 +5,12 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "steerdns/control/drain_state.h"
 #include "steerdns/zone/compile.h"
 
 namespace steerdns::server {
@@ -15,12 +18,26 @@ namespace steerdns::server {
 // `*.json` files in `dir`, sorted; or `path` itself when it is a file.
 std::vector<std::string> zone_files(const std::string& path, std::string& error);
 
+// What became of one file in a refresh, for the control API's answer to POST /reload.
+struct FileOutcome {
+    enum class Kind : uint8_t {
+        file,   // the file was read and compiled
+        drain,  // its last good version was compiled again: the drained members changed
+    };
+    std::string file;
+    std::string zone;  // the apex, when known
+    Kind kind = Kind::file;
+    bool ok = true;
+    std::vector<std::string> errors;  // FILE:LINE:COL: json.path: message
+};
+
 struct ReloadReport {
-    unsigned loaded = 0;     // files compiled successfully
-    unsigned failed = 0;     // files rejected (their previous version, if any, kept)
-    unsigned removed = 0;    // files gone, zones dropped
-    bool changed = false;    // anything to publish
-    bool unsettled = false;  // a file was modified too recently to be read; look again soon
+    unsigned loaded = 0;             // files compiled successfully
+    unsigned failed = 0;             // files rejected (their previous version, if any, kept)
+    unsigned removed = 0;            // files gone, zones dropped
+    bool changed = false;            // anything to publish
+    bool unsettled = false;          // a file was modified too recently to be read; look again soon
+    std::vector<FileOutcome> files;  // every file compiled, in path order
 };
 
 class ZoneDir {
@@ -41,13 +58,32 @@ class ZoneDir {
     // The current good zones, one per apex.
     std::vector<zone::ZonePtr> zones() const;
 
+    // Members drained through the control API: compiled as "enabled": false. The next
+    // refresh() compiles again, from its last good spec, every zone whose drained members
+    // changed, even when its file is unchanged or currently broken. Not thread-safe: set it
+    // only while no refresh() runs.
+    void set_drains(std::shared_ptr<const control::DrainSet> drains) {
+        drains_ = std::move(drains);
+    }
+
   private:
     struct Entry {
         int64_t mtime_ns = 0;
         int64_t size = -1;
         uint64_t inode = 0;
         zone::ZonePtr zone;  // last good version; null if the file never validated
+        // What `zone` was compiled from, and the members drained in it.
+        std::shared_ptr<const zone::ZoneSpec> spec;
+        std::vector<control::DrainKey> drained;
+        std::optional<std::vector<control::DrainKey>> drain_failed;  // one that did not compile
     };
+    // Reads and compiles a changed file; true when its new version replaced the old one.
+    bool load(const std::string& path, Entry& e, ReloadReport& report);
+    std::vector<control::DrainKey> drained_in(const zone::ZoneSpec& spec) const;
+    zone::CompileResult compile(const zone::ZoneSpec& spec,
+                                const std::vector<control::DrainKey>& drained);
+    void recompile_for_drains(const std::string& path, Entry& e, ReloadReport& report);
+    std::shared_ptr<const control::DrainSet> drains_;
     std::string dir_;
     health::ProbeRegistry* probes_;
     std::map<std::string, Entry> files_;

@@ -1,0 +1,50 @@
+// What the control endpoint answers: method and path to handler, the drain request body, and
+// the errors (400, 404, 405) in one place. The daemon behind it is a Backend, so the routing
+// is tested without sockets.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "steerdns/control/auth.h"
+#include "steerdns/control/drain_state.h"
+#include "steerdns/control/http_request.h"
+
+namespace steerdns::control {
+
+using Reply = std::function<void(HttpResponse)>;
+
+class Backend {
+  public:
+    virtual ~Backend() = default;
+    virtual std::string metrics() = 0;      // Prometheus text
+    virtual std::string status_json() = 0;  // GET /status
+    // Drains (or undrains) a member; replies once answers reflect it (or with the error).
+    virtual void drain(const DrainKey& key, bool drain, Reply reply) = 0;
+    // Reloads every zone file now; replies with what each file gave.
+    virtual void reload(Reply reply) = 0;
+};
+
+// The body of POST /drain and /undrain: {"zone": ..., "pool": ..., "address": ...}; or the
+// 400 response saying what is wrong with it.
+std::variant<DrainKey, HttpResponse> parse_drain_body(std::string_view body);
+
+class Routes {
+  public:
+    Routes(Backend& backend, AuthConfig auth) : backend_(backend), auth_(std::move(auth)) {}
+
+    // The head check of the HTTP server: the token, before any body is read.
+    std::optional<HttpResponse> authorize(const HttpRequest& head, bool loopback) const {
+        return check_access(auth_, head.method, loopback, head.authorization);
+    }
+    void handle(HttpRequest req, const Reply& reply);
+
+  private:
+    Backend& backend_;
+    AuthConfig auth_;
+};
+
+}  // namespace steerdns::control

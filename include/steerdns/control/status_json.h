@@ -1,0 +1,92 @@
+// GET /status: every zone, pool and member with its state and why, as one JSON document;
+// the status page and `steerdns status` read it, and /metrics renders the same model.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "steerdns/control/drain_state.h"
+#include "steerdns/health/monitor.h"
+#include "steerdns/health/registry.h"
+#include "steerdns/snapshot.h"
+
+namespace steerdns::control {
+
+struct MemberStatus {
+    std::string address;
+    // What answers do with it: "up" (answered, also before its first probe result), "down"
+    // (its probe failed), "drained" (out of answers: POST /drain or "enabled": false).
+    std::string state;
+    std::optional<int64_t> since_unix_ms;  // when `state` began, as far as we know
+    std::string check;                     // check type ("http", ...); "" = none: always up
+    std::string probe_address;             // "" = the address itself
+    std::string health;                    // the probe's view: up, down, unknown, unchecked
+    std::optional<bool> last_ok;           // the last probe's result
+    std::string last_reason;
+    std::optional<int64_t> last_probe_unix_ms;
+    std::optional<double> latency_seconds;  // how long the last probe took
+    uint32_t weight = 1;
+    int32_t priority = 0;
+    std::string region;
+    bool drained = false;
+    std::string drained_by;  // "api", "zone file" or ""
+};
+
+struct PoolStatus {
+    std::string name;
+    std::string policy;
+    std::vector<MemberStatus> members;
+};
+
+struct ZoneStatus {
+    std::string zone;
+    std::string file;
+    uint32_t serial = 0;
+    std::optional<int64_t> loaded_unix_ms;
+    // Problems of the file's current text when it is rejected (the version shown serves on).
+    std::vector<std::string> errors;
+    std::vector<PoolStatus> pools;
+};
+
+// A file that has never loaded: nothing of it is served.
+struct RejectedFile {
+    std::string file;
+    std::vector<std::string> errors;
+};
+
+struct StatusModel {
+    std::string version;
+    int64_t now_unix_ms = 0;
+    int64_t started_unix_ms = 0;
+    std::vector<ZoneStatus> zones;
+    std::vector<RejectedFile> rejected;
+};
+
+// What the control thread knows about a zone apart from the snapshot.
+struct ZoneRecord {
+    int64_t loaded_unix_ms = 0;
+    std::vector<std::string> errors;
+};
+
+struct StatusInputs {
+    const Snapshot* snapshot = nullptr;
+    // The monitor's per-probe status and the registry's active probes, by slot.
+    const std::unordered_map<uint32_t, health::ProbeStatus>* probes = nullptr;
+    const std::unordered_map<uint32_t, health::ProbeSpec>* targets = nullptr;
+    const DrainSet* drains = nullptr;
+    const std::map<std::string, ZoneRecord>* zones = nullptr;  // by apex
+    std::vector<RejectedFile> rejected;
+    std::string version;
+    int64_t now_unix_ms = 0;
+    int64_t started_unix_ms = 0;
+};
+
+StatusModel build_status(const StatusInputs& in);
+nlohmann::ordered_json status_json(const StatusModel& model);
+
+}  // namespace steerdns::control

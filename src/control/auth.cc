@@ -1,0 +1,120 @@
+#include "steerdns/control/auth.h"
+
+#include <netinet/in.h>
+#include <strings.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace steerdns::control {
+namespace {
+
+bool is_space(char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+std::string_view trim(std::string_view s) {
+    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
+    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
+    return s;
+}
+
+HttpResponse unauthorized(std::string_view why) {
+    HttpResponse r = json_error(401, why);
+    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"steerdns\"");
+    r.close = true;
+    return r;
+}
+
+HttpResponse forbidden(std::string_view why) {
+    HttpResponse r = json_error(403, why);
+    r.close = true;
+    return r;
+}
+
+}  // namespace
+
+bool read_token_file(const std::string& path, std::string& token, std::string& error) {
+    errno = 0;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        error = path + ": cannot read" + (errno ? std::string(": ") + std::strerror(errno) : "");
+        return false;
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) {
+        error = path + ": cannot read";
+        return false;
+    }
+    const std::string all = text.str();
+    const std::string_view t = trim(all);
+    if (t.empty()) {
+        error = path + ": the token file is empty";
+        return false;
+    }
+    for (char c : t) {
+        if (static_cast<unsigned char>(c) < 0x21 || static_cast<unsigned char>(c) > 0x7e) {
+            error = path + ": the token must be one word of printable ASCII";
+            return false;
+        }
+    }
+    token = std::string(t);
+    return true;
+}
+
+bool constant_time_equal(std::string_view given, std::string_view secret) {
+    // Every byte of the secret is compared whatever the given string is.
+    unsigned char diff = given.size() == secret.size() ? 0 : 1;
+    for (size_t i = 0; i < secret.size(); ++i) {
+        const unsigned char g = i < given.size() ? static_cast<unsigned char>(given[i]) : 0;
+        diff |= static_cast<unsigned char>(g ^ static_cast<unsigned char>(secret[i]));
+    }
+    return diff == 0;
+}
+
+bool is_loopback(const sockaddr_storage& peer) {
+    if (peer.ss_family == AF_INET) {
+        const auto& a = reinterpret_cast<const sockaddr_in&>(peer);
+        return (ntohl(a.sin_addr.s_addr) >> 24) == 127;
+    }
+    if (peer.ss_family == AF_INET6) {
+        const auto& a = reinterpret_cast<const sockaddr_in6&>(peer);
+        if (IN6_IS_ADDR_LOOPBACK(&a.sin6_addr)) return true;
+        // ::ffff:127.x.y.z, from a dual-stack socket
+        return IN6_IS_ADDR_V4MAPPED(&a.sin6_addr) && a.sin6_addr.s6_addr[12] == 127;
+    }
+    return false;
+}
+
+std::optional<HttpResponse> check_access(const AuthConfig& auth, Method method, bool loopback,
+                                         std::string_view authorization) {
+    const bool read = method == Method::get || method == Method::head;
+    if (read && loopback) return std::nullopt;
+    if (!auth.token) {
+        if (!read) {
+            return forbidden(
+                "writes are disabled: start steerdns with --control-token-file PATH and send "
+                "\"Authorization: Bearer TOKEN\"");
+        }
+        return forbidden(
+            "read endpoints are open to loopback clients only: start steerdns with "
+            "--control-token-file PATH to let other hosts read with \"Authorization: Bearer "
+            "TOKEN\"");
+    }
+    const std::string_view value = trim(authorization);
+    if (value.empty()) return unauthorized("missing \"Authorization: Bearer TOKEN\" header");
+    constexpr std::string_view kScheme = "bearer";
+    if (value.size() <= kScheme.size() ||
+        strncasecmp(value.data(), kScheme.data(), kScheme.size()) != 0 ||
+        !is_space(value[kScheme.size()])) {
+        return unauthorized("the Authorization header must be \"Bearer TOKEN\"");
+    }
+    const std::string_view given = trim(value.substr(kScheme.size()));
+    if (!constant_time_equal(given, *auth.token)) return unauthorized("wrong token");
+    return std::nullopt;
+}
+
+}  // namespace steerdns::control

@@ -1,0 +1,235 @@
+#include "steerdns/control/drain_state.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "steerdns/control/rfc3339.h"
+
+namespace steerdns::control {
+namespace {
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+std::string errno_text() {
+    return std::strerror(errno);
+}
+
+// Closes a descriptor on every path out.
+struct FdCloser {
+    int fd;
+    ~FdCloser() {
+        if (fd >= 0) ::close(fd);
+    }
+};
+
+}  // namespace
+
+std::string canonical_address(std::string_view text) {
+    const std::string s(text);
+    unsigned char bytes[16];
+    char out[INET6_ADDRSTRLEN];
+    if (inet_pton(AF_INET, s.c_str(), bytes) == 1)
+        return inet_ntop(AF_INET, bytes, out, sizeof out) ? out : "";
+    if (inet_pton(AF_INET6, s.c_str(), bytes) == 1)
+        return inet_ntop(AF_INET6, bytes, out, sizeof out) ? out : "";
+    return "";
+}
+
+std::string canonical_zone(std::string_view text) {
+    std::string z = lower(text);
+    if (z.empty() || z.back() != '.') z += '.';
+    return z;
+}
+
+std::string canonical_pool(std::string_view text) {
+    return lower(text);
+}
+
+std::optional<DrainKey> make_drain_key(std::string_view zone, std::string_view pool,
+                                       std::string_view address, std::string& error) {
+    if (zone.empty() || zone == ".") {
+        error = "\"zone\" is empty";
+        return std::nullopt;
+    }
+    if (pool.empty()) {
+        error = "\"pool\" is empty";
+        return std::nullopt;
+    }
+    DrainKey k;
+    k.zone = canonical_zone(zone);
+    k.pool = canonical_pool(pool);
+    k.address = canonical_address(address);
+    if (k.address.empty()) {
+        error = "\"" + std::string(address) + "\" is not an IPv4 or IPv6 address";
+        return std::nullopt;
+    }
+    return k;
+}
+
+bool DrainSet::add(const DrainKey& key, int64_t since_unix_ms) {
+    return drained_.emplace(key, since_unix_ms).second;
+}
+
+bool DrainSet::remove(const DrainKey& key) {
+    return drained_.erase(key) != 0;
+}
+
+std::optional<int64_t> DrainSet::since(const DrainKey& key) const {
+    const auto it = drained_.find(key);
+    if (it == drained_.end()) return std::nullopt;
+    return it->second;
+}
+
+std::string state_file_path(const std::string& zones) {
+    struct stat st {};
+    std::string dir = zones;
+    if (::stat(zones.c_str(), &st) == 0 && !S_ISDIR(st.st_mode)) {
+        const size_t slash = zones.rfind('/');
+        dir = slash == std::string::npos ? "." : zones.substr(0, slash == 0 ? 1 : slash);
+    }
+    if (dir.empty()) dir = ".";
+    return dir + (dir.back() == '/' ? "" : "/") + ".steerdns-state.json";
+}
+
+std::string drain_state_json(const DrainSet& set) {
+    nlohmann::ordered_json drained = nlohmann::ordered_json::array();
+    for (const auto& [k, since] : set.entries()) {
+        nlohmann::ordered_json e;
+        e["zone"] = k.zone;
+        e["pool"] = k.pool;
+        e["address"] = k.address;
+        e["since"] = rfc3339(since);
+        drained.push_back(std::move(e));
+    }
+    nlohmann::ordered_json doc;
+    doc["version"] = 1;
+    doc["drained"] = std::move(drained);
+    return doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
+
+bool parse_drain_state(std::string_view text, DrainSet& out, std::string& error) {
+    nlohmann::ordered_json doc;
+    try {
+        doc = nlohmann::ordered_json::parse(text);
+    } catch (const nlohmann::ordered_json::parse_error& e) {
+        error = e.what();
+        return false;
+    }
+    if (!doc.is_object() || !doc.contains("version") || doc["version"] != 1) {
+        error = "not a steerdns state file (expected {\"version\": 1, ...})";
+        return false;
+    }
+    const auto it = doc.find("drained");
+    if (it == doc.end() || !it->is_array()) {
+        error = "\"drained\" must be an array";
+        return false;
+    }
+    DrainSet set;
+    for (size_t i = 0; i < it->size(); ++i) {
+        const nlohmann::ordered_json& e = (*it)[i];
+        const std::string where = "drained[" + std::to_string(i) + "]: ";
+        if (!e.is_object()) {
+            error = where + "expected an object";
+            return false;
+        }
+        auto field = [&](const char* name) -> std::string {
+            const auto f = e.find(name);
+            return f != e.end() && f->is_string() ? f->get<std::string>() : std::string();
+        };
+        std::string why;
+        const auto key = make_drain_key(field("zone"), field("pool"), field("address"), why);
+        if (!key) {
+            error = where + why;
+            return false;
+        }
+        const std::optional<int64_t> since = parse_rfc3339(field("since"));
+        set.add(*key, since.value_or(0));
+    }
+    out = std::move(set);
+    return true;
+}
+
+bool load_drain_state(const std::string& path, DrainSet& out, std::string& error) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        if (errno == ENOENT) {
+            out = DrainSet{};  // nothing drained yet
+            return true;
+        }
+        error = path + ": " + errno_text();
+        return false;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        error = path + ": is a directory";
+        return false;
+    }
+    errno = 0;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        error = path + ": cannot read" + (errno != 0 ? ": " + errno_text() : std::string());
+        return false;
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    std::string why;
+    if (!parse_drain_state(text.str(), out, why)) {
+        error = path + ": " + why;
+        return false;
+    }
+    return true;
+}
+
+bool save_drain_state(const std::string& path, const DrainSet& set, std::string& error) {
+    const std::string text = drain_state_json(set);
+    const std::string tmp = path + ".tmp";
+    {
+        FdCloser f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
+        if (f.fd < 0) {
+            error = tmp + ": " + errno_text();
+            return false;
+        }
+        size_t done = 0;
+        while (done < text.size()) {
+            const ssize_t n = ::write(f.fd, text.data() + done, text.size() - done);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                error = tmp + ": " + errno_text();
+                ::unlink(tmp.c_str());
+                return false;
+            }
+            done += static_cast<size_t>(n);
+        }
+        // The data reaches the disk before the name does: after a crash the file is the old
+        // one or the new one, never an empty one.
+        if (::fsync(f.fd) != 0) {
+            error = tmp + ": fsync: " + errno_text();
+            ::unlink(tmp.c_str());
+            return false;
+        }
+    }
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+        error = path + ": rename: " + errno_text();
+        ::unlink(tmp.c_str());
+        return false;
+    }
+    const size_t slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
+    FdCloser d{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+    if (d.fd >= 0) ::fsync(d.fd);  // the rename itself; best effort
+    return true;
+}
+
+}  // namespace steerdns::control

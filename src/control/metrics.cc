@@ -1,0 +1,273 @@
+#include "steerdns/control/metrics.h"
+
+#include <charconv>
+
+#include "steerdns/health/check.h"
+
+namespace steerdns::control {
+
+using server::WorkerStats;
+
+std::string escape_label_value(std::string_view v) {
+    std::string out;
+    out.reserve(v.size());
+    for (char c : v) {
+        if (c == '\\') {
+            out += "\\\\";
+        } else if (c == '"') {
+            out += "\\\"";
+        } else if (c == '\n') {
+            out += "\\n";
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+void MetricsWriter::family(std::string_view name, std::string_view type, std::string_view help) {
+    out_ += "# HELP ";
+    out_ += name;
+    out_ += ' ';
+    for (char c : help) {  // HELP escapes backslash and line feed only
+        if (c == '\\') {
+            out_ += "\\\\";
+        } else if (c == '\n') {
+            out_ += "\\n";
+        } else {
+            out_ += c;
+        }
+    }
+    out_ += "\n# TYPE ";
+    out_ += name;
+    out_ += ' ';
+    out_ += type;
+    out_ += '\n';
+}
+
+void MetricsWriter::head(std::string_view name, Labels labels) {
+    out_ += name;
+    if (labels.size() > 0) {
+        out_ += '{';
+        bool first = true;
+        for (const auto& [k, v] : labels) {
+            if (!first) out_ += ',';
+            first = false;
+            out_ += k;
+            out_ += "=\"";
+            out_ += escape_label_value(v);
+            out_ += '"';
+        }
+        out_ += '}';
+    }
+    out_ += ' ';
+}
+
+void MetricsWriter::sample(std::string_view name, Labels labels, uint64_t value) {
+    head(name, labels);
+    out_ += std::to_string(value);
+    out_ += '\n';
+}
+
+void MetricsWriter::sample(std::string_view name, Labels labels, double value) {
+    head(name, labels);
+    char buf[64];
+    const auto r = std::to_chars(buf, buf + sizeof buf, value);  // shortest round-trip form
+    out_.append(buf, r.ptr);
+    out_ += '\n';
+}
+
+void ServerCounters::add(const WorkerStats& w) {
+    auto get = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+    for (size_t t = 0; t < 2; ++t)
+        for (size_t q = 0; q < WorkerStats::kQtypeSlots; ++q)
+            for (size_t r = 0; r < WorkerStats::kRcodeSlots; ++r)
+                queries[t][q][r] += get(w.queries[t][q][r]);
+    truncated += get(w.truncated);
+    tcp_accepted += get(w.tcp_accepted);
+    tcp_rejected += get(w.tcp_rejected);
+    dropped_malformed += get(w.dropped_malformed);
+    dropped_oversized += get(w.dropped_oversized);
+    dropped_source_port += get(w.dropped_source_port);
+    send_failed += get(w.send_failed);
+    rrl_dropped += get(w.rrl_dropped);
+    rrl_slipped += get(w.rrl_slipped);
+    reflection_dropped += get(w.reflection_dropped);
+    tcp_rejected_per_client += get(w.tcp_rejected_per_client);
+    tcp_read_timeouts += get(w.tcp_read_timeouts);
+    tcp_write_timeouts += get(w.tcp_write_timeouts);
+    tcp_idle_timeouts += get(w.tcp_idle_timeouts);
+    tcp_query_limit_closes += get(w.tcp_query_limit_closes);
+    query_log_dropped += get(w.query_log_dropped);
+}
+
+std::string qtype_label(size_t slot) {
+    static constexpr const char* kNames[WorkerStats::kQtypeSlots - 1] = {
+        "A",   "NS",    "CNAME", "SOA",    "PTR",  "MX",    "TXT", "AAAA",
+        "SRV", "NAPTR", "DS",    "DNSKEY", "SVCB", "HTTPS", "ANY"};
+    return slot < WorkerStats::kQtypeSlots - 1 ? kNames[slot] : "other";
+}
+
+std::string rcode_label(size_t rcode) {
+    switch (rcode) {
+        case 0:
+            return "NOERROR";
+        case 1:
+            return "FORMERR";
+        case 2:
+            return "SERVFAIL";
+        case 3:
+            return "NXDOMAIN";
+        case 4:
+            return "NOTIMP";
+        case 5:
+            return "REFUSED";
+        case 9:
+            return "NOTAUTH";
+        case 16:
+            return "BADVERS";
+        default:
+            return std::to_string(rcode);
+    }
+}
+
+std::string render_metrics(const StatusModel& status, const ResponseTotals& responses,
+                           const ServerCounters& c) {
+    MetricsWriter w;
+    w.family("steerdns_build_info", "gauge", "Always 1; the version in a label.");
+    w.sample("steerdns_build_info", {{"version", status.version}}, uint64_t{1});
+    w.family("steerdns_start_time_seconds", "gauge", "When the daemon started, Unix time.");
+    w.sample("steerdns_start_time_seconds", {},
+             static_cast<double>(status.started_unix_ms) / 1000.0);
+
+    w.family("steerdns_queries_total", "counter",
+             "DNS queries answered, by transport, query type and response code.");
+    for (size_t t = 0; t < 2; ++t) {
+        const char* transport = t == 0 ? "udp" : "tcp";
+        for (size_t q = 0; q < WorkerStats::kQtypeSlots; ++q) {
+            for (size_t r = 0; r < WorkerStats::kRcodeSlots; ++r) {
+                if (c.queries[t][q][r] == 0) continue;  // only combinations seen
+                w.sample("steerdns_queries_total",
+                         {{"transport", transport},
+                          {"qtype", qtype_label(q)},
+                          {"rcode", rcode_label(r)}},
+                         c.queries[t][q][r]);
+            }
+        }
+    }
+    w.family("steerdns_truncated_responses_total", "counter",
+             "UDP responses sent with TC set because the answer did not fit.");
+    w.sample("steerdns_truncated_responses_total", {}, c.truncated);
+    w.family("steerdns_dropped_packets_total", "counter",
+             "Packets received and not answered, by reason.");
+    w.sample("steerdns_dropped_packets_total", {{"reason", "malformed"}}, c.dropped_malformed);
+    w.sample("steerdns_dropped_packets_total", {{"reason", "oversized"}}, c.dropped_oversized);
+    w.sample("steerdns_dropped_packets_total", {{"reason", "source_port_zero"}},
+             c.dropped_source_port);
+    w.sample("steerdns_dropped_packets_total", {{"reason", "reflection"}}, c.reflection_dropped);
+    w.family("steerdns_rrl_responses_total", "counter",
+             "UDP responses held back by response rate limiting, by action (dropped, or slipped: "
+             "sent as an empty TC=1 answer).");
+    w.sample("steerdns_rrl_responses_total", {{"action", "dropped"}}, c.rrl_dropped);
+    w.sample("steerdns_rrl_responses_total", {{"action", "slipped"}}, c.rrl_slipped);
+    w.family("steerdns_send_failures_total", "counter",
+             "UDP responses the kernel would not send (full buffer, unreachable peer).");
+    w.sample("steerdns_send_failures_total", {}, c.send_failed);
+    w.family("steerdns_tcp_connections_total", "counter", "TCP connections accepted.");
+    w.sample("steerdns_tcp_connections_total", {}, c.tcp_accepted);
+    w.family("steerdns_tcp_connections_rejected_total", "counter",
+             "TCP connections closed at once, by the cap reached (--tcp-max-clients, "
+             "--tcp-max-clients-per-address).");
+    w.sample("steerdns_tcp_connections_rejected_total", {{"cap", "total"}}, c.tcp_rejected);
+    w.sample("steerdns_tcp_connections_rejected_total", {{"cap", "per_address"}},
+             c.tcp_rejected_per_client);
+    w.family("steerdns_tcp_connections_closed_total", "counter",
+             "TCP connections we closed, by reason: a timeout, or --tcp-max-queries reached.");
+    w.sample("steerdns_tcp_connections_closed_total", {{"reason", "idle_timeout"}},
+             c.tcp_idle_timeouts);
+    w.sample("steerdns_tcp_connections_closed_total", {{"reason", "read_timeout"}},
+             c.tcp_read_timeouts);
+    w.sample("steerdns_tcp_connections_closed_total", {{"reason", "write_timeout"}},
+             c.tcp_write_timeouts);
+    w.sample("steerdns_tcp_connections_closed_total", {{"reason", "query_limit"}},
+             c.tcp_query_limit_closes);
+    w.family("steerdns_query_log_dropped_total", "counter",
+             "--query-log records lost because the writer fell behind.");
+    w.sample("steerdns_query_log_dropped_total", {}, c.query_log_dropped);
+    w.family("steerdns_probes_delayed_total", "counter",
+             "Health probe runs that waited for a place under --max-probes-in-flight or "
+             "--max-exec-checks.");
+    w.sample("steerdns_probes_delayed_total", {}, c.probes_delayed);
+
+    w.family("steerdns_pool_responses_total", "counter",
+             "A/AAAA queries answered by a balanced name (pool), whatever the answer.");
+    for (const auto& [k, v] : responses.pools)
+        w.sample("steerdns_pool_responses_total",
+                 {{"zone", std::get<0>(k)}, {"pool", std::get<1>(k)}}, v[0]);
+    w.family("steerdns_pool_fallback_responses_total", "counter",
+             "Pool queries answered by the pool's fallback: no member was up.");
+    for (const auto& [k, v] : responses.pools)
+        w.sample("steerdns_pool_fallback_responses_total",
+                 {{"zone", std::get<0>(k)}, {"pool", std::get<1>(k)}}, v[1]);
+    w.family("steerdns_member_responses_total", "counter",
+             "Answers a member was in (counted in the pool that answered).");
+    for (const auto& [k, v] : responses.members)
+        w.sample("steerdns_member_responses_total",
+                 {{"zone", std::get<0>(k)}, {"pool", std::get<1>(k)}, {"address", std::get<2>(k)}},
+                 v);
+
+    w.family("steerdns_member_up", "gauge",
+             "1 when the member's health allows answering it (up, or not probed yet), 0 when "
+             "its probe says down.");
+    for (const ZoneStatus& z : status.zones)
+        for (const PoolStatus& p : z.pools)
+            for (const MemberStatus& m : p.members)
+                w.sample("steerdns_member_up",
+                         {{"zone", z.zone}, {"pool", p.name}, {"address", m.address}},
+                         uint64_t{m.health == "down" ? 0u : 1u});
+    w.family("steerdns_member_drained", "gauge",
+             "1 when the member is out of answers by a drain (POST /drain or \"enabled\": false).");
+    for (const ZoneStatus& z : status.zones)
+        for (const PoolStatus& p : z.pools)
+            for (const MemberStatus& m : p.members)
+                w.sample("steerdns_member_drained",
+                         {{"zone", z.zone}, {"pool", p.name}, {"address", m.address}},
+                         uint64_t{m.drained ? 1u : 0u});
+    w.family("steerdns_probe_duration_seconds", "gauge",
+             "How long the member's last health probe took.");
+    for (const ZoneStatus& z : status.zones)
+        for (const PoolStatus& p : z.pools)
+            for (const MemberStatus& m : p.members)
+                if (m.latency_seconds)
+                    w.sample("steerdns_probe_duration_seconds",
+                             {{"zone", z.zone}, {"pool", p.name}, {"address", m.address}},
+                             *m.latency_seconds);
+    w.family("steerdns_probe_results_total", "counter",
+             "Health probe results, by check type and outcome.");
+    for (size_t t = 0; t < c.probe_results.success.size(); ++t) {
+        const auto type = static_cast<health::CheckType>(t);
+        if (type == health::CheckType::none) continue;
+        const char* name = health::check_type_name(type);
+        w.sample("steerdns_probe_results_total", {{"type", name}, {"outcome", "success"}},
+                 c.probe_results.success[t]);
+        w.sample("steerdns_probe_results_total", {{"type", name}, {"outcome", "failure"}},
+                 c.probe_results.failure[t]);
+    }
+
+    w.family("steerdns_reloads_total", "counter",
+             "Reloads that read or dropped a zone file, by result (failure: a file was rejected "
+             "and its previous version kept serving).");
+    w.sample("steerdns_reloads_total", {{"result", "success"}}, c.reloads_success);
+    w.sample("steerdns_reloads_total", {{"result", "failure"}}, c.reloads_failure);
+    w.family("steerdns_zone_serial", "gauge", "SOA serial of the zone version serving.");
+    for (const ZoneStatus& z : status.zones)
+        w.sample("steerdns_zone_serial", {{"zone", z.zone}}, uint64_t{z.serial});
+    w.family("steerdns_zone_file_rejected", "gauge",
+             "1 when the zone file's current text is rejected (the previous version serves).");
+    for (const ZoneStatus& z : status.zones)
+        w.sample("steerdns_zone_file_rejected", {{"zone", z.zone}},
+                 uint64_t{z.errors.empty() ? 0u : 1u});
+    return w.text();
+}
+
+}  // namespace steerdns::control

@@ -1,0 +1,81 @@
+#include "steerdns/control/routes.h"
+
+#include <nlohmann/json.hpp>
+
+#include "steerdns/control/status_page.h"
+
+namespace steerdns::control {
+namespace {
+
+HttpResponse content(std::string type, std::string body) {
+    HttpResponse r;
+    r.content_type = std::move(type);
+    r.body = std::move(body);
+    return r;
+}
+
+HttpResponse method_not_allowed(const HttpRequest& req, const char* allow) {
+    HttpResponse r = json_error(
+        405, req.method_text + " " + req.path + ": method not allowed (allowed: " + allow + ")");
+    r.headers.emplace_back("Allow", allow);
+    return r;
+}
+
+}  // namespace
+
+std::variant<DrainKey, HttpResponse> parse_drain_body(std::string_view body) {
+    static constexpr const char* kExample =
+        " (expected {\"zone\": \"lb.example.test.\", \"pool\": \"www\", \"address\": "
+        "\"192.0.2.11\"})";
+    nlohmann::json doc;
+    try {
+        doc = nlohmann::json::parse(body);
+    } catch (const nlohmann::json::parse_error& e) {
+        return json_error(400, std::string("request body is not JSON: ") + e.what() + kExample);
+    }
+    if (!doc.is_object())
+        return json_error(400, std::string("request body must be a JSON object") + kExample);
+    for (const auto& [key, value] : doc.items()) {
+        if (key != "zone" && key != "pool" && key != "address")
+            return json_error(400, "unknown key \"" + key + "\"" + kExample);
+    }
+    std::string parts[3];
+    const char* names[3] = {"zone", "pool", "address"};
+    for (int i = 0; i < 3; ++i) {
+        const auto it = doc.find(names[i]);
+        if (it == doc.end())
+            return json_error(400, std::string("missing \"") + names[i] + "\"" + kExample);
+        if (!it->is_string())
+            return json_error(400, std::string("\"") + names[i] + "\" must be a string");
+        parts[i] = it->get<std::string>();
+    }
+    std::string error;
+    std::optional<DrainKey> key = make_drain_key(parts[0], parts[1], parts[2], error);
+    if (!key) return json_error(400, error);
+    return *key;
+}
+
+void Routes::handle(HttpRequest req, const Reply& reply) {
+    const bool read = req.method == Method::get || req.method == Method::head;
+    const std::string& path = req.path;
+    if (path == "/" || path == "/metrics" || path == "/status") {
+        if (!read) return reply(method_not_allowed(req, "GET, HEAD"));
+        if (path == "/")
+            return reply(content("text/html; charset=utf-8", std::string(status_page_html())));
+        if (path == "/metrics")
+            return reply(content("text/plain; version=0.0.4; charset=utf-8", backend_.metrics()));
+        return reply(content("application/json", backend_.status_json()));
+    }
+    if (path == "/drain" || path == "/undrain" || path == "/reload") {
+        if (req.method != Method::post) return reply(method_not_allowed(req, "POST"));
+        if (path == "/reload") return backend_.reload(reply);
+        auto parsed = parse_drain_body(req.body);
+        if (auto* error = std::get_if<HttpResponse>(&parsed)) return reply(std::move(*error));
+        return backend_.drain(std::get<DrainKey>(parsed), path == "/drain", reply);
+    }
+    reply(json_error(404, "no such endpoint: " + path +
+                              " (endpoints: GET /, /status, /metrics; POST /drain, /undrain, "
+                              "/reload)"));
+}
+
+}  // namespace steerdns::control

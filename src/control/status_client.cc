@@ -1,0 +1,196 @@
+#include "steerdns/control/status_client.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <memory>
+#include <vector>
+
+#include "steerdns/control/auth.h"
+#include "steerdns/control/rfc3339.h"
+#include "steerdns/server/socket.h"
+
+namespace steerdns::control {
+namespace {
+
+std::string str(const nlohmann::json& j, const char* key) {
+    const auto it = j.find(key);
+    if (it == j.end() || it->is_null()) return "";
+    return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+// "42s", "3m12s", "5h03m", "2d04h".
+std::string age(const std::string& since, const std::string& now) {
+    const auto a = parse_rfc3339(since);
+    const auto b = parse_rfc3339(now);
+    if (!a || !b) return "";
+    const int64_t s = std::max<int64_t>(0, (*b - *a) / 1000);
+    char buf[32];
+    if (s < 60) {
+        std::snprintf(buf, sizeof buf, "%llds", static_cast<long long>(s));
+    } else if (s < 3600) {
+        std::snprintf(buf, sizeof buf, "%lldm%02llds", static_cast<long long>(s / 60),
+                      static_cast<long long>(s % 60));
+    } else if (s < 86400) {
+        std::snprintf(buf, sizeof buf, "%lldh%02lldm", static_cast<long long>(s / 3600),
+                      static_cast<long long>(s % 3600 / 60));
+    } else {
+        std::snprintf(buf, sizeof buf, "%lldd%02lldh", static_cast<long long>(s / 86400),
+                      static_cast<long long>(s % 86400 / 3600));
+    }
+    return buf;
+}
+
+const char* state_color(const std::string& state) {
+    if (state == "up") return "\033[32m";
+    if (state == "down") return "\033[1;31m";
+    if (state == "drained") return "\033[33m";
+    return "";
+}
+
+size_t on_data(char* data, size_t size, size_t n, void* userp) {
+    auto* body = static_cast<std::string*>(userp);
+    const size_t len = size * n;
+    if (body->size() + len > (64u << 20)) return 0;  // a status document is far smaller
+    body->append(data, len);
+    return len;
+}
+
+struct CurlDeleter {
+    void operator()(CURL* c) const { curl_easy_cleanup(c); }
+};
+struct SlistDeleter {
+    void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
+
+}  // namespace
+
+std::string format_status_table(const nlohmann::json& doc, bool color) {
+    static const std::vector<std::string> kHead = {"ZONE",  "POOL",  "ADDRESS", "STATE",
+                                                   "SINCE", "CHECK", "LATENCY", "REASON"};
+    std::vector<std::vector<std::string>> rows;
+    const std::string now = str(doc, "now");
+    size_t up = 0, down = 0, drained = 0;
+    for (const auto& z : doc.value("zones", nlohmann::json::array())) {
+        for (const auto& p : z.value("pools", nlohmann::json::array())) {
+            for (const auto& m : p.value("members", nlohmann::json::array())) {
+                std::string state = str(m, "state");
+                up += state == "up";
+                down += state == "down";
+                drained += state == "drained";
+                if (!str(m, "drained_by").empty()) state += " (" + str(m, "drained_by") + ")";
+                std::string check = str(m, "check");
+                if (check.empty()) {
+                    check = "-";
+                } else if (!str(m, "last_result").empty()) {
+                    check += " " + str(m, "last_result");
+                }
+                std::string latency;
+                if (m.contains("latency_seconds") && m["latency_seconds"].is_number()) {
+                    char buf[32];
+                    std::snprintf(buf, sizeof buf, "%.1fms",
+                                  m["latency_seconds"].get<double>() * 1000);
+                    latency = buf;
+                }
+                rows.push_back({str(z, "zone"), str(p, "name"), str(m, "address"), state,
+                                age(str(m, "since"), now), check, latency, str(m, "reason")});
+            }
+        }
+    }
+    std::vector<size_t> width(kHead.size());
+    for (size_t i = 0; i < kHead.size(); ++i) width[i] = kHead[i].size();
+    for (const auto& r : rows)
+        for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+    std::string out;
+    auto line = [&](const std::vector<std::string>& r, bool head) {
+        for (size_t i = 0; i < r.size(); ++i) {
+            const bool last = i + 1 == r.size();
+            const bool colored = color && !head && i == 3;
+            if (colored) out += state_color(r[i].substr(0, r[i].find(' ')));
+            out += r[i];
+            if (colored) out += "\033[0m";
+            if (!last) out += std::string(width[i] - r[i].size() + 2, ' ');
+        }
+        while (!out.empty() && out.back() == ' ') out.pop_back();
+        out += '\n';
+    };
+    if (color) out += "\033[1m";
+    line(kHead, true);
+    if (color) {
+        out.insert(out.size() - 1, "\033[0m");
+    }
+    for (const auto& r : rows) line(r, false);
+    out += std::to_string(rows.size()) + (rows.size() == 1 ? " member: " : " members: ") +
+           std::to_string(up) + " up, " + std::to_string(down) + " down, " +
+           std::to_string(drained) + " drained\n";
+    for (const auto& z : doc.value("zones", nlohmann::json::array())) {
+        for (const auto& e : z.value("errors", nlohmann::json::array()))
+            out += "zone " + str(z, "zone") +
+                   ": file rejected, previous version serving: " + e.get<std::string>() + "\n";
+    }
+    for (const auto& f : doc.value("rejected_files", nlohmann::json::array()))
+        out += "not served: " + str(f, "file") + "\n";
+    return out;
+}
+
+int run_status_command(const std::string& control, const std::string& token_file, std::ostream& out,
+                       std::ostream& err, bool color) {
+    server::ListenAddr at;
+    std::string error;
+    if (!server::parse_listen(control, at, error)) {
+        err << "steerdns status: --control " << control << ": " << error << "\n";
+        return 2;
+    }
+    std::string token;
+    if (!token_file.empty() && !read_token_file(token_file, token, error)) {
+        err << "steerdns status: --control-token-file " << error << "\n";
+        return 2;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+    if (!curl) {
+        err << "steerdns status: cannot initialise libcurl\n";
+        return 1;
+    }
+    const std::string url = "http://" + control + "/status";
+    std::string body;
+    char errbuf[CURL_ERROR_SIZE] = {};
+    std::unique_ptr<curl_slist, SlistDeleter> headers;
+    if (!token.empty()) {
+        const std::string h = "Authorization: Bearer " + token;
+        headers.reset(curl_slist_append(nullptr, h.c_str()));
+        curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
+    }
+    curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
+    curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, errbuf);
+    curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+    curl_easy_setopt(curl.get(), CURLOPT_PROXY, "");  // never through http_proxy & co
+    curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
+    const CURLcode rc = curl_easy_perform(curl.get());
+    if (rc != CURLE_OK) {
+        err << "steerdns status: cannot reach the control endpoint at " << control << ": "
+            << (errbuf[0] ? errbuf : curl_easy_strerror(rc))
+            << " (is steerdns running, with --control " << control << "?)\n";
+        return 1;
+    }
+    long status = 0;
+    curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
+    nlohmann::json doc = nlohmann::json::parse(body, nullptr, false);
+    if (status != 200) {
+        const std::string why =
+            doc.is_object() && doc.contains("error") ? str(doc, "error") : body.substr(0, 200);
+        err << "steerdns status: " << url << ": HTTP " << status << ": " << why << "\n";
+        return 1;
+    }
+    if (doc.is_discarded() || !doc.is_object()) {
+        err << "steerdns status: " << url << " did not answer with a status document\n";
+        return 1;
+    }
+    out << format_status_table(doc, color);
+    return 0;
+}
+
+}  // namespace steerdns::control

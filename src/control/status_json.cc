@@ -1,0 +1,184 @@
+#include "steerdns/control/status_json.h"
+
+#include "steerdns/control/rfc3339.h"
+#include "steerdns/health/check.h"
+#include "steerdns/lb/policy.h"
+
+namespace steerdns::control {
+namespace {
+
+const char* state_name(health::State s) {
+    switch (s) {
+        case health::State::up:
+            return "up";
+        case health::State::down:
+            return "down";
+        case health::State::unknown:
+            return "unknown";
+    }
+    return "unknown";
+}
+
+template <typename T>
+nlohmann::ordered_json or_null(const std::optional<T>& v) {
+    return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
+}
+
+nlohmann::ordered_json text_or_null(const std::string& s) {
+    return s.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(s);
+}
+
+nlohmann::ordered_json time_or_null(const std::optional<int64_t>& ms) {
+    return ms ? nlohmann::ordered_json(rfc3339(*ms)) : nlohmann::ordered_json(nullptr);
+}
+
+MemberStatus member_status(const StatusInputs& in, const ZoneStatus& zone, const lb::Pool& pool,
+                           const lb::Member& m) {
+    MemberStatus ms;
+    ms.address = canonical_address(m.address_text);
+    if (ms.address.empty()) ms.address = m.address_text;
+    ms.weight = m.weight;
+    ms.priority = m.priority;
+    ms.region = m.region;
+    DrainKey key;
+    key.zone = canonical_zone(zone.zone);
+    key.pool = canonical_pool(pool.name);
+    key.address = ms.address;
+    const std::optional<int64_t> drained_since = in.drains ? in.drains->since(key) : std::nullopt;
+
+    ms.health = "unchecked";
+    std::optional<int64_t> health_since = zone.loaded_unix_ms;
+    health::State health = health::State::up;
+    if (m.probe_slot != health::kNoProbe) {
+        const health::HealthTable* table = in.snapshot->health();
+        health = table ? table->state(m.probe_slot) : health::State::unknown;
+        ms.health = state_name(health);
+        if (in.targets) {
+            if (const auto t = in.targets->find(m.probe_slot); t != in.targets->end()) {
+                ms.check = health::check_type_name(t->second.target->check.type);
+                if (t->second.target->address_text != m.address_text)
+                    ms.probe_address = t->second.target->address_text;
+            }
+        }
+        if (in.probes) {
+            if (const auto p = in.probes->find(m.probe_slot); p != in.probes->end()) {
+                const health::ProbeStatus& st = p->second;
+                health_since = st.since_unix_ms;
+                if (st.has_result) {
+                    ms.last_ok = st.last_ok;
+                    ms.last_reason = st.last_reason;
+                    ms.last_probe_unix_ms = st.last_unix_ms;
+                    ms.latency_seconds = st.last_seconds;
+                }
+            }
+        }
+    }
+    if (!m.enabled) {
+        ms.state = "drained";
+        ms.drained = true;
+        ms.drained_by = drained_since ? "api" : "zone file";
+        ms.since_unix_ms = drained_since ? drained_since : zone.loaded_unix_ms;
+    } else {
+        ms.state = health == health::State::down ? "down" : "up";
+        ms.since_unix_ms = health_since;
+    }
+    return ms;
+}
+
+}  // namespace
+
+StatusModel build_status(const StatusInputs& in) {
+    StatusModel model;
+    model.version = in.version;
+    model.now_unix_ms = in.now_unix_ms;
+    model.started_unix_ms = in.started_unix_ms;
+    model.rejected = in.rejected;
+    if (!in.snapshot) return model;
+    std::vector<const zone::Zone*> zones;
+    for (const zone::ZonePtr& z : in.snapshot->zones()) zones.push_back(z.get());
+    // Alphabetical, for people; the snapshot keeps deepest apex first, for lookups.
+    std::sort(zones.begin(), zones.end(), [](const zone::Zone* a, const zone::Zone* b) {
+        return a->apex_text() < b->apex_text();
+    });
+    for (const zone::Zone* z : zones) {
+        ZoneStatus zs;
+        zs.zone = z->apex_text();
+        zs.file = z->file;
+        zs.serial = z->serial;
+        if (in.zones) {
+            if (const auto r = in.zones->find(zs.zone); r != in.zones->end()) {
+                zs.loaded_unix_ms = r->second.loaded_unix_ms;
+                zs.errors = r->second.errors;
+            }
+        }
+        for (const lb::Pool& p : z->pools) {
+            PoolStatus ps;
+            ps.name = p.name;
+            ps.policy = lb::policy_name(p.policy);
+            for (const lb::Member& m : p.members) ps.members.push_back(member_status(in, zs, p, m));
+            zs.pools.push_back(std::move(ps));
+        }
+        model.zones.push_back(std::move(zs));
+    }
+    return model;
+}
+
+nlohmann::ordered_json status_json(const StatusModel& model) {
+    nlohmann::ordered_json zones = nlohmann::ordered_json::array();
+    for (const ZoneStatus& z : model.zones) {
+        nlohmann::ordered_json pools = nlohmann::ordered_json::array();
+        for (const PoolStatus& p : z.pools) {
+            nlohmann::ordered_json members = nlohmann::ordered_json::array();
+            for (const MemberStatus& m : p.members) {
+                nlohmann::ordered_json j;
+                j["address"] = m.address;
+                j["state"] = m.state;
+                j["since"] = time_or_null(m.since_unix_ms);
+                j["check"] = text_or_null(m.check);
+                j["probe_address"] = text_or_null(m.probe_address);
+                j["health"] = m.health;
+                j["last_result"] = m.last_ok
+                                       ? nlohmann::ordered_json(*m.last_ok ? "success" : "failure")
+                                       : nlohmann::ordered_json(nullptr);
+                j["reason"] = text_or_null(m.last_reason);
+                j["last_probe"] = time_or_null(m.last_probe_unix_ms);
+                j["latency_seconds"] = or_null(m.latency_seconds);
+                j["weight"] = m.weight;
+                j["priority"] = m.priority;
+                j["region"] = text_or_null(m.region);
+                j["drained"] = m.drained;
+                j["drained_by"] = text_or_null(m.drained_by);
+                members.push_back(std::move(j));
+            }
+            nlohmann::ordered_json pj;
+            pj["name"] = p.name;
+            pj["policy"] = p.policy;
+            pj["members"] = std::move(members);
+            pools.push_back(std::move(pj));
+        }
+        nlohmann::ordered_json zj;
+        zj["zone"] = z.zone;
+        zj["serial"] = z.serial;
+        zj["file"] = z.file;
+        zj["loaded_at"] = time_or_null(z.loaded_unix_ms);
+        zj["errors"] = z.errors;
+        zj["pools"] = std::move(pools);
+        zones.push_back(std::move(zj));
+    }
+    nlohmann::ordered_json rejected = nlohmann::ordered_json::array();
+    for (const RejectedFile& r : model.rejected) {
+        nlohmann::ordered_json j;
+        j["file"] = r.file;
+        j["errors"] = r.errors;
+        rejected.push_back(std::move(j));
+    }
+    nlohmann::ordered_json doc;
+    doc["version"] = model.version;
+    doc["now"] = rfc3339(model.now_unix_ms);
+    doc["started"] = rfc3339(model.started_unix_ms);
+    doc["zones"] = std::move(zones);
+    doc["rejected_files"] = std::move(rejected);
+    return doc;
+}
+
+}  // namespace steerdns::control

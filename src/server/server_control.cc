@@ -1,0 +1,284 @@
+// The daemon's side of the control endpoint: what /status, /metrics, /drain, /undrain and
+// /reload read and change. Everything here runs on the control thread.
+#include <sys/stat.h>
+
+#include <set>
+#include <unordered_map>
+
+#include "steerdns/control/metrics.h"
+#include "steerdns/control/rfc3339.h"
+#include "steerdns/server/log.h"
+#include "steerdns/server/server.h"
+
+namespace steerdns::server {
+namespace {
+
+struct Found {
+    const zone::Zone* zone = nullptr;
+    const lb::Pool* pool = nullptr;
+    const lb::Member* member = nullptr;
+};
+
+Found find_member(const Snapshot* s, const control::DrainKey& key) {
+    Found f;
+    if (!s) return f;
+    for (const zone::ZonePtr& z : s->zones())
+        if (control::canonical_zone(z->apex_text()) == key.zone) f.zone = z.get();
+    if (!f.zone) return f;
+    for (const lb::Pool& p : f.zone->pools)
+        if (control::canonical_pool(p.name) == key.pool) f.pool = &p;
+    if (!f.pool) return f;
+    for (const lb::Member& m : f.pool->members)
+        if (control::canonical_address(m.address_text) == key.address) f.member = &m;
+    return f;
+}
+
+std::string zone_list(const Snapshot* s) {
+    std::string out;
+    if (s)
+        for (const zone::ZonePtr& z : s->zones()) out += (out.empty() ? "" : ", ") + z->apex_text();
+    return out.empty() ? "none" : out;
+}
+
+control::HttpResponse json_response(int status, const nlohmann::ordered_json& body) {
+    control::HttpResponse r;
+    r.status = status;
+    r.body = body.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+    return r;
+}
+
+nlohmann::ordered_json outcome_json(const FileOutcome& o) {
+    nlohmann::ordered_json j;
+    j["file"] = o.file;
+    j["ok"] = o.ok;
+    j["zone"] = o.zone.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(o.zone);
+    if (o.kind == FileOutcome::Kind::drain) j["recompiled_for"] = "drained members";
+    j["errors"] = o.errors;
+    return j;
+}
+
+}  // namespace
+
+void Server::start_control() {
+    started_unix_ms_ = control::unix_ms_now();
+    state_path_ = control::state_file_path(opts_.zones_dir);
+    std::string error;
+    if (!control::load_drain_state(state_path_, drains_, error))
+        throw std::runtime_error("drain state file " + error +
+                                 " (fix it, or remove it to undrain every member)");
+    if (drains_.size() > 0)
+        log_info("drained members restored",
+                 {{"file", state_path_}, {"drained", std::to_string(drains_.size())}});
+    if (!opts_.control_enabled) return;
+    routes_ = std::make_unique<control::Routes>(*static_cast<control::Backend*>(this),
+                                                control::AuthConfig{opts_.control_token});
+    http_ = std::make_unique<control::HttpServer>(
+        loop_.get(), control::HttpLimits{},
+        [this](const control::HttpRequest& head, bool loopback) {
+            return routes_->authorize(head, loopback);
+        },
+        [this](control::HttpRequest req, control::Reply reply) {
+            routes_->handle(std::move(req), reply);
+        });
+    http_->listen(opts_.control);
+}
+
+void Server::note_versions(const Snapshot& s) {
+    // A zone new to the snapshot is loaded now; the others keep their time, which
+    // on_reload_report() sets when their file is loaded again (not for a drain's recompile).
+    const int64_t now = control::unix_ms_now();
+    std::map<std::string, int64_t> next;
+    for (const zone::ZonePtr& z : s.zones()) {
+        const std::string apex = z->apex_text();
+        const auto it = loaded_at_.find(apex);
+        next.emplace(apex, it != loaded_at_.end() ? it->second : now);
+    }
+    loaded_at_ = std::move(next);
+}
+
+void Server::on_reload_report(const ReloadReport& report) {
+    // Counted: runs that read or dropped a file (not the recompiles of a drain, nor the
+    // periodic scans that found nothing new).
+    bool read = report.removed > 0;
+    bool failed = false;
+    const int64_t now = control::unix_ms_now();
+    for (const FileOutcome& o : report.files) {
+        if (o.kind != FileOutcome::Kind::file) continue;
+        read = true;
+        failed = failed || !o.ok;
+        if (o.ok) {
+            rejected_.erase(o.file);
+            if (!o.zone.empty()) loaded_at_[o.zone] = now;
+        } else {
+            FileProblem& p = rejected_[o.file];
+            p.zone = o.zone;
+            p.errors = o.errors;
+        }
+    }
+    for (auto it = rejected_.begin(); it != rejected_.end();) {
+        struct stat st {};
+        it = ::stat(it->first.c_str(), &st) == 0 ? std::next(it) : rejected_.erase(it);
+    }
+    if (read) ++(failed ? reloads_failure_ : reloads_success_);
+}
+
+control::StatusModel Server::status_model() {
+    const SnapshotPtr snap = slot_.get();
+    std::unordered_map<uint32_t, health::ProbeStatus> probes;
+    if (monitor_) probes = monitor_->status();
+    std::unordered_map<uint32_t, health::ProbeSpec> targets;
+    for (health::ProbeSpec& s : probes_.active()) {
+        const uint32_t slot = s.slot;
+        targets.emplace(slot, std::move(s));
+    }
+    std::map<std::string, control::ZoneRecord> zones;
+    std::set<std::string> served;
+    if (snap) {
+        for (const zone::ZonePtr& z : snap->zones()) {
+            control::ZoneRecord r;
+            const std::string apex = z->apex_text();
+            served.insert(apex);
+            if (const auto at = loaded_at_.find(apex); at != loaded_at_.end())
+                r.loaded_unix_ms = at->second;
+            if (const auto p = rejected_.find(z->file); p != rejected_.end())
+                r.errors = p->second.errors;
+            zones.emplace(apex, std::move(r));
+        }
+    }
+    control::StatusInputs in;
+    in.snapshot = snap.get();
+    in.probes = &probes;
+    in.targets = &targets;
+    in.drains = &drains_;
+    in.zones = &zones;
+    for (const auto& [file, p] : rejected_) {
+        if (!p.zone.empty() && served.count(p.zone) != 0) continue;  // an older version serves
+        control::RejectedFile r;
+        r.file = file;
+        r.errors = p.errors;
+        in.rejected.push_back(std::move(r));
+    }
+    in.version = STEERDNS_VERSION;
+    in.now_unix_ms = control::unix_ms_now();
+    in.started_unix_ms = started_unix_ms_;
+    return control::build_status(in);
+}
+
+std::string Server::status_json() {
+    // File names and probe reasons are not always UTF-8: replaced, never thrown about.
+    return control::status_json(status_model())
+               .dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) +
+           "\n";
+}
+
+std::string Server::metrics() {
+    control::ServerCounters c;
+    for (const auto& w : workers_) c.add(w->stats());
+    if (monitor_) {
+        c.probe_results = monitor_->results();
+        c.probes_delayed = monitor_->delayed();
+    }
+    c.reloads_success = reloads_success_;
+    c.reloads_failure = reloads_failure_;
+    // Freed snapshots' totals, plus what the live ones (current, and retired ones a worker
+    // may still hold) have counted so far.
+    control::ResponseTotals totals = carried_;
+    if (const SnapshotPtr s = slot_.get()) totals.add(*s);
+    for (const SnapshotPtr& s : retired_) totals.add(*s);
+    return control::render_metrics(status_model(), totals, c);
+}
+
+void Server::drain(const control::DrainKey& key, bool drain, control::Reply reply) {
+    const char* verb = drain ? "drain" : "undrain";
+    const SnapshotPtr snap = slot_.get();
+    const Found f = find_member(snap.get(), key);
+    const bool known = drains_.contains(key);  // undrain works for a member since removed
+    if (!f.member && !(known && !drain)) {
+        std::string what;
+        if (!f.zone) {
+            what = "zone " + key.zone + " not found (zones served: " + zone_list(snap.get()) + ")";
+        } else if (!f.pool) {
+            what = "pool \"" + key.pool + "\" not found in zone " + key.zone;
+        } else {
+            what = "member " + key.address + " not found in pool \"" + key.pool + "\" of zone " +
+                   key.zone;
+        }
+        return reply(control::json_error(404, what));
+    }
+    control::DrainSet next = drains_;
+    const bool changed = drain ? next.add(key, control::unix_ms_now()) : next.remove(key);
+    auto done = [this, key, drain, reply](const ReloadReport* report) {
+        const Found now = find_member(slot_.get().get(), key);
+        nlohmann::ordered_json body;
+        body["result"] = drain ? "drained" : "undrained";
+        body["zone"] = key.zone;
+        body["pool"] = key.pool;
+        body["address"] = key.address;
+        if (drain && now.member && now.member->enabled) {
+            // The zone did not compile with the member drained: undo, say why.
+            nlohmann::ordered_json errors = nlohmann::ordered_json::array();
+            if (report)
+                for (const FileOutcome& o : report->files)
+                    if (o.zone == key.zone && !o.ok)
+                        for (const std::string& e : o.errors) errors.push_back(e);
+            drains_.remove(key);
+            std::string error;
+            if (!control::save_drain_state(state_path_, drains_, error))
+                log_error("cannot write drain state", {{"error", error}});
+            reloader_->set_drains(std::make_shared<const control::DrainSet>(drains_));
+            body["result"] = "error";
+            body["error"] = "the zone is invalid with this member drained; nothing changed";
+            body["errors"] = std::move(errors);
+            return reply(json_response(409, body));
+        }
+        body["state"] =
+            !now.member ? nlohmann::ordered_json(nullptr)
+            : !now.member->enabled
+                ? nlohmann::ordered_json("drained")
+                : nlohmann::ordered_json(slot_.get()->health() &&
+                                                 slot_.get()->health()->state(
+                                                     now.member->probe_slot) == health::State::down
+                                             ? "down"
+                                             : "up");
+        if (!drain && now.member && !now.member->enabled)
+            body["note"] = "its zone file says \"enabled\": false: it stays out of answers";
+        reply(json_response(200, body));
+    };
+    if (!changed) return done(nullptr);  // already so: nothing to write or recompile
+    std::string error;
+    if (!control::save_drain_state(state_path_, next, error)) {
+        log_error("cannot write drain state", {{"error", error}});
+        return reply(control::json_error(
+            500, "cannot write the drain state file, nothing changed: " + error));
+    }
+    drains_ = std::move(next);
+    log_info(
+        drain ? "member drained" : "member undrained",
+        {{"zone", key.zone}, {"pool", key.pool}, {"address", key.address}, {"by", "control API"}});
+    reloader_->set_drains(std::make_shared<const control::DrainSet>(drains_));
+    // Answers change when the recompiled zone is published, before the reply is sent.
+    reloader_->request(verb, false, [done](const ReloadReport& report) { done(&report); });
+}
+
+void Server::reload(control::Reply reply) {
+    log_info("reload requested", {{"by", "control API"}});
+    reloader_->request("control API", true, [reply](const ReloadReport& report) {
+        bool ok = true;
+        nlohmann::ordered_json files = nlohmann::ordered_json::array();
+        for (const FileOutcome& o : report.files) {
+            ok = ok && o.ok;
+            files.push_back(outcome_json(o));
+        }
+        nlohmann::ordered_json body;
+        body["result"] = ok ? "ok" : "error";
+        body["loaded"] = report.loaded;
+        body["failed"] = report.failed;
+        body["removed"] = report.removed;
+        body["files"] = std::move(files);
+        // 422 lets `curl --fail` in a deploy script notice a rejected file; the other files
+        // were reloaded all the same, and the rejected ones keep their previous version.
+        reply(json_response(ok ? 200 : 422, body));
+    });
+}
+
+}  // namespace steerdns::server
