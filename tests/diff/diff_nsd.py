@@ -119,9 +119,9 @@ ALLOWANCES = {
                "that does not fit), NSD 4.6 (older than the RFC) sends the NS records and the "
                "glue that fits without TC. Allowed only for such a pair: our TC and empty "
                "response against NSD's non-authoritative NS-only referral without TC.",
-    "ede": "RFC 8914: NSD attaches an Extended DNS Error (option 15, code 20 Not Authoritative) to "
-           "REFUSED answers for names outside its zones; the option is optional and steerdns "
-           "sends none. Allowed on REFUSED responses only.",
+    "ede": "RFC 8914: NSD attaches an Extended DNS Error (option 15, code 20 Not "
+           "Authoritative) to REFUSED answers for names outside its zones; the option is "
+           "optional and steerdns sends none. Allowed on REFUSED responses only.",
     "ecs": "RFC 7871 7.2.2: steerdns echoes the Client Subnet option (scope 0 for static "
            "data); NSD 4.6 does not implement ECS and leaves it out. For queries with ECS, "
            "steerdns's options must be NSD's plus ECS.",
