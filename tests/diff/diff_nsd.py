@@ -119,9 +119,12 @@ ALLOWANCES = {
                "that does not fit), NSD 4.6 (older than the RFC) sends the NS records and the "
                "glue that fits without TC. Allowed only for such a pair: our TC and empty "
                "response against NSD's non-authoritative NS-only referral without TC.",
+    "ede": "RFC 8914: NSD attaches an Extended DNS Error (option 15, code 20 Not "
+           "Authoritative) to REFUSED answers for names outside its zones; the option is "
+           "optional and steerdns sends none. Allowed on REFUSED responses only.",
     "ecs": "RFC 7871 7.2.2: steerdns echoes the Client Subnet option (scope 0 for static "
-           "data); NSD 4.6 does not implement ECS and leaves it out. EDNS options are not "
-           "compared, only OPT presence, version, DO and extended rcode.",
+           "data); NSD 4.6 does not implement ECS and leaves it out. For queries with ECS, "
+           "steerdns's options must be NSD's plus ECS.",
 }
 
 
@@ -317,6 +320,8 @@ def glue_count(authority) -> int:
     return sum(addresses[rd.target.canonicalize()] for rrset in authority for rd in rrset)
 
 
+EDE = 15  # the Extended DNS Error option code
+
 FLAGS = [("QR", dns.flags.QR), ("AA", dns.flags.AA), ("TC", dns.flags.TC), ("RD", dns.flags.RD),
          ("RA", dns.flags.RA), ("AD", dns.flags.AD), ("CD", dns.flags.CD)]
 
@@ -358,8 +363,16 @@ def compare(query, ours, theirs, rdtype: str, used: collections.Counter) -> list
         our_opt, their_opt = our_opt[:2], their_opt[:2]
     if our_opt != their_opt:
         diffs.append(("opt", our_opt, their_opt))
-    if [o.otype for o in ours.options] != [o.otype for o in theirs.options]:
+    our_codes = sorted(int(o.otype) for o in ours.options)
+    their_codes = sorted(int(o.otype) for o in theirs.options)
+    if any(o.otype == dns.edns.ECS for o in query.options) and our_codes != their_codes:
         used["ecs"] += 1
+        their_codes = sorted(their_codes + [int(dns.edns.ECS)])
+    if theirs.rcode() == dns.rcode.REFUSED and EDE in their_codes and EDE not in our_codes:
+        used["ede"] += 1
+        their_codes.remove(EDE)
+    if our_codes != their_codes:
+        diffs.append(("EDNS options", our_codes, their_codes))
     sections = ["answer", "authority", "additional"]
     if any_with_data:
         used["any"] += 1
