@@ -10,7 +10,9 @@ import time
 
 # Fast probe settings shared by the health and policy tests, and the failover bounds they
 # imply: interval x fall (or rise) + timeout, plus a second for scheduling and queries.
-INTERVAL, TIMEOUT, RISE, FALL = 0.4, 0.25, 2, 2
+# A 0.4 s timeout leaves a loaded CI machine (ASan, two tests at once) time to answer a
+# healthy probe; 0.25 s was seen to fail there.
+INTERVAL, TIMEOUT, RISE, FALL = 0.5, 0.4, 2, 2
 TIMING = {"interval": INTERVAL, "timeout": TIMEOUT, "rise": RISE, "fall": FALL}
 DOWN_BOUND = INTERVAL * FALL + TIMEOUT + 1.0
 UP_BOUND = INTERVAL * RISE + TIMEOUT + 1.0

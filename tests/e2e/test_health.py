@@ -5,8 +5,8 @@ the openssl CLI, a closed TCP port, an exec script; every fallback mode; probe_a
 check of type none; a drained member; a reload that keeps every member's state; and a backend
 killed and restarted, with the measured failover and recovery times printed.
 
-Probes use the "test settings": interval 0.4 s, timeout 0.25 s, rise 2, fall 2, so a member
-must leave the answers within interval x fall + timeout + 1 s = 2.05 s.
+Probes use the "test settings": interval 0.5 s, timeout 0.4 s, rise 2, fall 2, so a member
+must leave the answers within interval x fall + timeout + 1 s = 2.4 s.
 
 Set STEERDNS_E2E_DEFAULT_FAILOVER=1 to also measure failover with the default settings
 (interval 5 s, timeout 2 s, fall 3: up to 17 s, so it is not part of the normal run)."""
