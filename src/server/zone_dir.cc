@@ -114,14 +114,13 @@ bool ZoneDir::load(const std::string& path, Entry& e, ReloadReport& report) {
     outcome.file = path;
     if (e.zone) outcome.zone = e.zone->apex_text();
     const auto t0 = std::chrono::steady_clock::now();
-    zone::LoadResult loaded = zone::load_zone_file(path);
-    std::shared_ptr<const zone::ZoneSpec> spec;
+    auto text = std::make_shared<std::string>();
+    zone::LoadResult loaded = zone::load_zone_file(path, text.get());
     std::vector<control::DrainKey> drained;
     zone::CompileResult r;
     if (loaded.ok()) {
-        spec = std::make_shared<const zone::ZoneSpec>(std::move(loaded.spec));
-        drained = drained_in(*spec);
-        r = compile(*spec, drained);
+        drained = drained_in(loaded.spec);
+        r = compile(loaded.spec, drained);
     } else {
         r.diags = std::move(loaded.diags);
     }
@@ -153,7 +152,7 @@ bool ZoneDir::load(const std::string& path, Entry& e, ReloadReport& report) {
                   {"members", std::to_string(r.zone->member_count())},
                   {"ms", took}});
         e.zone = std::move(r.zone);
-        e.spec = std::move(spec);
+        e.text = std::move(text);
         e.drained = std::move(drained);
         e.drain_failed.reset();
         ++report.loaded;
@@ -186,6 +185,24 @@ std::vector<control::DrainKey> ZoneDir::drained_in(const zone::ZoneSpec& spec) c
             if (drains_->contains(k)) out.push_back(k);
         }
     }
+    std::sort(out.begin(), out.end());  // the spec's and the zone's answers must compare equal
+    return out;
+}
+
+std::vector<control::DrainKey> ZoneDir::drained_in(const zone::Zone& zone) const {
+    // From the compiled zone: every refresh asks, and the text is parsed only on a change.
+    std::vector<control::DrainKey> out;
+    if (!drains_ || drains_->size() == 0) return out;
+    control::DrainKey k;
+    k.zone = control::canonical_zone(zone.apex_text());
+    for (const lb::Pool& p : zone.pools) {
+        k.pool = control::canonical_pool(p.name);
+        for (const lb::Member& m : p.members) {
+            k.address = control::canonical_address(m.address_text);
+            if (drains_->contains(k)) out.push_back(k);
+        }
+    }
+    std::sort(out.begin(), out.end());  // the spec's and the zone's answers must compare equal
     return out;
 }
 
@@ -206,15 +223,21 @@ zone::CompileResult ZoneDir::compile(const zone::ZoneSpec& spec,
 }
 
 void ZoneDir::recompile_for_drains(const std::string& path, Entry& e, ReloadReport& report) {
-    if (!e.zone || !e.spec) return;
-    std::vector<control::DrainKey> drained = drained_in(*e.spec);
+    if (!e.zone || !e.text) return;
+    std::vector<control::DrainKey> drained = drained_in(*e.zone);
     if (drained == e.drained || (e.drain_failed && drained == *e.drain_failed))
         return;  // failed: not every scan
     FileOutcome outcome;
     outcome.file = path;
     outcome.zone = e.zone->apex_text();
     outcome.kind = FileOutcome::Kind::drain;
-    zone::CompileResult r = compile(*e.spec, drained);
+    zone::LoadResult parsed = zone::parse_zone_json(*e.text, path);
+    zone::CompileResult r;
+    if (parsed.ok()) {
+        r = compile(parsed.spec, drained);
+    } else {
+        r.diags = std::move(parsed.diags);  // cannot happen: this text compiled before
+    }
     if (!r.zone) {
         // The drain itself makes the zone invalid (say, the only weighted member left weighs
         // 0): the version serving stays as it is.

@@ -1119,7 +1119,7 @@ LoadResult parse_zone_json(std::string_view text, const std::string& file) {
     return result;
 }
 
-LoadResult load_zone_file(const std::string& path) {
+LoadResult load_zone_file(const std::string& path, std::string* text_out) {
     std::string text;
     const ZoneLimits& limits = zone_limits();
     std::optional<std::string> problem = read_file(path, text, limits.max_file_bytes);
@@ -1138,6 +1138,7 @@ LoadResult load_zone_file(const std::string& path) {
     LoadResult result = parse_zone_json(text, path);
     for (Diagnostic& d : check_zone_limits(result.spec, limits))
         result.diags.push_back(std::move(d));
+    if (text_out != nullptr) *text_out = std::move(text);
     return result;
 }
 

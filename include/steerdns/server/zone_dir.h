@@ -59,7 +59,7 @@ class ZoneDir {
     std::vector<zone::ZonePtr> zones() const;
 
     // Members drained through the control API: compiled as "enabled": false. The next
-    // refresh() compiles again, from its last good spec, every zone whose drained members
+    // refresh() compiles again, from its last good text, every zone whose drained members
     // changed, even when its file is unchanged or currently broken. Not thread-safe: set it
     // only while no refresh() runs.
     void set_drains(std::shared_ptr<const control::DrainSet> drains) {
@@ -72,14 +72,17 @@ class ZoneDir {
         int64_t size = -1;
         uint64_t inode = 0;
         zone::ZonePtr zone;  // last good version; null if the file never validated
-        // What `zone` was compiled from, and the members drained in it.
-        std::shared_ptr<const zone::ZoneSpec> spec;
+        // The file text `zone` was compiled from (parsed again only when its drained members
+        // change: a kept ZoneSpec would cost ten times the text's size), and the members
+        // drained in it.
+        std::shared_ptr<const std::string> text;
         std::vector<control::DrainKey> drained;
         std::optional<std::vector<control::DrainKey>> drain_failed;  // one that did not compile
     };
     // Reads and compiles a changed file; true when its new version replaced the old one.
     bool load(const std::string& path, Entry& e, ReloadReport& report);
     std::vector<control::DrainKey> drained_in(const zone::ZoneSpec& spec) const;
+    std::vector<control::DrainKey> drained_in(const zone::Zone& zone) const;
     zone::CompileResult compile(const zone::ZoneSpec& spec,
                                 const std::vector<control::DrainKey>& drained);
     void recompile_for_drains(const std::string& path, Entry& e, ReloadReport& report);

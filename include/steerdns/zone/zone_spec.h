@@ -111,6 +111,7 @@ struct LoadResult {
 LoadResult parse_zone_json(std::string_view text, const std::string& file);
 
 // Reads `path` and calls parse_zone_json; an unreadable file is one Diagnostic.
-LoadResult load_zone_file(const std::string& path);
+// With `text`, the file's bytes are handed back too (a drain recompiles from them later).
+LoadResult load_zone_file(const std::string& path, std::string* text = nullptr);
 
 }  // namespace steerdns::zone
