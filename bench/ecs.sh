@@ -27,7 +27,7 @@ PID=""
 cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null || true; rm -rf "$TMP"; }
 trap cleanup EXIT
 
-taskset -c "$SERVER_CPU" "$BINARY" --zones "$ROOT/bench/zones/geo" --listen "127.0.0.1:$PORT" \
+taskset -c "$SERVER_CPU" "$BINARY" --zones "$ROOT/bench/zones/geo" --listen "127.0.0.1:$PORT" --control off \
     --threads 1 --log-level warn 2> "$TMP/server.log" &
 PID=$!
 for _ in $(seq 1 100); do

@@ -114,10 +114,10 @@ run() {  # $1 = checks|plain; prints "qps cpu_us_per_query"
     local mode="$1"
     if [ "$PLACEMENT" = split ]; then
         "$BINARY" --worker-cpus "$SERVER_CPU" --probe-cpus "$CLIENT_CPU" --zones "$TMP/$mode" \
-            --listen "127.0.0.1:$DNS_PORT" --threads 1 --log-level warn 2> "$TMP/$mode.log" &
+            --listen "127.0.0.1:$DNS_PORT" --control off --threads 1 --log-level warn 2> "$TMP/$mode.log" &
     else
         taskset -c "$SERVER_CPU" "$BINARY" --zones "$TMP/$mode" --listen "127.0.0.1:$DNS_PORT" \
-            --threads 1 --log-level warn 2> "$TMP/$mode.log" &
+            --control off --threads 1 --log-level warn 2> "$TMP/$mode.log" &
     fi
     local pid=$!
     PIDS+=("$pid")

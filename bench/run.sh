@@ -14,6 +14,7 @@
 #   bench/run.sh [--out DIR] [--quick] [--skip peers,ecs,scaling,probe,scale]
 #
 # --quick: 1 round of 2 s per run, for trying the pipeline (minutes instead of ~40).
+# PEER_TARGETS=a,b,c: a subset of the peers.sh targets (default: all of them).
 # Needs a Release build (cmake -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j)
 # and the packages .ci/install-deps installs plus nsd knot gdnsd pdns-server pdns-backend-bind
 # gnuplot-nox (installed here when missing).
@@ -65,7 +66,7 @@ fi
 
 EXTRA=()
 steerdns_target() {  # name port zones-subdir
-    EXTRA+=(--extra "$1" "$2" "exec $BIN --listen 127.0.0.1:{PORT} --threads 1 --log-level warn --zones $ROOT/bench/zones/$3")
+    EXTRA+=(--extra "$1" "$2" "exec $BIN --listen 127.0.0.1:{PORT} --control off --threads 1 --log-level warn --zones $ROOT/bench/zones/$3")
 }
 steerdns_target steerdns 25320 weighted
 steerdns_target steerdns-rr 25321 round-robin
@@ -74,7 +75,7 @@ steerdns_target steerdns-geo 25322 geo
 if ! skip peers; then
     echo "== peers: $ROUNDS rounds x $DURATION s" >&2
     ROUNDS="$ROUNDS" DURATION="$DURATION" bash "$PEERS" --out "$OUT/peers" \
-        --only nsd,knot,gdnsd,pdns-static,pdns-lua,pdns-lua-shared,reflector-mmsg,steerdns,steerdns-rr,steerdns-geo \
+        --only "${PEER_TARGETS:-nsd,knot,gdnsd,pdns-static,pdns-lua,pdns-lua-shared,reflector-mmsg,steerdns,steerdns-rr,steerdns-geo}" \
         "${EXTRA[@]}" > "$OUT/peers.log" 2>&1 || { tail -20 "$OUT/peers.log" >&2; exit 1; }
     grep -E 'CHECK FAILED|WARNING' "$OUT/peers.log" >&2 || true
 fi

@@ -46,7 +46,7 @@ class Server:
         self.log_path = zone_dir.parent / (zone_dir.name + ".log")
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                [binary, "--zones", str(zone_dir), "--listen", "127.0.0.1:0", "--threads", "1"],
+                [binary, "--zones", str(zone_dir), "--listen", "127.0.0.1:0", "--control", "off", "--threads", "1"],
                 stderr=log, stdout=subprocess.DEVNULL)
 
     def log(self) -> str:

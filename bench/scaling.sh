@@ -45,7 +45,7 @@ gdnsd_config() {  # dir threads
 start() {  # target threads
     case "$1" in
         steerdns)
-            "$BINARY" --zones "$ROOT/bench/zones/weighted" --listen "127.0.0.1:$PORT" \
+            "$BINARY" --zones "$ROOT/bench/zones/weighted" --listen "127.0.0.1:$PORT" --control off \
                 --threads "$2" --log-level warn 2> "$TMP/server.log" &
             PID=$! ;;
         gdnsd)
