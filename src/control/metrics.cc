@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "steerdns/dns/wire.h"
 #include "steerdns/health/check.h"
 
 namespace steerdns::control {
@@ -109,26 +110,8 @@ std::string qtype_label(size_t slot) {
 }
 
 std::string rcode_label(size_t rcode) {
-    switch (rcode) {
-        case 0:
-            return "NOERROR";
-        case 1:
-            return "FORMERR";
-        case 2:
-            return "SERVFAIL";
-        case 3:
-            return "NXDOMAIN";
-        case 4:
-            return "NOTIMP";
-        case 5:
-            return "REFUSED";
-        case 9:
-            return "NOTAUTH";
-        case 16:
-            return "BADVERS";
-        default:
-            return std::to_string(rcode);
-    }
+    const char* name = dns::rcode_name(static_cast<uint16_t>(rcode));
+    return name != nullptr ? name : std::to_string(rcode);
 }
 
 std::string render_metrics(const StatusModel& status, const ResponseTotals& responses,

@@ -37,28 +37,6 @@ int64_t now_ms() {
         .count();
 }
 
-const char* rcode_name(uint16_t rcode) {
-    switch (rcode) {
-        case 0:
-            return "NOERROR";
-        case 1:
-            return "FORMERR";
-        case 2:
-            return "SERVFAIL";
-        case 3:
-            return "NXDOMAIN";
-        case 4:
-            return "NOTIMP";
-        case 5:
-            return "REFUSED";
-        case 9:
-            return "NOTAUTH";
-        case 16:
-            return "BADVERS";
-    }
-    return nullptr;
-}
-
 // ldns knows every registered type mnemonic; asked once per type, then remembered (the writer
 // thread is the only caller).
 const std::string& type_name(uint16_t qtype) {
@@ -205,7 +183,7 @@ void format_query_line(const QueryLogRecord& r, std::string& out) {
         out += type_name(r.qtype);
     }
     out += " rcode=";
-    if (const char* name = rcode_name(r.rcode)) {
+    if (const char* name = dns::rcode_name(r.rcode)) {
         out += name;
     } else {
         out += "RCODE";

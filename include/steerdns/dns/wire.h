@@ -63,6 +63,9 @@ enum class Rcode : uint16_t {
     badvers = 16,  // extended: needs an OPT record to carry the upper bits
 };
 
+// "NOERROR", "NXDOMAIN", ... for the codes above; null for any other (callers print the number).
+const char* rcode_name(uint16_t rcode);
+
 inline constexpr uint16_t kOptionEcs = 8;  // RFC 7871
 
 inline uint16_t load_u16(const uint8_t* p) {
