@@ -1,4 +1,4 @@
-// steerdns command line: `serve` (the default), `check` and `status`.
+// steerdns command line: `serve` (the default), `check` and `status` (src/cli/).
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -7,55 +7,20 @@
 #include <set>
 #include <thread>
 
+#include "steerdns/cli/check.h"
+#include "steerdns/cli/status.h"
 #include "steerdns/control/auth.h"
-#include "steerdns/control/status_client.h"
-#include "steerdns/server/cpu_affinity.h"
-#include "steerdns/server/log.h"
 #include "steerdns/server/rrl.h"
 #include "steerdns/server/server.h"
 #include "steerdns/server/zone_dir.h"
+#include "steerdns/util/cpu_affinity.h"
+#include "steerdns/util/log.h"
 #include "steerdns/zone/compile.h"
 #include "steerdns/zone/limits.h"
 
 namespace {
 
 using namespace steerdns;
-
-int run_check(const std::vector<std::string>& paths) {
-    int problems = 0;
-    std::map<std::string, std::string> apex_file;
-    for (const std::string& p : paths) {
-        std::string error;
-        const std::vector<std::string> files = server::zone_files(p, error);
-        if (!error.empty()) {
-            std::cerr << error << "\n";
-            ++problems;
-            continue;
-        }
-        if (files.empty()) std::cerr << p << ": no *.json zone files\n";
-        for (const std::string& f : files) {
-            zone::CompileResult r = zone::load_zone(f);
-            for (const zone::Diagnostic& d : r.diags) std::cerr << d.to_string() << "\n";
-            problems += static_cast<int>(r.diags.size());
-            if (!r.zone) continue;
-            const std::string apex = r.zone->apex_text();
-            auto [it, fresh] = apex_file.emplace(apex, f);
-            if (!fresh) {
-                std::cerr << f << ": zone " << apex << " is also defined in " << it->second << "\n";
-                ++problems;
-                continue;
-            }
-            std::cout << f << ": ok: zone " << apex << " serial " << r.zone->serial << ", "
-                      << r.zone->pools.size()
-                      << (r.zone->pools.size() == 1 ? " pool, " : " pools, ")
-                      << r.zone->member_count()
-                      << (r.zone->member_count() == 1 ? " member, " : " members, ")
-                      << r.zone->nodes.size() << " names\n";
-        }
-    }
-    if (problems > 0) std::cerr << problems << (problems == 1 ? " problem\n" : " problems\n");
-    return problems == 0 ? 0 : 1;
-}
 
 }  // namespace
 
@@ -231,32 +196,32 @@ int main(int argc, char** argv) {
     opts.rrl_ipv4_prefix = static_cast<uint8_t>(rrl_ipv4_prefix);
     opts.rrl_ipv6_prefix = static_cast<uint8_t>(rrl_ipv6_prefix);
 
-    if (check->parsed()) return run_check(check_paths);
+    if (check->parsed()) return cli::run_check(check_paths, std::cout, std::cerr);
     if (status->parsed()) {
-        return control::run_status_command(status_control, status_token_file, std::cout, std::cerr,
-                                           isatty(STDOUT_FILENO) == 1);
+        return cli::run_status_command(status_control, status_token_file, std::cout, std::cerr,
+                                       isatty(STDOUT_FILENO) == 1);
     }
     if (opts.zones_dir.empty()) {
         std::cerr << "steerdns: --zones DIR is required to serve (see --help)\n";
         return 2;
     }
 
-    server::LogLevel level;
-    server::parse_log_level(log_level, level);
-    server::set_log_level(level);
+    util::LogLevel level;
+    util::parse_log_level(log_level, level);
+    util::set_log_level(level);
     opts.threads = threads;
     for (auto [text, cpus, flag] : {std::tuple{&worker_cpus, &opts.worker_cpus, "--worker-cpus"},
                                     std::tuple{&probe_cpus, &opts.probe_cpus, "--probe-cpus"}}) {
         std::string error;
-        if (!text->empty() && !server::parse_cpu_list(*text, *cpus, error)) {
+        if (!text->empty() && !util::parse_cpu_list(*text, *cpus, error)) {
             std::cerr << "steerdns: " << flag << " " << *text << ": " << error << "\n";
             return 2;
         }
     }
     for (const std::string& l : listen) {
-        server::ListenAddr at;
+        util::ListenAddr at;
         std::string error;
-        if (!server::parse_listen(l, at, error)) {
+        if (!util::parse_listen(l, at, error)) {
             std::cerr << "steerdns: --listen " << l << ": " << error << "\n";
             return 2;
         }
@@ -266,7 +231,7 @@ int main(int argc, char** argv) {
         opts.control_enabled = false;
     } else {
         std::string error;
-        if (!server::parse_listen(control_addr, opts.control, error)) {
+        if (!util::parse_listen(control_addr, opts.control, error)) {
             std::cerr << "steerdns: --control " << control_addr << ": " << error
                       << " (ADDR:PORT, or off)\n";
             return 2;
@@ -285,7 +250,7 @@ int main(int argc, char** argv) {
         server::Server srv(std::move(opts));
         return srv.run();
     } catch (const std::exception& e) {
-        server::log_error("cannot start", {{"error", e.what()}});
+        util::log_error("cannot start", {{"error", e.what()}});
         return 1;
     }
 }

@@ -8,6 +8,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "steerdns/util/file.h"
+
 namespace steerdns::control {
 namespace {
 
@@ -37,19 +39,11 @@ HttpResponse forbidden(std::string_view why) {
 }  // namespace
 
 bool read_token_file(const std::string& path, std::string& token, std::string& error) {
-    errno = 0;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        error = path + ": cannot read" + (errno ? std::string(": ") + std::strerror(errno) : "");
+    std::string all;
+    if (!util::read_file(path, all, error)) {
+        error = path + ": cannot read: " + error;
         return false;
     }
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) {
-        error = path + ": cannot read";
-        return false;
-    }
-    const std::string all = text.str();
     const std::string_view t = trim(all);
     if (t.empty()) {
         error = path + ": the token file is empty";

@@ -12,86 +12,18 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "steerdns/control/rfc3339.h"
+#include "steerdns/util/clock.h"
+#include "steerdns/util/fd.h"
+#include "steerdns/util/file.h"
 
 namespace steerdns::control {
 namespace {
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-}
 
 std::string errno_text() {
     return std::strerror(errno);
 }
 
-// Closes a descriptor on every path out.
-struct FdCloser {
-    int fd;
-    ~FdCloser() {
-        if (fd >= 0) ::close(fd);
-    }
-};
-
 }  // namespace
-
-std::string canonical_address(std::string_view text) {
-    const std::string s(text);
-    unsigned char bytes[16];
-    char out[INET6_ADDRSTRLEN];
-    if (inet_pton(AF_INET, s.c_str(), bytes) == 1)
-        return inet_ntop(AF_INET, bytes, out, sizeof out) ? out : "";
-    if (inet_pton(AF_INET6, s.c_str(), bytes) == 1)
-        return inet_ntop(AF_INET6, bytes, out, sizeof out) ? out : "";
-    return "";
-}
-
-std::string canonical_zone(std::string_view text) {
-    std::string z = lower(text);
-    if (z.empty() || z.back() != '.') z += '.';
-    return z;
-}
-
-std::string canonical_pool(std::string_view text) {
-    return lower(text);
-}
-
-std::optional<DrainKey> make_drain_key(std::string_view zone, std::string_view pool,
-                                       std::string_view address, std::string& error) {
-    if (zone.empty() || zone == ".") {
-        error = "\"zone\" is empty";
-        return std::nullopt;
-    }
-    if (pool.empty()) {
-        error = "\"pool\" is empty";
-        return std::nullopt;
-    }
-    DrainKey k;
-    k.zone = canonical_zone(zone);
-    k.pool = canonical_pool(pool);
-    k.address = canonical_address(address);
-    if (k.address.empty()) {
-        error = "\"" + std::string(address) + "\" is not an IPv4 or IPv6 address";
-        return std::nullopt;
-    }
-    return k;
-}
-
-bool DrainSet::add(const DrainKey& key, int64_t since_unix_ms) {
-    return drained_.emplace(key, since_unix_ms).second;
-}
-
-bool DrainSet::remove(const DrainKey& key) {
-    return drained_.erase(key) != 0;
-}
-
-std::optional<int64_t> DrainSet::since(const DrainKey& key) const {
-    const auto it = drained_.find(key);
-    if (it == drained_.end()) return std::nullopt;
-    return it->second;
-}
 
 std::string state_file_path(const std::string& zones) {
     struct stat st {};
@@ -111,7 +43,7 @@ std::string drain_state_json(const DrainSet& set) {
         e["zone"] = k.zone;
         e["pool"] = k.pool;
         e["address"] = k.address;
-        e["since"] = rfc3339(since);
+        e["since"] = util::rfc3339(since);
         drained.push_back(std::move(e));
     }
     nlohmann::ordered_json doc;
@@ -150,12 +82,12 @@ bool parse_drain_state(std::string_view text, DrainSet& out, std::string& error)
             return f != e.end() && f->is_string() ? f->get<std::string>() : std::string();
         };
         std::string why;
-        const auto key = make_drain_key(field("zone"), field("pool"), field("address"), why);
+        const auto key = zone::make_drain_key(field("zone"), field("pool"), field("address"), why);
         if (!key) {
             error = where + why;
             return false;
         }
-        const std::optional<int64_t> since = parse_rfc3339(field("since"));
+        const std::optional<int64_t> since = util::parse_rfc3339(field("since"));
         set.add(*key, since.value_or(0));
     }
     out = std::move(set);
@@ -176,16 +108,13 @@ bool load_drain_state(const std::string& path, DrainSet& out, std::string& error
         error = path + ": is a directory";
         return false;
     }
-    errno = 0;
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
-        error = path + ": cannot read" + (errno != 0 ? ": " + errno_text() : std::string());
+    std::string text;
+    if (!util::read_file(path, text, error)) {
+        error = path + ": cannot read: " + error;
         return false;
     }
-    std::ostringstream text;
-    text << in.rdbuf();
     std::string why;
-    if (!parse_drain_state(text.str(), out, why)) {
+    if (!parse_drain_state(text, out, why)) {
         error = path + ": " + why;
         return false;
     }
@@ -196,14 +125,14 @@ bool save_drain_state(const std::string& path, const DrainSet& set, std::string&
     const std::string text = drain_state_json(set);
     const std::string tmp = path + ".tmp";
     {
-        FdCloser f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
-        if (f.fd < 0) {
+        util::Fd f{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)};
+        if (f.get() < 0) {
             error = tmp + ": " + errno_text();
             return false;
         }
         size_t done = 0;
         while (done < text.size()) {
-            const ssize_t n = ::write(f.fd, text.data() + done, text.size() - done);
+            const ssize_t n = ::write(f.get(), text.data() + done, text.size() - done);
             if (n < 0 && errno == EINTR) continue;
             if (n <= 0) {
                 error = tmp + ": " + errno_text();
@@ -214,7 +143,7 @@ bool save_drain_state(const std::string& path, const DrainSet& set, std::string&
         }
         // The data reaches the disk before the name does: after a crash the file is the old
         // one or the new one, never an empty one.
-        if (::fsync(f.fd) != 0) {
+        if (::fsync(f.get()) != 0) {
             error = tmp + ": fsync: " + errno_text();
             ::unlink(tmp.c_str());
             return false;
@@ -227,8 +156,8 @@ bool save_drain_state(const std::string& path, const DrainSet& set, std::string&
     }
     const size_t slash = path.rfind('/');
     const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash + 1);
-    FdCloser d{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
-    if (d.fd >= 0) ::fsync(d.fd);  // the rename itself; best effort
+    util::Fd d{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+    if (d.get() >= 0) ::fsync(d.get());  // the rename itself; best effort
     return true;
 }
 

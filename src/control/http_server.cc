@@ -6,12 +6,12 @@
 #include <string>
 
 #include "steerdns/control/auth.h"
-#include "steerdns/server/log.h"
+#include "steerdns/util/log.h"
 
 namespace steerdns::control {
 
-using server::make_uv;
-using server::UvPtr;
+using util::make_uv;
+using util::UvPtr;
 
 struct HttpServer::Connection {
     Connection(HttpServer& s, uint64_t i, HttpLimits limits)
@@ -22,8 +22,8 @@ struct HttpServer::Connection {
     HttpServer* server;
     uint64_t id;
     RequestParser parser;
-    UvPtr<uv_tcp_t> tcp;
-    UvPtr<uv_timer_t> idle;
+    util::UvPtr<uv_tcp_t> tcp;
+    util::UvPtr<uv_timer_t> idle;
     bool loopback = false;
     std::string in;  // received, not parsed yet
     char read_buf[16 * 1024];
@@ -54,9 +54,9 @@ HttpServer::~HttpServer() {
     close();
 }
 
-void HttpServer::listen(const server::ListenAddr& at) {
-    listener_ = make_uv<uv_tcp_t>();
-    server::uv_check(uv_tcp_init(loop_, listener_.get()), "uv_tcp_init");
+void HttpServer::listen(const util::ListenAddr& at) {
+    listener_ = util::make_uv<uv_tcp_t>();
+    util::uv_check(uv_tcp_init(loop_, listener_.get()), "uv_tcp_init");
     listener_->data = this;
     int rc = uv_tcp_bind(listener_.get(), reinterpret_cast<const sockaddr*>(&at.addr), 0);
     // libuv reports EADDRINUSE of a bind at listen time.
@@ -80,8 +80,7 @@ uint16_t HttpServer::port() const {
     sockaddr_storage ss{};
     int len = sizeof ss;
     uv_tcp_getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&ss), &len);
-    return ss.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6&>(ss).sin6_port)
-                                    : ntohs(reinterpret_cast<sockaddr_in&>(ss).sin_port);
+    return util::port_of(ss);
 }
 
 void HttpServer::close() {
@@ -92,7 +91,7 @@ void HttpServer::close() {
 void HttpServer::on_accept() {
     auto owned = std::make_unique<Connection>(*this, next_id_++, limits_);
     Connection& c = *owned;
-    c.tcp = make_uv<uv_tcp_t>();
+    c.tcp = util::make_uv<uv_tcp_t>();
     uv_tcp_init(loop_, c.tcp.get());
     if (uv_accept(reinterpret_cast<uv_stream_t*>(listener_.get()),
                   reinterpret_cast<uv_stream_t*>(c.tcp.get())) != 0)
@@ -102,7 +101,7 @@ void HttpServer::on_accept() {
     int len = sizeof peer;
     uv_tcp_getpeername(c.tcp.get(), reinterpret_cast<sockaddr*>(&peer), &len);
     c.loopback = is_loopback(peer);
-    c.idle = make_uv<uv_timer_t>();
+    c.idle = util::make_uv<uv_timer_t>();
     uv_timer_init(loop_, c.idle.get());
     c.idle->data = &c;
     const bool full = connections_.size() >= limits_.max_connections;
@@ -203,7 +202,7 @@ void HttpServer::process(Connection& c) {
             handler_(std::move(req), reply);
         } catch (const std::exception& e) {
             // A bug in a handler costs this request, not the daemon.
-            server::log_error("control request failed", {{"error", e.what()}});
+            util::log_error("control request failed", {{"error", e.what()}});
             if (c.busy) reply(json_error(500, std::string("internal error: ") + e.what()));
         }
         // `c` may be gone only through remove(), which a reply never calls synchronously.
@@ -291,7 +290,7 @@ void HttpServer::maybe_close(Connection& c) {
 }
 
 void HttpServer::remove(uint64_t id) {
-    // Closing the handles is asynchronous (UvPtr); the connection's memory goes now, and
+    // Closing the handles is asynchronous (util::UvPtr); the connection's memory goes now, and
     // callbacks still queued for it find neither it nor its id.
     connections_.erase(id);
 }

@@ -7,8 +7,6 @@
 
 namespace steerdns::control {
 
-using server::WorkerStats;
-
 std::string escape_label_value(std::string_view v) {
     std::string out;
     out.reserve(v.size());
@@ -78,35 +76,11 @@ void MetricsWriter::sample(std::string_view name, Labels labels, double value) {
     out_ += '\n';
 }
 
-void ServerCounters::add(const WorkerStats& w) {
-    auto get = [](const std::atomic<uint64_t>& c) { return c.load(std::memory_order_relaxed); };
-    for (size_t t = 0; t < 2; ++t)
-        for (size_t q = 0; q < WorkerStats::kQtypeSlots; ++q)
-            for (size_t r = 0; r < WorkerStats::kRcodeSlots; ++r)
-                queries[t][q][r] += get(w.queries[t][q][r]);
-    truncated += get(w.truncated);
-    tcp_accepted += get(w.tcp_accepted);
-    tcp_rejected += get(w.tcp_rejected);
-    dropped_malformed += get(w.dropped_malformed);
-    dropped_oversized += get(w.dropped_oversized);
-    dropped_source_port += get(w.dropped_source_port);
-    send_failed += get(w.send_failed);
-    rrl_dropped += get(w.rrl_dropped);
-    rrl_slipped += get(w.rrl_slipped);
-    reflection_dropped += get(w.reflection_dropped);
-    tcp_rejected_per_client += get(w.tcp_rejected_per_client);
-    tcp_read_timeouts += get(w.tcp_read_timeouts);
-    tcp_write_timeouts += get(w.tcp_write_timeouts);
-    tcp_idle_timeouts += get(w.tcp_idle_timeouts);
-    tcp_query_limit_closes += get(w.tcp_query_limit_closes);
-    query_log_dropped += get(w.query_log_dropped);
-}
-
 std::string qtype_label(size_t slot) {
-    static constexpr const char* kNames[WorkerStats::kQtypeSlots - 1] = {
+    static constexpr const char* kNames[kQtypeSlots - 1] = {
         "A",   "NS",    "CNAME", "SOA",    "PTR",  "MX",    "TXT", "AAAA",
         "SRV", "NAPTR", "DS",    "DNSKEY", "SVCB", "HTTPS", "ANY"};
-    return slot < WorkerStats::kQtypeSlots - 1 ? kNames[slot] : "other";
+    return slot < kQtypeSlots - 1 ? kNames[slot] : "other";
 }
 
 std::string rcode_label(size_t rcode) {
@@ -127,8 +101,8 @@ std::string render_metrics(const StatusModel& status, const ResponseTotals& resp
              "DNS queries answered, by transport, query type and response code.");
     for (size_t t = 0; t < 2; ++t) {
         const char* transport = t == 0 ? "udp" : "tcp";
-        for (size_t q = 0; q < WorkerStats::kQtypeSlots; ++q) {
-            for (size_t r = 0; r < WorkerStats::kRcodeSlots; ++r) {
+        for (size_t q = 0; q < kQtypeSlots; ++q) {
+            for (size_t r = 0; r < kRcodeSlots; ++r) {
                 if (c.queries[t][q][r] == 0) continue;  // only combinations seen
                 w.sample("steerdns_queries_total",
                          {{"transport", transport},

@@ -17,7 +17,7 @@ void ResponseTotals::add(const Snapshot& s) {
             pool[0] += s.pool_counter_total(index, pi, Snapshot::kPoolResponses);
             pool[1] += s.pool_counter_total(index, pi, Snapshot::kPoolFallbacks);
             for (size_t mi = 0; mi < p.members.size(); ++mi) {
-                std::string address = canonical_address(p.members[mi].address_text);
+                std::string address = zone::canonical_address(p.members[mi].address_text);
                 members[{apex, p.name, std::move(address)}] +=
                     s.pool_counter_total(index, pi, Snapshot::kPoolMembers + mi);
             }

@@ -50,7 +50,7 @@ std::variant<DrainKey, HttpResponse> parse_drain_body(std::string_view body) {
         parts[i] = it->get<std::string>();
     }
     std::string error;
-    std::optional<DrainKey> key = make_drain_key(parts[0], parts[1], parts[2], error);
+    std::optional<DrainKey> key = zone::make_drain_key(parts[0], parts[1], parts[2], error);
     if (!key) return json_error(400, error);
     return *key;
 }

@@ -1,8 +1,8 @@
 #include "steerdns/control/status_json.h"
 
-#include "steerdns/control/rfc3339.h"
 #include "steerdns/health/check.h"
 #include "steerdns/lb/policy.h"
+#include "steerdns/util/clock.h"
 
 namespace steerdns::control {
 namespace {
@@ -29,20 +29,20 @@ nlohmann::ordered_json text_or_null(const std::string& s) {
 }
 
 nlohmann::ordered_json time_or_null(const std::optional<int64_t>& ms) {
-    return ms ? nlohmann::ordered_json(rfc3339(*ms)) : nlohmann::ordered_json(nullptr);
+    return ms ? nlohmann::ordered_json(util::rfc3339(*ms)) : nlohmann::ordered_json(nullptr);
 }
 
 MemberStatus member_status(const StatusInputs& in, const ZoneStatus& zone, const lb::Pool& pool,
                            const lb::Member& m) {
     MemberStatus ms;
-    ms.address = canonical_address(m.address_text);
+    ms.address = zone::canonical_address(m.address_text);
     if (ms.address.empty()) ms.address = m.address_text;
     ms.weight = m.weight;
     ms.priority = m.priority;
     ms.region = m.region;
     DrainKey key;
-    key.zone = canonical_zone(zone.zone);
-    key.pool = canonical_pool(pool.name);
+    key.zone = zone::canonical_zone(zone.zone);
+    key.pool = zone::canonical_pool(pool.name);
     key.address = ms.address;
     const std::optional<int64_t> drained_since = in.drains ? in.drains->since(key) : std::nullopt;
 
@@ -174,8 +174,8 @@ nlohmann::ordered_json status_json(const StatusModel& model) {
     }
     nlohmann::ordered_json doc;
     doc["version"] = model.version;
-    doc["now"] = rfc3339(model.now_unix_ms);
-    doc["started"] = rfc3339(model.started_unix_ms);
+    doc["now"] = util::rfc3339(model.now_unix_ms);
+    doc["started"] = util::rfc3339(model.started_unix_ms);
     doc["zones"] = std::move(zones);
     doc["rejected_files"] = std::move(rejected);
     return doc;

@@ -21,38 +21,24 @@
 #include <unordered_set>
 
 #include "steerdns/health/flap_filter.h"
-#include "steerdns/server/cpu_affinity.h"
-#include "steerdns/server/log.h"
-#include "steerdns/server/uv.h"
+#include "steerdns/util/clock.h"
+#include "steerdns/util/cpu_affinity.h"
+#include "steerdns/util/curl.h"
+#include "steerdns/util/log.h"
+#include "steerdns/util/uv.h"
 
 namespace steerdns::health {
 
-using server::Loop;
-using server::make_uv;
-using server::uv_check;
-using server::UvPtr;
+using util::curl_init_once;
+using util::CurlEasyPtr;
+using util::CurlMultiPtr;
+using util::CurlSlistPtr;
+using util::Loop;
+using util::make_uv;
+using util::uv_check;
+using util::UvPtr;
 
 namespace {
-
-struct CurlEasyDeleter {
-    void operator()(CURL* e) const { curl_easy_cleanup(e); }
-};
-struct CurlMultiDeleter {
-    void operator()(CURLM* m) const { curl_multi_cleanup(m); }
-};
-struct CurlSlistDeleter {
-    void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
-using CurlEasyPtr = std::unique_ptr<CURL, CurlEasyDeleter>;
-using CurlMultiPtr = std::unique_ptr<CURLM, CurlMultiDeleter>;
-using CurlSlistPtr = std::unique_ptr<curl_slist, CurlSlistDeleter>;
-
-// libcurl wants one global init before any other call; before 7.84 it was not thread-safe,
-// so it is done once, from whichever thread builds the first monitor.
-void curl_init_once() {
-    static std::once_flag once;
-    std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
 
 // A health check reads a status line and a small body; a backend streaming more than this
 // is cut off (and judged on what arrived), so a probe costs bounded memory.
@@ -85,7 +71,7 @@ struct Probe {
     Monitor::Impl* mon;
     ProbeSpec spec;
     FlapFilter filter;
-    UvPtr<uv_timer_t> timer;
+    util::UvPtr<uv_timer_t> timer;
     uint64_t launched = 0;  // sequence number of the last attempt started
     uint64_t applied = 0;   // of the last result applied: a late, older result is dropped
 };
@@ -94,7 +80,7 @@ struct Probe {
 struct CurlSocket {
     Monitor::Impl* mon = nullptr;
     curl_socket_t fd = CURL_SOCKET_BAD;
-    UvPtr<uv_poll_t> poll;
+    util::UvPtr<uv_poll_t> poll;
 };
 
 struct Monitor::Impl {
@@ -121,8 +107,8 @@ struct Monitor::Impl {
     // Declared first so it is destroyed last: its destructor runs the close callbacks of
     // every handle below.
     Loop loop;
-    UvPtr<uv_async_t> wake;
-    UvPtr<uv_timer_t> curl_timer;
+    util::UvPtr<uv_async_t> wake;
+    util::UvPtr<uv_timer_t> curl_timer;
     std::unordered_map<curl_socket_t, std::unique_ptr<CurlSocket>> curl_sockets;
     // After curl_sockets: curl_multi_cleanup may still report sockets to forget.
     CurlMultiPtr multi;
@@ -157,16 +143,6 @@ struct Monitor::Impl {
     std::unordered_map<uint32_t, ProbeStatus> status;
     ProbeResultCounts results;
 };
-
-namespace {
-
-int64_t unix_ms_now() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-}  // namespace
 
 // One run of a check. Attempts always run to their end (bounded by the check's timeout), so
 // no libuv request is ever cancelled under a live callback; a result whose probe is gone is
@@ -232,13 +208,13 @@ class TcpAttempt final : public Attempt {
             sa->sin6_port = htons(check().port);
             std::memcpy(&sa->sin6_addr, target_->address, 16);
         }
-        tcp_ = make_uv<uv_tcp_t>();
+        tcp_ = util::make_uv<uv_tcp_t>();
         uv_tcp_init(loop(), tcp_.get());
         req_.data = this;
         const int rc =
             uv_tcp_connect(&req_, tcp_.get(), reinterpret_cast<const sockaddr*>(&ss), on_connect);
         if (rc < 0) return finish(false, std::string("tcp connect: ") + uv_strerror(rc));
-        timer_ = make_uv<uv_timer_t>();
+        timer_ = util::make_uv<uv_timer_t>();
         uv_timer_init(loop(), timer_.get());
         timer_->data = this;
         uv_timer_start(timer_.get(), on_timeout, check().timeout_ms, 0);
@@ -275,8 +251,8 @@ class TcpAttempt final : public Attempt {
     // The request lives in the attempt, which lives until on_connect: libuv calls it exactly
     // once, with UV_ECANCELED when the handle is closed first.
     uv_connect_t req_{};
-    UvPtr<uv_tcp_t> tcp_;
-    UvPtr<uv_timer_t> timer_;
+    util::UvPtr<uv_tcp_t> tcp_;
+    util::UvPtr<uv_timer_t> timer_;
     bool timed_out_ = false;
 };
 
@@ -302,13 +278,13 @@ class ExecAttempt final : public Attempt {
         o.flags = UV_PROCESS_DETACHED;
         o.stdio_count = 3;
         o.stdio = stdio;
-        proc_ = make_uv<uv_process_t>();
+        proc_ = util::make_uv<uv_process_t>();
         proc_->data = this;
         const int rc = uv_spawn(loop(), proc_.get(), &o);
         if (rc < 0) {
             return finish(false, "exec: cannot run " + args[0] + ": " + uv_strerror(rc));
         }
-        timer_ = make_uv<uv_timer_t>();
+        timer_ = util::make_uv<uv_timer_t>();
         uv_timer_init(loop(), timer_.get());
         timer_->data = this;
         uv_timer_start(timer_.get(), on_timeout, check().timeout_ms, 0);
@@ -340,8 +316,8 @@ class ExecAttempt final : public Attempt {
         self->kill_group();  // on_exit follows and reports the timeout
     }
 
-    UvPtr<uv_process_t> proc_;
-    UvPtr<uv_timer_t> timer_;
+    util::UvPtr<uv_process_t> proc_;
+    util::UvPtr<uv_timer_t> timer_;
     bool timed_out_ = false;
 };
 
@@ -500,12 +476,12 @@ Monitor::Impl::Impl(ProbeRegistry& r, MonitorLimits l)
     limits.max_in_flight = std::max(1u, limits.max_in_flight);
     limits.max_exec = std::max(1u, limits.max_exec);
     curl_init_once();
-    wake = make_uv<uv_async_t>();
-    uv_check(uv_async_init(loop.get(), wake.get(),
-                           [](uv_async_t* a) { static_cast<Impl*>(a->data)->on_wake(); }),
-             "uv_async_init");
+    wake = util::make_uv<uv_async_t>();
+    util::uv_check(uv_async_init(loop.get(), wake.get(),
+                                 [](uv_async_t* a) { static_cast<Impl*>(a->data)->on_wake(); }),
+                   "uv_async_init");
     wake->data = this;
-    curl_timer = make_uv<uv_timer_t>();
+    curl_timer = util::make_uv<uv_timer_t>();
     uv_timer_init(loop.get(), curl_timer.get());
     curl_timer->data = this;
     multi.reset(curl_multi_init());
@@ -536,7 +512,7 @@ int Monitor::Impl::on_curl_socket(CURL*, curl_socket_t s, int what, void* userp,
         cs = std::make_unique<CurlSocket>();
         cs->mon = self;
         cs->fd = s;
-        cs->poll = make_uv<uv_poll_t>();
+        cs->poll = util::make_uv<uv_poll_t>();
         if (uv_poll_init_socket(self->loop.get(), cs->poll.get(), s) < 0) {
             self->curl_sockets.erase(s);
             return -1;
@@ -631,7 +607,7 @@ void Monitor::Impl::apply(std::vector<ProbeSpec> specs) {
     }
     for (auto& [slot, spec] : wanted) {
         auto p = std::make_unique<Probe>(this, std::move(*spec));
-        p->timer = make_uv<uv_timer_t>();
+        p->timer = util::make_uv<uv_timer_t>();
         uv_timer_init(loop.get(), p->timer.get());
         p->timer->data = p.get();
         // A random phase in the interval: a thousand probes of one check spread over it
@@ -649,15 +625,15 @@ void Monitor::Impl::apply(std::vector<ProbeSpec> specs) {
             std::lock_guard lock(status_m);
             ProbeStatus& st = status[slot];
             st = ProbeStatus{};
-            st.since_unix_ms = unix_ms_now();
+            st.since_unix_ms = util::unix_ms_now();
         }
         probes.emplace(slot, std::move(p));
     }
     registry.recycle(dropped);
     if (!wanted.empty() || !dropped.empty()) {
-        server::log_info("health probes", {{"probes", std::to_string(probes.size())},
-                                           {"added", std::to_string(wanted.size())},
-                                           {"removed", std::to_string(dropped.size())}});
+        util::log_info("health probes", {{"probes", std::to_string(probes.size())},
+                                         {"added", std::to_string(wanted.size())},
+                                         {"removed", std::to_string(dropped.size())}});
     }
 }
 
@@ -685,13 +661,13 @@ void Monitor::Impl::note_cap_reached() {
     if (cap_logged && now - last_cap_log_ms < 10000) return;
     cap_logged = true;
     last_cap_log_ms = now;
-    server::log_warn("probe cap reached, probes delayed",
-                     {{"in_flight", std::to_string(attempts.size())},
-                      {"max_probes_in_flight", std::to_string(limits.max_in_flight)},
-                      {"exec_running", std::to_string(running_exec)},
-                      {"max_exec_checks", std::to_string(limits.max_exec)},
-                      {"waiting", std::to_string(waiting.size() + waiting_exec.size())},
-                      {"delayed_total", std::to_string(delayed.load(std::memory_order_relaxed))}});
+    util::log_warn("probe cap reached, probes delayed",
+                   {{"in_flight", std::to_string(attempts.size())},
+                    {"max_probes_in_flight", std::to_string(limits.max_in_flight)},
+                    {"exec_running", std::to_string(running_exec)},
+                    {"max_exec_checks", std::to_string(limits.max_exec)},
+                    {"waiting", std::to_string(waiting.size() + waiting_exec.size())},
+                    {"delayed_total", std::to_string(delayed.load(std::memory_order_relaxed))}});
 }
 
 void Monitor::Impl::launch_waiting() {
@@ -763,7 +739,7 @@ void Monitor::Impl::on_result(uint32_t slot, const std::string& key, uint64_t se
     const bool changed = p.filter.feed(ok);
     {
         std::lock_guard lock(status_m);
-        const int64_t now = unix_ms_now();
+        const int64_t now = util::unix_ms_now();
         ProbeStatus& st = status[slot];
         st.has_result = true;
         st.last_ok = ok;
@@ -794,7 +770,7 @@ void Monitor::Impl::log_change(const Probe& p, State before, const std::string& 
         after = std::to_string(n) +
                 (up ? (n == 1 ? " success" : " successes") : (n == 1 ? " failure" : " failures"));
     }
-    std::vector<server::LogField> fields{
+    std::vector<util::LogField> fields{
         {"zone", s.label.zone}, {"pool", s.label.pool}, {"address", s.label.address}};
     if (s.target->address_text != s.label.address) {
         fields.push_back({"probe_address", s.target->address_text});
@@ -803,8 +779,8 @@ void Monitor::Impl::log_change(const Probe& p, State before, const std::string& 
     fields.push_back({"reason", reason});
     fields.push_back({"after", after});
     if (s.users > 1) fields.push_back({"members", std::to_string(s.users)});
-    server::log(up ? server::LogLevel::info : server::LogLevel::warn,
-                up ? "member up" : "member down", fields);
+    util::log(up ? util::LogLevel::info : util::LogLevel::warn, up ? "member up" : "member down",
+              fields);
 }
 
 void Monitor::Impl::shutdown_loop() {
@@ -837,7 +813,7 @@ Monitor::~Monitor() {
 void Monitor::start(std::vector<unsigned> cpus) {
     if (impl_->thread.joinable()) return;
     impl_->thread = std::thread([impl = impl_.get(), cpus = std::move(cpus)] {
-        server::pin_current_thread(cpus, "prober");
+        util::pin_current_thread(cpus, "prober");
         uv_run(impl->loop.get(), UV_RUN_DEFAULT);
     });
 }

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <limits>
 
+#include "steerdns/util/sockaddr.h"
+
 namespace steerdns::lb {
 
 namespace {
@@ -86,9 +88,7 @@ std::optional<std::string> parse_cidr(std::string_view text, Cidr& out) {
 }
 
 std::string to_string(const Cidr& net) {
-    char text[INET6_ADDRSTRLEN] = {};
-    inet_ntop(net.family == 6 ? AF_INET6 : AF_INET, net.address, text, sizeof text);
-    return std::string(text) + "/" + std::to_string(net.prefix);
+    return util::address_text(net.family, net.address) + "/" + std::to_string(net.prefix);
 }
 
 template <class Key>

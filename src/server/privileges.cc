@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "steerdns/server/log.h"
+#include "steerdns/util/log.h"
 
 namespace steerdns::server {
 namespace {
@@ -88,7 +88,7 @@ void drop_privileges(const std::string& user) {
         // Not root: at most the capabilities a service manager gave us (CAP_NET_BIND_SERVICE).
         // Nothing to drop when we already are that user; another user is out of reach.
         if (getuid() == a.uid && geteuid() == a.uid) {
-            log_info("already running as the --user account", {{"user", a.name}});
+            util::log_info("already running as the --user account", {{"user", a.name}});
             return;
         }
         std::string what = "cannot switch from uid ";
@@ -122,8 +122,9 @@ void drop_privileges(const std::string& user) {
             fail(user, "group root could be regained after setgid");
         if (holds_capabilities()) fail(user, "capabilities are still held after setuid");
     }
-    log_info("dropped privileges",
-             {{"user", a.name}, {"uid", std::to_string(a.uid)}, {"gid", std::to_string(a.gid)}});
+    util::log_info(
+        "dropped privileges",
+        {{"user", a.name}, {"uid", std::to_string(a.uid)}, {"gid", std::to_string(a.gid)}});
 }
 
 }  // namespace steerdns::server

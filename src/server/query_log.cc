@@ -13,7 +13,8 @@
 #include <stdexcept>
 #include <unordered_map>
 
-#include "steerdns/server/log.h"
+#include "steerdns/util/log.h"
+#include "steerdns/util/sockaddr.h"
 #include "steerdns/zone/ldns_ptr.h"
 
 namespace steerdns::server {
@@ -51,11 +52,6 @@ const std::string& type_name(uint16_t qtype) {
     if (s) name = s.get();
     if (name.empty()) name = "TYPE" + std::to_string(qtype);  // RFC 3597
     return names.emplace(qtype, std::move(name)).first->second;
-}
-
-void append_address(std::string& out, int family, const uint8_t* address) {
-    char text[INET6_ADDRSTRLEN];
-    if (inet_ntop(family == 6 ? AF_INET6 : AF_INET, address, text, sizeof text)) out += text;
 }
 
 // The query name in presentation form. Every byte that could confuse a logfmt reader (space,
@@ -172,7 +168,7 @@ void format_query_line(const QueryLogRecord& r, std::string& out) {
     out += "ts=";
     append_time(out, r.time_ns);
     out += " msg=query client=";
-    append_address(out, r.client_family, r.client);
+    util::append_address_text(out, r.client_family, r.client);
     out += " port=";
     out += std::to_string(r.client_port);
     out += r.transport == Transport::tcp ? " transport=tcp" : " transport=udp";
@@ -193,14 +189,14 @@ void format_query_line(const QueryLogRecord& r, std::string& out) {
     out += std::to_string(r.answers);
     if (r.flags & QueryLogRecord::kFirst) {
         out += " first=";
-        append_address(out, r.first_family, r.first);
+        util::append_address_text(out, r.first_family, r.first);
     }
     if (r.flags & QueryLogRecord::kTruncated) out += " tc=1";
     if (r.flags & QueryLogRecord::kEcs) {
         // As the client sent it, then the scope we answered with (dig's "a/b/c" split in two).
         out += " ecs=";
         if (r.ecs_family == 1 || r.ecs_family == 2) {
-            append_address(out, r.ecs_family == 1 ? 4 : 6, r.ecs_address);
+            util::append_address_text(out, r.ecs_family == 1 ? 4 : 6, r.ecs_address);
         } else {
             out += '?';
         }
@@ -316,7 +312,7 @@ size_t QueryLog::drain_all() {
 void QueryLog::write_out() {
     if (buffer_.empty()) return;
     if (fd_ < 0) {
-        log_write_lines(buffer_);
+        util::log_write_lines(buffer_);
         buffer_.clear();
         return;
     }
@@ -329,8 +325,8 @@ void QueryLog::write_out() {
             const int64_t now = now_ms();
             if (last_write_warning_ms_ == 0 || now - last_write_warning_ms_ >= 60000) {
                 last_write_warning_ms_ = now;
-                log_warn("query log write failed, lines lost",
-                         {{"file", path_}, {"error", std::strerror(errno)}});
+                util::log_warn("query log write failed, lines lost",
+                               {{"file", path_}, {"error", std::strerror(errno)}});
             }
             break;
         }
@@ -343,13 +339,13 @@ void QueryLog::reopen_now() {
     if (fd_ < 0) return;  // stderr
     const int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
     if (fd < 0) {
-        log_warn("cannot reopen the query log, still writing the old file",
-                 {{"file", path_}, {"error", std::strerror(errno)}});
+        util::log_warn("cannot reopen the query log, still writing the old file",
+                       {{"file", path_}, {"error", std::strerror(errno)}});
         return;
     }
     ::close(fd_);
     fd_ = fd;
-    log_info("query log reopened", {{"file", path_}});
+    util::log_info("query log reopened", {{"file", path_}});
 }
 
 void QueryLog::warn_drops(bool final) {
@@ -361,9 +357,9 @@ void QueryLog::warn_drops(bool final) {
     const int64_t now = now_ms();
     if (!final && last_drop_warning_ms_ != 0 && now - last_drop_warning_ms_ < 10000) return;
     last_drop_warning_ms_ = now;
-    log_warn("query log full, records dropped",
-             {{"dropped", std::to_string(total - drops_reported_)},
-              {"dropped_total", std::to_string(total)}});
+    util::log_warn("query log full, records dropped",
+                   {{"dropped", std::to_string(total - drops_reported_)},
+                    {"dropped_total", std::to_string(total)}});
     drops_reported_ = total;
 }
 

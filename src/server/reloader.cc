@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <utility>
 
-#include "steerdns/server/log.h"
+#include "steerdns/util/log.h"
 
 namespace steerdns::server {
 
@@ -28,13 +28,13 @@ SnapshotPtr Reloader::load_now() {
     return s;
 }
 
-void Reloader::set_drains(std::shared_ptr<const control::DrainSet> drains) {
+void Reloader::set_drains(std::shared_ptr<const zone::DrainSet> drains) {
     drains_ = std::move(drains);  // handed to zone_dir_ when no run is in flight
 }
 
 void Reloader::start() {
-    watch_ = make_uv<uv_fs_event_t>();
-    uv_check(uv_fs_event_init(loop_, watch_.get()), "uv_fs_event_init");
+    watch_ = util::make_uv<uv_fs_event_t>();
+    util::uv_check(uv_fs_event_init(loop_, watch_.get()), "uv_fs_event_init");
     watch_->data = this;
     const int rc = uv_fs_event_start(
         watch_.get(),
@@ -44,13 +44,14 @@ void Reloader::start() {
         dir_.c_str(), 0);
     if (rc < 0) {
         // Not fatal: the periodic scan still notices changes, only later.
-        log_warn("cannot watch the zones directory; changes are picked up by the periodic scan",
-                 {{"dir", dir_}, {"error", uv_strerror(rc)}});
+        util::log_warn(
+            "cannot watch the zones directory; changes are picked up by the periodic scan",
+            {{"dir", dir_}, {"error", uv_strerror(rc)}});
     }
-    debounce_ = make_uv<uv_timer_t>();
+    debounce_ = util::make_uv<uv_timer_t>();
     uv_timer_init(loop_, debounce_.get());
     debounce_->data = this;
-    scan_ = make_uv<uv_timer_t>();
+    scan_ = util::make_uv<uv_timer_t>();
     uv_timer_init(loop_, scan_.get());
     scan_->data = this;
     uv_timer_start(
@@ -114,7 +115,7 @@ void Reloader::done() {
         char took[32];
         std::snprintf(took, sizeof took, "%.1f",
                       static_cast<double>(uv_hrtime() - run_started_ns_) / 1e6);
-        log(report.failed > 0 ? LogLevel::warn : LogLevel::info, "reload done",
+        log(report.failed > 0 ? util::LogLevel::warn : util::LogLevel::info, "reload done",
             {{"trigger", run_reason_},
              {"loaded", std::to_string(report.loaded)},
              {"failed", std::to_string(report.failed)},

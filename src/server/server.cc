@@ -8,8 +8,8 @@
 #include <csignal>
 #include <stdexcept>
 
-#include "steerdns/server/log.h"
 #include "steerdns/server/privileges.h"
+#include "steerdns/util/log.h"
 
 namespace steerdns::server {
 namespace {
@@ -30,10 +30,10 @@ void fit_descriptor_limit(ServeOptions& opts) {
     if (lim.rlim_cur != RLIM_INFINITY && rlim_t{opts.tcp_max_clients} + reserve > lim.rlim_cur) {
         const unsigned fit =
             lim.rlim_cur > reserve + 16 ? static_cast<unsigned>(lim.rlim_cur - reserve) : 16;
-        log_warn("--tcp-max-clients lowered to fit the open file limit",
-                 {{"requested", std::to_string(opts.tcp_max_clients)},
-                  {"tcp_max_clients", std::to_string(fit)},
-                  {"nofile", std::to_string(lim.rlim_cur)}});
+        util::log_warn("--tcp-max-clients lowered to fit the open file limit",
+                       {{"requested", std::to_string(opts.tcp_max_clients)},
+                        {"tcp_max_clients", std::to_string(fit)},
+                        {"nofile", std::to_string(lim.rlim_cur)}});
         opts.tcp_max_clients = fit;
     }
 }
@@ -132,7 +132,7 @@ int Server::run() {
                                                     opts_.threads);
         },
         [this](SnapshotPtr s) { publish(std::move(s)); }, &probes_);
-    reloader_->set_drains(std::make_shared<const control::DrainSet>(drains_));
+    reloader_->set_drains(std::make_shared<const zone::DrainSet>(drains_));
     reloader_->on_report([this](const ReloadReport& r) { on_reload_report(r); });
     publish(reloader_->load_now());
     // The parsed JSON and the zone specs of the first load are freed by now; hand their pages
@@ -160,22 +160,22 @@ int Server::run() {
     auto on_signal = [](uv_signal_t* h, int signum) {
         auto* self = static_cast<Server*>(h->data);
         if (signum == SIGHUP) {
-            log_info("SIGHUP: reloading zones");
+            util::log_info("SIGHUP: reloading zones");
             self->reloader_->request("SIGHUP", true);
             if (self->query_log_) self->query_log_->reopen();
         } else {
-            log_info("shutting down", {{"signal", signum == SIGTERM ? "SIGTERM" : "SIGINT"}});
+            util::log_info("shutting down", {{"signal", signum == SIGTERM ? "SIGTERM" : "SIGINT"}});
             self->shutdown();
         }
     };
     for (auto [handle, signum] :
          {std::pair{&sigterm_, SIGTERM}, {&sigint_, SIGINT}, {&sighup_, SIGHUP}}) {
-        *handle = make_uv<uv_signal_t>();
-        uv_check(uv_signal_init(loop_.get(), handle->get()), "uv_signal_init");
+        *handle = util::make_uv<uv_signal_t>();
+        util::uv_check(uv_signal_init(loop_.get(), handle->get()), "uv_signal_init");
         (*handle)->data = this;
-        uv_check(uv_signal_start(handle->get(), on_signal, signum), "uv_signal_start");
+        util::uv_check(uv_signal_start(handle->get(), on_signal, signum), "uv_signal_start");
     }
-    retire_timer_ = make_uv<uv_timer_t>();
+    retire_timer_ = util::make_uv<uv_timer_t>();
     uv_timer_init(loop_.get(), retire_timer_.get());
     retire_timer_->data = this;
     uv_timer_start(
@@ -195,24 +195,24 @@ int Server::run() {
         pools += z->pools.size();
         members += z->member_count();
     }
-    log_info("steerdns started", {{"version", STEERDNS_VERSION},
-                                  {"listen", listen},
-                                  {"zones_dir", opts_.zones_dir},
-                                  {"zones", std::to_string(zone_count)},
-                                  {"pools", std::to_string(pools)},
-                                  {"members", std::to_string(members)},
-                                  {"threads", std::to_string(opts_.threads)},
-                                  {"probes", std::to_string(probes_.active().size())},
-                                  {"user", opts_.user.empty() ? "-" : opts_.user},
-                                  {"query_log", query_log_ ? query_log_->path() : "off"}});
+    util::log_info("steerdns started", {{"version", STEERDNS_VERSION},
+                                        {"listen", listen},
+                                        {"zones_dir", opts_.zones_dir},
+                                        {"zones", std::to_string(zone_count)},
+                                        {"pools", std::to_string(pools)},
+                                        {"members", std::to_string(members)},
+                                        {"threads", std::to_string(opts_.threads)},
+                                        {"probes", std::to_string(probes_.active().size())},
+                                        {"user", opts_.user.empty() ? "-" : opts_.user},
+                                        {"query_log", query_log_ ? query_log_->path() : "off"}});
     if (http_) {
-        log_info(
+        util::log_info(
             "control endpoint listening",
             {{"control", opts_.control.text},
              {"writes", opts_.control_token ? "token" : "disabled (no --control-token-file)"}});
     }
     uv_run(loop_.get(), UV_RUN_DEFAULT);
-    log_info("steerdns stopped");
+    util::log_info("steerdns stopped");
     return 0;
 }
 
@@ -240,18 +240,18 @@ void Server::log_totals() const {
         idle_to += get(s.tcp_idle_timeouts);
         query_cap += get(s.tcp_query_limit_closes);
     }
-    log_info("totals", {{"udp_queries", std::to_string(udp)},
-                        {"tcp_queries", std::to_string(tcp)},
-                        {"dropped", std::to_string(dropped)},
-                        {"rrl_dropped", std::to_string(rrl_dropped)},
-                        {"rrl_slipped", std::to_string(rrl_slipped)},
-                        {"reflection_dropped", std::to_string(reflection)},
-                        {"tcp_rejected", std::to_string(rejected)},
-                        {"tcp_rejected_per_client", std::to_string(rejected_client)},
-                        {"tcp_read_timeouts", std::to_string(read_to)},
-                        {"tcp_write_timeouts", std::to_string(write_to)},
-                        {"tcp_idle_timeouts", std::to_string(idle_to)},
-                        {"tcp_query_limit_closes", std::to_string(query_cap)}});
+    util::log_info("totals", {{"udp_queries", std::to_string(udp)},
+                              {"tcp_queries", std::to_string(tcp)},
+                              {"dropped", std::to_string(dropped)},
+                              {"rrl_dropped", std::to_string(rrl_dropped)},
+                              {"rrl_slipped", std::to_string(rrl_slipped)},
+                              {"reflection_dropped", std::to_string(reflection)},
+                              {"tcp_rejected", std::to_string(rejected)},
+                              {"tcp_rejected_per_client", std::to_string(rejected_client)},
+                              {"tcp_read_timeouts", std::to_string(read_to)},
+                              {"tcp_write_timeouts", std::to_string(write_to)},
+                              {"tcp_idle_timeouts", std::to_string(idle_to)},
+                              {"tcp_query_limit_closes", std::to_string(query_cap)}});
 }
 
 void Server::shutdown() {

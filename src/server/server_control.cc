@@ -6,9 +6,9 @@
 #include <unordered_map>
 
 #include "steerdns/control/metrics.h"
-#include "steerdns/control/rfc3339.h"
-#include "steerdns/server/log.h"
 #include "steerdns/server/server.h"
+#include "steerdns/util/clock.h"
+#include "steerdns/util/log.h"
 
 namespace steerdns::server {
 namespace {
@@ -19,17 +19,17 @@ struct Found {
     const lb::Member* member = nullptr;
 };
 
-Found find_member(const Snapshot* s, const control::DrainKey& key) {
+Found find_member(const Snapshot* s, const zone::DrainKey& key) {
     Found f;
     if (!s) return f;
     for (const zone::ZonePtr& z : s->zones())
-        if (control::canonical_zone(z->apex_text()) == key.zone) f.zone = z.get();
+        if (zone::canonical_zone(z->apex_text()) == key.zone) f.zone = z.get();
     if (!f.zone) return f;
     for (const lb::Pool& p : f.zone->pools)
-        if (control::canonical_pool(p.name) == key.pool) f.pool = &p;
+        if (zone::canonical_pool(p.name) == key.pool) f.pool = &p;
     if (!f.pool) return f;
     for (const lb::Member& m : f.pool->members)
-        if (control::canonical_address(m.address_text) == key.address) f.member = &m;
+        if (zone::canonical_address(m.address_text) == key.address) f.member = &m;
     return f;
 }
 
@@ -60,15 +60,15 @@ nlohmann::ordered_json outcome_json(const FileOutcome& o) {
 }  // namespace
 
 void Server::start_control() {
-    started_unix_ms_ = control::unix_ms_now();
+    started_unix_ms_ = util::unix_ms_now();
     state_path_ = control::state_file_path(opts_.zones_dir);
     std::string error;
     if (!control::load_drain_state(state_path_, drains_, error))
         throw std::runtime_error("drain state file " + error +
                                  " (fix it, or remove it to undrain every member)");
     if (drains_.size() > 0)
-        log_info("drained members restored",
-                 {{"file", state_path_}, {"drained", std::to_string(drains_.size())}});
+        util::log_info("drained members restored",
+                       {{"file", state_path_}, {"drained", std::to_string(drains_.size())}});
     if (!opts_.control_enabled) return;
     routes_ = std::make_unique<control::Routes>(*static_cast<control::Backend*>(this),
                                                 control::AuthConfig{opts_.control_token});
@@ -86,7 +86,7 @@ void Server::start_control() {
 void Server::note_versions(const Snapshot& s) {
     // A zone new to the snapshot is loaded now; the others keep their time, which
     // on_reload_report() sets when their file is loaded again (not for a drain's recompile).
-    const int64_t now = control::unix_ms_now();
+    const int64_t now = util::unix_ms_now();
     std::map<std::string, int64_t> next;
     for (const zone::ZonePtr& z : s.zones()) {
         const std::string apex = z->apex_text();
@@ -101,7 +101,7 @@ void Server::on_reload_report(const ReloadReport& report) {
     // periodic scans that found nothing new).
     bool read = report.removed > 0;
     bool failed = false;
-    const int64_t now = control::unix_ms_now();
+    const int64_t now = util::unix_ms_now();
     for (const FileOutcome& o : report.files) {
         if (o.kind != FileOutcome::Kind::file) continue;
         read = true;
@@ -159,7 +159,7 @@ control::StatusModel Server::status_model() {
         in.rejected.push_back(std::move(r));
     }
     in.version = STEERDNS_VERSION;
-    in.now_unix_ms = control::unix_ms_now();
+    in.now_unix_ms = util::unix_ms_now();
     in.started_unix_ms = started_unix_ms_;
     return control::build_status(in);
 }
@@ -173,7 +173,7 @@ std::string Server::status_json() {
 
 std::string Server::metrics() {
     control::ServerCounters c;
-    for (const auto& w : workers_) c.add(w->stats());
+    for (const auto& w : workers_) add_worker(c, w->stats());
     if (monitor_) {
         c.probe_results = monitor_->results();
         c.probes_delayed = monitor_->delayed();
@@ -188,7 +188,7 @@ std::string Server::metrics() {
     return control::render_metrics(status_model(), totals, c);
 }
 
-void Server::drain(const control::DrainKey& key, bool drain, control::Reply reply) {
+void Server::drain(const zone::DrainKey& key, bool drain, control::Reply reply) {
     const char* verb = drain ? "drain" : "undrain";
     const SnapshotPtr snap = slot_.get();
     const Found f = find_member(snap.get(), key);
@@ -205,8 +205,8 @@ void Server::drain(const control::DrainKey& key, bool drain, control::Reply repl
         }
         return reply(control::json_error(404, what));
     }
-    control::DrainSet next = drains_;
-    const bool changed = drain ? next.add(key, control::unix_ms_now()) : next.remove(key);
+    zone::DrainSet next = drains_;
+    const bool changed = drain ? next.add(key, util::unix_ms_now()) : next.remove(key);
     auto done = [this, key, drain, reply](const ReloadReport* report) {
         const Found now = find_member(slot_.get().get(), key);
         nlohmann::ordered_json body;
@@ -224,8 +224,8 @@ void Server::drain(const control::DrainKey& key, bool drain, control::Reply repl
             drains_.remove(key);
             std::string error;
             if (!control::save_drain_state(state_path_, drains_, error))
-                log_error("cannot write drain state", {{"error", error}});
-            reloader_->set_drains(std::make_shared<const control::DrainSet>(drains_));
+                util::log_error("cannot write drain state", {{"error", error}});
+            reloader_->set_drains(std::make_shared<const zone::DrainSet>(drains_));
             body["result"] = "error";
             body["error"] = "the zone is invalid with this member drained; nothing changed";
             body["errors"] = std::move(errors);
@@ -247,21 +247,21 @@ void Server::drain(const control::DrainKey& key, bool drain, control::Reply repl
     if (!changed) return done(nullptr);  // already so: nothing to write or recompile
     std::string error;
     if (!control::save_drain_state(state_path_, next, error)) {
-        log_error("cannot write drain state", {{"error", error}});
+        util::log_error("cannot write drain state", {{"error", error}});
         return reply(control::json_error(
             500, "cannot write the drain state file, nothing changed: " + error));
     }
     drains_ = std::move(next);
-    log_info(
+    util::log_info(
         drain ? "member drained" : "member undrained",
         {{"zone", key.zone}, {"pool", key.pool}, {"address", key.address}, {"by", "control API"}});
-    reloader_->set_drains(std::make_shared<const control::DrainSet>(drains_));
+    reloader_->set_drains(std::make_shared<const zone::DrainSet>(drains_));
     // Answers change when the recompiled zone is published, before the reply is sent.
     reloader_->request(verb, false, [done](const ReloadReport& report) { done(&report); });
 }
 
 void Server::reload(control::Reply reply) {
-    log_info("reload requested", {{"by", "control API"}});
+    util::log_info("reload requested", {{"by", "control API"}});
     reloader_->request("control API", true, [reply](const ReloadReport& report) {
         bool ok = true;
         nlohmann::ordered_json files = nlohmann::ordered_json::array();

@@ -1,5 +1,7 @@
 #include "steerdns/server/shared_limits.h"
 
+#include "steerdns/util/sockaddr.h"
+
 #include <arpa/inet.h>
 
 #include <cstring>
@@ -22,11 +24,6 @@ RrlConfig rrl_config(const ServeOptions& o) {
     c.ipv6_prefix = o.rrl_ipv6_prefix;
     c.table_size = o.rrl_table_size;
     return c;
-}
-
-uint16_t port_of(const sockaddr_storage& ss) {
-    return ntohs(ss.ss_family == AF_INET6 ? reinterpret_cast<const sockaddr_in6&>(ss).sin6_port
-                                          : reinterpret_cast<const sockaddr_in&>(ss).sin_port);
 }
 
 bool same_address(const sockaddr_storage& a, const sockaddr_storage& b) {
@@ -67,7 +64,7 @@ bool is_reflector_port(uint16_t port) {
 
 bool is_reflection_source(const sockaddr_storage& peer, const sockaddr_storage* local,
                           std::span<const ListenAddr> ours) {
-    const uint16_t port = port_of(peer);
+    const uint16_t port = util::port_of(peer);
     if (is_reflector_port(port)) return true;
     for (const ListenAddr& at : ours) {
         if (at.port() != port || at.family() != peer.ss_family) continue;

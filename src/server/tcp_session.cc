@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "steerdns/answer.h"
+#include "steerdns/answer/answer.h"
 #include "steerdns/dns/wire.h"
 #include "steerdns/server/worker.h"
 
@@ -40,7 +40,7 @@ TcpSession::~TcpSession() {
 }
 
 bool TcpSession::accept(uv_stream_t* server) {
-    tcp_ = make_uv<uv_tcp_t>();
+    tcp_ = util::make_uv<uv_tcp_t>();
     uv_tcp_init(worker_.loop(), tcp_.get());
     tcp_->data = this;
     if (uv_accept(server, reinterpret_cast<uv_stream_t*>(tcp_.get())) != 0) return false;
@@ -49,14 +49,14 @@ bool TcpSession::accept(uv_stream_t* server) {
     int len = sizeof peer;
     uv_tcp_getpeername(tcp_.get(), reinterpret_cast<sockaddr*>(&peer), &len);
     client_from(peer, client_);  // once per connection, not per query
-    port_ = peer_port(peer);
+    port_ = util::port_of(peer);
     return true;
 }
 
 void TcpSession::start(uint32_t limit_slot) {
     admitted_ = true;
     limit_slot_ = limit_slot;
-    timer_ = make_uv<uv_timer_t>();
+    timer_ = util::make_uv<uv_timer_t>();
     uv_timer_init(worker_.loop(), timer_.get());
     timer_->data = this;
     last_active_ms_ = uv_now(worker_.loop());

@@ -6,9 +6,9 @@
 #include <cerrno>
 #include <cstring>
 
-#include "steerdns/server/cpu_affinity.h"
-#include "steerdns/server/log.h"
 #include "steerdns/server/tcp_session.h"
+#include "steerdns/util/cpu_affinity.h"
+#include "steerdns/util/log.h"
 
 namespace steerdns::server {
 namespace {
@@ -85,13 +85,6 @@ bool client_from(const sockaddr_storage& ss, lb::Client& client) {
     return a.sin6_port != 0;
 }
 
-uint16_t peer_port(const sockaddr_storage& ss) {
-    const uint16_t port = ss.ss_family == AF_INET
-                              ? reinterpret_cast<const sockaddr_in&>(ss).sin_port
-                              : reinterpret_cast<const sockaddr_in6&>(ss).sin6_port;
-    return ntohs(port);
-}
-
 Worker::Worker(unsigned id, const ServeOptions& opts, SnapshotSlot& slot, SharedLimits* limits)
     : id_(id), opts_(opts), slot_(slot), limits_(limits) {
     if (limits_ == nullptr) {
@@ -112,10 +105,11 @@ Worker::Worker(unsigned id, const ServeOptions& opts, SnapshotSlot& slot, Shared
         tx_msgs_[i].msg_hdr.msg_iov = &tx_iov_[i];
         tx_msgs_[i].msg_hdr.msg_iovlen = 1;
     }
-    mailbox_ = make_uv<uv_async_t>();
-    uv_check(uv_async_init(loop_.get(), mailbox_.get(),
-                           [](uv_async_t* a) { static_cast<Worker*>(a->data)->on_mailbox(); }),
-             "uv_async_init");
+    mailbox_ = util::make_uv<uv_async_t>();
+    util::uv_check(
+        uv_async_init(loop_.get(), mailbox_.get(),
+                      [](uv_async_t* a) { static_cast<Worker*>(a->data)->on_mailbox(); }),
+        "uv_async_init");
     mailbox_->data = this;
     snapshot_ = slot_.get();
 }
@@ -131,31 +125,31 @@ void Worker::add_udp(Fd fd, const ListenAddr& at) {
     s->fd = std::move(fd);
     s->pktinfo = at.is_wildcard();
     s->family = at.family();
-    s->poll = make_uv<uv_poll_t>();
-    uv_check(uv_poll_init(loop_.get(), s->poll.get(), s->fd.get()), "uv_poll_init");
+    s->poll = util::make_uv<uv_poll_t>();
+    util::uv_check(uv_poll_init(loop_.get(), s->poll.get(), s->fd.get()), "uv_poll_init");
     s->poll->data = s.get();
-    uv_check(uv_poll_start(s->poll.get(), UV_READABLE,
-                           [](uv_poll_t* p, int status, int) {
-                               auto* sock = static_cast<UdpSocket*>(p->data);
-                               if (status >= 0) sock->worker->drain_udp(*sock);
-                           }),
-             "uv_poll_start");
+    util::uv_check(uv_poll_start(s->poll.get(), UV_READABLE,
+                                 [](uv_poll_t* p, int status, int) {
+                                     auto* sock = static_cast<UdpSocket*>(p->data);
+                                     if (status >= 0) sock->worker->drain_udp(*sock);
+                                 }),
+                   "uv_poll_start");
     udp_.push_back(std::move(s));
 }
 
 void Worker::add_tcp(Fd fd, const ListenAddr& at) {
     auto l = std::make_unique<TcpListener>();
     l->worker = this;
-    l->tcp = make_uv<uv_tcp_t>();
-    uv_check(uv_tcp_init(loop_.get(), l->tcp.get()), "uv_tcp_init");
+    l->tcp = util::make_uv<uv_tcp_t>();
+    util::uv_check(uv_tcp_init(loop_.get(), l->tcp.get()), "uv_tcp_init");
     l->tcp->data = l.get();
-    uv_check(uv_tcp_open(l->tcp.get(), fd.release()), ("uv_tcp_open " + at.text).c_str());
-    uv_check(uv_listen(reinterpret_cast<uv_stream_t*>(l->tcp.get()), 1024,
-                       [](uv_stream_t* s, int status) {
-                           auto* listener = static_cast<TcpListener*>(s->data);
-                           if (status >= 0) listener->worker->on_accept(*listener);
-                       }),
-             ("listen tcp " + at.text).c_str());
+    util::uv_check(uv_tcp_open(l->tcp.get(), fd.release()), ("uv_tcp_open " + at.text).c_str());
+    util::uv_check(uv_listen(reinterpret_cast<uv_stream_t*>(l->tcp.get()), 1024,
+                             [](uv_stream_t* s, int status) {
+                                 auto* listener = static_cast<TcpListener*>(s->data);
+                                 if (status >= 0) listener->worker->on_accept(*listener);
+                             }),
+                   ("listen tcp " + at.text).c_str());
     tcp_.push_back(std::move(l));
 }
 
@@ -165,7 +159,7 @@ void Worker::start() {
 
 void Worker::run() {
     if (!opts_.worker_cpus.empty())
-        pin_current_thread(opts_.worker_cpus[id_ % opts_.worker_cpus.size()], "worker");
+        util::pin_current_thread(opts_.worker_cpus[id_ % opts_.worker_cpus.size()], "worker");
     uv_run(loop_.get(), UV_RUN_DEFAULT);
 }
 
@@ -262,7 +256,7 @@ void Worker::drain_udp(UdpSocket& s) {
             count_query(stats_, false, ctx_.last.qtype, static_cast<uint16_t>(ctx_.last.rcode));
             if (ctx_.last.truncated) WorkerStats::bump(stats_.truncated);
             if (query_log_.on()) {
-                query_log_.record(client, peer_port(rx_addr_[i]), Transport::udp, {out, len},
+                query_log_.record(client, util::port_of(rx_addr_[i]), Transport::udp, {out, len},
                                   ctx_.last, stats_);
             }
             tx_iov_[m] = {out, len};

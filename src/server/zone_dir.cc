@@ -9,7 +9,7 @@
 #include <cstring>
 #include <set>
 
-#include "steerdns/server/log.h"
+#include "steerdns/util/log.h"
 
 namespace steerdns::server {
 
@@ -63,7 +63,8 @@ ReloadReport ZoneDir::refresh(Settle settle, bool force) {
     std::string error;
     const std::vector<std::string> paths = zone_files(dir_, error);
     if (!error.empty()) {
-        log_error("cannot read zones directory, keeping the zones we have", {{"error", error}});
+        util::log_error("cannot read zones directory, keeping the zones we have",
+                        {{"error", error}});
         return report;
     }
     std::set<std::string> present(paths.begin(), paths.end());
@@ -80,8 +81,8 @@ ReloadReport ZoneDir::refresh(Settle settle, bool force) {
             ++it;
         } else {
             if (it->second.zone)
-                log_info("zone removed",
-                         {{"zone", it->second.zone->apex_text()}, {"file", it->first}});
+                util::log_info("zone removed",
+                               {{"zone", it->second.zone->apex_text()}, {"file", it->first}});
             it = files_.erase(it);
             ++report.removed;
             report.changed = true;
@@ -116,7 +117,7 @@ bool ZoneDir::load(const std::string& path, Entry& e, ReloadReport& report) {
     const auto t0 = std::chrono::steady_clock::now();
     auto text = std::make_shared<std::string>();
     zone::LoadResult loaded = zone::load_zone_file(path, text.get());
-    std::vector<control::DrainKey> drained;
+    std::vector<zone::DrainKey> drained;
     zone::CompileResult r;
     if (loaded.ok()) {
         drained = drained_in(loaded.spec);
@@ -135,7 +136,7 @@ bool ZoneDir::load(const std::string& path, Entry& e, ReloadReport& report) {
             if (other != path && oe.zone && oe.zone->apex_text() == apex) clash = other;
         if (!clash.empty()) {
             const std::string why = "zone is already served from " + clash;
-            log_error("zone rejected", {{"file", path}, {"zone", apex}, {"error", why}});
+            util::log_error("zone rejected", {{"file", path}, {"zone", apex}, {"error", why}});
             outcome.ok = false;
             outcome.errors.push_back(path + ": zone " + apex + ": " + why);
             report.files.push_back(std::move(outcome));
@@ -144,13 +145,13 @@ bool ZoneDir::load(const std::string& path, Entry& e, ReloadReport& report) {
         }
         char took[32];
         std::snprintf(took, sizeof took, "%.1f", ms);
-        log_info(e.zone ? "zone reloaded" : "zone loaded",
-                 {{"zone", apex},
-                  {"file", path},
-                  {"serial", std::to_string(r.zone->serial)},
-                  {"pools", std::to_string(r.zone->pools.size())},
-                  {"members", std::to_string(r.zone->member_count())},
-                  {"ms", took}});
+        util::log_info(e.zone ? "zone reloaded" : "zone loaded",
+                       {{"zone", apex},
+                        {"file", path},
+                        {"serial", std::to_string(r.zone->serial)},
+                        {"pools", std::to_string(r.zone->pools.size())},
+                        {"members", std::to_string(r.zone->member_count())},
+                        {"ms", took}});
         e.zone = std::move(r.zone);
         e.text = std::move(text);
         e.drained = std::move(drained);
@@ -161,10 +162,10 @@ bool ZoneDir::load(const std::string& path, Entry& e, ReloadReport& report) {
         return true;
     }
     for (const zone::Diagnostic& d : r.diags) {
-        log_error("zone file error", {{"error", d.to_string()}});
+        util::log_error("zone file error", {{"error", d.to_string()}});
         outcome.errors.push_back(d.to_string());
     }
-    log_error(
+    util::log_error(
         e.zone ? "zone rejected, previous version keeps serving" : "zone rejected, not served",
         {{"file", path}, {"problems", std::to_string(r.diags.size())}});
     outcome.ok = false;
@@ -173,15 +174,15 @@ bool ZoneDir::load(const std::string& path, Entry& e, ReloadReport& report) {
     return false;
 }
 
-std::vector<control::DrainKey> ZoneDir::drained_in(const zone::ZoneSpec& spec) const {
-    std::vector<control::DrainKey> out;
+std::vector<zone::DrainKey> ZoneDir::drained_in(const zone::ZoneSpec& spec) const {
+    std::vector<zone::DrainKey> out;
     if (!drains_ || drains_->size() == 0) return out;
-    control::DrainKey k;
-    k.zone = control::canonical_zone(spec.origin.text);
+    zone::DrainKey k;
+    k.zone = zone::canonical_zone(spec.origin.text);
     for (const zone::PoolSpec& ps : spec.pools) {
-        k.pool = control::canonical_pool(ps.name.text);
+        k.pool = zone::canonical_pool(ps.name.text);
         for (const zone::MemberSpec& ms : ps.members) {
-            k.address = control::canonical_address(ms.address.text);
+            k.address = zone::canonical_address(ms.address.text);
             if (drains_->contains(k)) out.push_back(k);
         }
     }
@@ -189,16 +190,16 @@ std::vector<control::DrainKey> ZoneDir::drained_in(const zone::ZoneSpec& spec) c
     return out;
 }
 
-std::vector<control::DrainKey> ZoneDir::drained_in(const zone::Zone& zone) const {
+std::vector<zone::DrainKey> ZoneDir::drained_in(const zone::Zone& zone) const {
     // From the compiled zone: every refresh asks, and the text is parsed only on a change.
-    std::vector<control::DrainKey> out;
+    std::vector<zone::DrainKey> out;
     if (!drains_ || drains_->size() == 0) return out;
-    control::DrainKey k;
-    k.zone = control::canonical_zone(zone.apex_text());
+    zone::DrainKey k;
+    k.zone = zone::canonical_zone(zone.apex_text());
     for (const lb::Pool& p : zone.pools) {
-        k.pool = control::canonical_pool(p.name);
+        k.pool = zone::canonical_pool(p.name);
         for (const lb::Member& m : p.members) {
-            k.address = control::canonical_address(m.address_text);
+            k.address = zone::canonical_address(m.address_text);
             if (drains_->contains(k)) out.push_back(k);
         }
     }
@@ -207,15 +208,15 @@ std::vector<control::DrainKey> ZoneDir::drained_in(const zone::Zone& zone) const
 }
 
 zone::CompileResult ZoneDir::compile(const zone::ZoneSpec& spec,
-                                     const std::vector<control::DrainKey>& drained) {
+                                     const std::vector<zone::DrainKey>& drained) {
     if (drained.empty()) return zone::compile_zone(spec, probes_);
     // A drained member is a member the file says "enabled": false about.
     zone::ZoneSpec copy = spec;
     for (zone::PoolSpec& ps : copy.pools) {
-        const std::string pool = control::canonical_pool(ps.name.text);
+        const std::string pool = zone::canonical_pool(ps.name.text);
         for (zone::MemberSpec& ms : ps.members) {
-            const std::string address = control::canonical_address(ms.address.text);
-            for (const control::DrainKey& k : drained)
+            const std::string address = zone::canonical_address(ms.address.text);
+            for (const zone::DrainKey& k : drained)
                 if (k.pool == pool && k.address == address) ms.enabled = false;
         }
     }
@@ -224,7 +225,7 @@ zone::CompileResult ZoneDir::compile(const zone::ZoneSpec& spec,
 
 void ZoneDir::recompile_for_drains(const std::string& path, Entry& e, ReloadReport& report) {
     if (!e.zone || !e.text) return;
-    std::vector<control::DrainKey> drained = drained_in(*e.zone);
+    std::vector<zone::DrainKey> drained = drained_in(*e.zone);
     if (drained == e.drained || (e.drain_failed && drained == *e.drain_failed))
         return;  // failed: not every scan
     FileOutcome outcome;
@@ -242,10 +243,10 @@ void ZoneDir::recompile_for_drains(const std::string& path, Entry& e, ReloadRepo
         // The drain itself makes the zone invalid (say, the only weighted member left weighs
         // 0): the version serving stays as it is.
         for (const zone::Diagnostic& d : r.diags) outcome.errors.push_back(d.to_string());
-        log_error("drained members not applied, zone unchanged",
-                  {{"zone", outcome.zone},
-                   {"file", path},
-                   {"error", outcome.errors.empty() ? "" : outcome.errors.front()}});
+        util::log_error("drained members not applied, zone unchanged",
+                        {{"zone", outcome.zone},
+                         {"file", path},
+                         {"error", outcome.errors.empty() ? "" : outcome.errors.front()}});
         outcome.ok = false;
         ++report.failed;
         report.files.push_back(std::move(outcome));
@@ -253,11 +254,11 @@ void ZoneDir::recompile_for_drains(const std::string& path, Entry& e, ReloadRepo
         return;
     }
     e.drain_failed.reset();
-    log_info("zone recompiled: drained members changed",
-             {{"zone", outcome.zone},
-              {"file", path},
-              {"serial", std::to_string(r.zone->serial)},
-              {"drained", std::to_string(drained.size())}});
+    util::log_info("zone recompiled: drained members changed",
+                   {{"zone", outcome.zone},
+                    {"file", path},
+                    {"serial", std::to_string(r.zone->serial)},
+                    {"drained", std::to_string(drained.size())}});
     e.zone = std::move(r.zone);
     e.drained = std::move(drained);
     report.changed = true;

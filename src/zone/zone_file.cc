@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "steerdns/lb/geo_map.h"
+#include "steerdns/util/file.h"
 #include "steerdns/zone/json_positions.h"
 #include "steerdns/zone/limits.h"
 #include "steerdns/zone/zone_spec.h"
@@ -1074,23 +1075,6 @@ Diagnostic whole_file_problem(const std::string& file, std::string message) {
     return d;
 }
 
-struct FileCloser {
-    void operator()(std::FILE* f) const { std::fclose(f); }
-};
-
-// std::nullopt on success, else why the file could not be read. Reads at most `limit` + 1
-// bytes, so a file over the limit (or one that never ends, like /dev/zero) costs no more.
-std::optional<std::string> read_file(const std::string& path, std::string& out, uint64_t limit) {
-    std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
-    if (!f) return std::generic_category().message(errno);
-    char buf[1 << 16];
-    size_t n;
-    while (out.size() <= limit && (n = std::fread(buf, 1, sizeof buf, f.get())) > 0)
-        out.append(buf, n);
-    if (std::ferror(f.get())) return std::generic_category().message(errno);
-    return std::nullopt;
-}
-
 }  // namespace
 
 LoadResult parse_zone_json(std::string_view text, const std::string& file) {
@@ -1122,12 +1106,13 @@ LoadResult parse_zone_json(std::string_view text, const std::string& file) {
 LoadResult load_zone_file(const std::string& path, std::string* text_out) {
     std::string text;
     const ZoneLimits& limits = zone_limits();
-    std::optional<std::string> problem = read_file(path, text, limits.max_file_bytes);
-    if (!problem && text.size() > limits.max_file_bytes) {
+    std::string error;
+    std::optional<std::string> problem;
+    if (!util::read_file(path, text, error, limits.max_file_bytes)) {
+        problem = "cannot read file: " + error;
+    } else if (text.size() > limits.max_file_bytes) {
         problem = "more than " + std::to_string(limits.max_file_bytes) +
                   " bytes, the limit (--max-zone-file-size)";
-    } else if (problem) {
-        *problem = "cannot read file: " + *problem;
     }
     if (problem) {
         LoadResult result;

@@ -8,9 +8,9 @@
 #include <span>
 #include <vector>
 
-#include "steerdns/answer.h"
+#include "steerdns/answer/answer.h"
+#include "steerdns/answer/snapshot.h"
 #include "steerdns/health/registry.h"
-#include "steerdns/snapshot.h"
 
 namespace steerdns::fuzz {
 

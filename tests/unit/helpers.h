@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "steerdns/answer.h"
-#include "steerdns/snapshot.h"
+#include "steerdns/answer/answer.h"
+#include "steerdns/answer/snapshot.h"
 #include "steerdns/zone/compile.h"
 #include "steerdns/zone/ldns_ptr.h"
 

@@ -15,19 +15,20 @@
 #include <sstream>
 
 #include "helpers.h"
+#include "steerdns/cli/status.h"
 #include "steerdns/control/drain_state.h"
 #include "steerdns/control/metrics.h"
 #include "steerdns/control/response_totals.h"
 #include "steerdns/control/routes.h"
-#include "steerdns/control/status_client.h"
 #include "steerdns/control/status_json.h"
 #include "steerdns/health/registry.h"
+#include "steerdns/server/stats.h"
 #include "steerdns/server/zone_dir.h"
 
 using namespace steerdns;
 using namespace steerdns::test;
-using control::DrainKey;
-using control::DrainSet;
+using zone::DrainKey;
+using zone::DrainSet;
 
 namespace {
 
@@ -49,7 +50,7 @@ struct TempDir {
 
 DrainKey key(const std::string& zone, const std::string& pool, const std::string& address) {
     std::string error;
-    auto k = control::make_drain_key(zone, pool, address, error);
+    auto k = zone::make_drain_key(zone, pool, address, error);
     REQUIRE_MESSAGE(k, error);
     return *k;
 }
@@ -85,10 +86,10 @@ TEST_CASE("drain keys are normalised") {
           key("lb.example.test.", "www", "192.0.2.11"));
     CHECK(key("x.", "p", "2001:DB8:0::0:10").address == "2001:db8::10");
     std::string error;
-    CHECK_FALSE(control::make_drain_key("x.", "p", "192.0.2.300", error));
+    CHECK_FALSE(zone::make_drain_key("x.", "p", "192.0.2.300", error));
     CHECK(error == "\"192.0.2.300\" is not an IPv4 or IPv6 address");
-    CHECK_FALSE(control::make_drain_key("", "p", "192.0.2.1", error));
-    CHECK_FALSE(control::make_drain_key("x.", "", "192.0.2.1", error));
+    CHECK_FALSE(zone::make_drain_key("", "p", "192.0.2.1", error));
+    CHECK_FALSE(zone::make_drain_key("x.", "", "192.0.2.1", error));
 }
 
 TEST_CASE("drain state file: round trip, errors, atomic write") {
@@ -430,8 +431,8 @@ TEST_CASE("metrics: the exposition format, names and values") {
     server::count_query(w, false, 99, 16);
     server::WorkerStats::bump(w.truncated);
     server::WorkerStats::bump(w.dropped_malformed);
-    c.add(w);
-    c.add(w);  // two workers
+    server::add_worker(c, w);
+    server::add_worker(c, w);  // two workers
     c.probe_results.success[static_cast<size_t>(health::CheckType::http)] = 5;
     c.reloads_success = 2;
     c.reloads_failure = 1;
@@ -563,7 +564,7 @@ TEST_CASE("routes: endpoints, methods and bodies") {
 TEST_CASE("status table: what `steerdns status` prints") {
     StatusFixture f;
     const nlohmann::json doc = nlohmann::json::parse(control::status_json(f.model()).dump());
-    const std::string plain = control::format_status_table(doc, false);
+    const std::string plain = cli::format_status_table(doc, false);
     CHECK(plain.find("\033") == std::string::npos);
     std::istringstream in(plain);
     std::string head;
@@ -577,7 +578,7 @@ TEST_CASE("status table: what `steerdns status` prints") {
             R"(192\.0\.2\.10 +down +1m00s +http failure +1\.2ms +http GET /: connect: connection refused)")));
     CHECK(std::regex_search(plain, std::regex(R"(192\.0\.2\.11 +drained \(api\) +20s)")));
     CHECK(plain.find("5 members: 2 up, 1 down, 2 drained") != std::string::npos);
-    const std::string colored = control::format_status_table(doc, true);
+    const std::string colored = cli::format_status_table(doc, true);
     CHECK(colored.find("\033[1;31mdown\033[0m") != std::string::npos);
     CHECK(colored.find("\033[33mdrained (api)\033[0m") != std::string::npos);
 }

@@ -1,8 +1,8 @@
 #include <doctest/doctest.h>
 
-#include "steerdns/server/cpu_affinity.h"
+#include "steerdns/util/cpu_affinity.h"
 
-using steerdns::server::parse_cpu_list;
+using steerdns::util::parse_cpu_list;
 
 TEST_CASE("CPU lists are read as taskset -c writes them") {
     std::vector<unsigned> cpus;

@@ -201,17 +201,16 @@ sockaddr_storage sa(const std::string& ip, uint16_t port) {
     }
     return ss;
 }
-server::ListenAddr listen_at(const std::string& text) {
-    server::ListenAddr at;
+util::ListenAddr listen_at(const std::string& text) {
+    util::ListenAddr at;
     std::string error;
-    REQUIRE(server::parse_listen(text, at, error));
+    REQUIRE(util::parse_listen(text, at, error));
     return at;
 }
 }  // namespace
 
 TEST_CASE("reflection: reflector ports and our own address:port are never answered") {
-    const std::vector<server::ListenAddr> ours = {listen_at("127.0.0.1:5300"),
-                                                  listen_at("[::]:53")};
+    const std::vector<util::ListenAddr> ours = {listen_at("127.0.0.1:5300"), listen_at("[::]:53")};
     for (uint16_t p : {7, 13, 17, 19, 37, 111, 123, 137, 161, 389, 1900, 11211})
         CHECK(server::is_reflection_source(sa("192.0.2.1", p), nullptr, ours));
     for (uint16_t p : {53, 1024, 5300, 5353, 33333, 65535})

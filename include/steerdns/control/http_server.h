@@ -12,8 +12,8 @@
 #include <unordered_map>
 
 #include "steerdns/control/http_request.h"
-#include "steerdns/server/socket.h"
-#include "steerdns/server/uv.h"
+#include "steerdns/util/sockaddr.h"
+#include "steerdns/util/uv.h"
 
 namespace steerdns::control {
 
@@ -33,7 +33,7 @@ class HttpServer {
     HttpServer& operator=(const HttpServer&) = delete;
 
     // Binds and listens; throws std::runtime_error with a message naming `at`.
-    void listen(const server::ListenAddr& at);
+    void listen(const util::ListenAddr& at);
     uint16_t port() const;
     // Stops listening and closes every connection (replies still pending are dropped).
     void close();
@@ -61,7 +61,7 @@ class HttpServer {
     HttpLimits limits_;
     Authorize authorize_;
     Handler handler_;
-    server::UvPtr<uv_tcp_t> listener_;
+    util::UvPtr<uv_tcp_t> listener_;
     uint64_t next_id_ = 1;
     std::unordered_map<uint64_t, std::unique_ptr<Connection>> connections_;
     // Replies and write callbacks that outlive the server find it gone through this.

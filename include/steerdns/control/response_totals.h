@@ -11,7 +11,7 @@
 #include <string>
 #include <tuple>
 
-#include "steerdns/snapshot.h"
+#include "steerdns/answer/snapshot.h"
 
 namespace steerdns::control {
 

@@ -10,10 +10,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "steerdns/answer/snapshot.h"
 #include "steerdns/control/drain_state.h"
 #include "steerdns/health/monitor.h"
 #include "steerdns/health/registry.h"
-#include "steerdns/snapshot.h"
 
 namespace steerdns::control {
 

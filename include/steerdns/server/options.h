@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "steerdns/server/log.h"
 #include "steerdns/server/socket.h"
+#include "steerdns/util/log.h"
 
 namespace steerdns::server {
 
@@ -15,7 +15,7 @@ struct ServeOptions {
     std::string zones_dir;
     std::vector<ListenAddr> listen;
     unsigned threads = 1;
-    LogLevel log_level = LogLevel::info;
+    util::LogLevel log_level = util::LogLevel::info;
     uint16_t max_udp_payload = 1232;  // DNS flag day 2020: no IP fragmentation
     double tcp_idle_timeout = 10.0;   // seconds, RFC 7766 6.2.3 ("a few seconds")
     unsigned tcp_max_clients = 4096;  // open TCP connections, all workers together

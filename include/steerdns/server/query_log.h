@@ -16,7 +16,7 @@
 #include <thread>
 #include <vector>
 
-#include "steerdns/answer.h"
+#include "steerdns/answer/answer.h"
 #include "steerdns/dns/wire.h"
 #include "steerdns/lb/policy.h"
 #include "steerdns/server/stats.h"

@@ -11,9 +11,9 @@
 #include <string>
 #include <vector>
 
-#include "steerdns/server/uv.h"
+#include "steerdns/answer/snapshot.h"
 #include "steerdns/server/zone_dir.h"
-#include "steerdns/snapshot.h"
+#include "steerdns/util/uv.h"
 
 namespace steerdns::server {
 
@@ -46,7 +46,7 @@ class Reloader {
     void request(const char* why, bool force = false, Done done = {});
     void stop();
     // Members drained through the control API, applied from the next run on (load_now too).
-    void set_drains(std::shared_ptr<const control::DrainSet> drains);
+    void set_drains(std::shared_ptr<const zone::DrainSet> drains);
     // Called after every run, load_now included (counters, status).
     void on_report(Done observer) { observer_ = std::move(observer); }
 
@@ -74,7 +74,7 @@ class Reloader {
     uint64_t run_started_ns_ = 0;  // uv_hrtime()
     ReloadReport report_;
     SnapshotPtr built_;
-    std::shared_ptr<const control::DrainSet> drains_;
+    std::shared_ptr<const zone::DrainSet> drains_;
     std::vector<Done> waiting_;  // for the next run
     std::vector<Done> running_;  // for the run in flight
     // A forced run that met a file still being written answers after the retry, up to
@@ -83,9 +83,9 @@ class Reloader {
     unsigned deferred_runs_ = 0;
     Done observer_;
     uv_work_t work_req_{};
-    UvPtr<uv_fs_event_t> watch_;
-    UvPtr<uv_timer_t> debounce_;
-    UvPtr<uv_timer_t> scan_;
+    util::UvPtr<uv_fs_event_t> watch_;
+    util::UvPtr<uv_timer_t> debounce_;
+    util::UvPtr<uv_timer_t> scan_;
 };
 
 }  // namespace steerdns::server

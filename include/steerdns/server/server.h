@@ -20,9 +20,9 @@
 #include "steerdns/server/reloader.h"
 #include "steerdns/server/shared_limits.h"
 #include "steerdns/server/snapshot_slot.h"
-#include "steerdns/server/uv.h"
 #include "steerdns/server/worker.h"
 #include "steerdns/server/zone_dir.h"
+#include "steerdns/util/uv.h"
 
 namespace steerdns::server {
 
@@ -44,7 +44,7 @@ class Server : private control::Backend {
     control::StatusModel status_model();
     std::string metrics() override;
     std::string status_json() override;
-    void drain(const control::DrainKey& key, bool drain, control::Reply reply) override;
+    void drain(const zone::DrainKey& key, bool drain, control::Reply reply) override;
     void reload(control::Reply reply) override;
     void retire();
     void shutdown();
@@ -52,7 +52,7 @@ class Server : private control::Backend {
     void log_totals() const;
 
     ServeOptions opts_;
-    Loop loop_;
+    util::Loop loop_;
     SnapshotSlot slot_;
     std::unique_ptr<SharedLimits> limits_;  // shared by the workers, outlives them
     std::unique_ptr<QueryLog> query_log_;   // before workers_: they write into its rings
@@ -63,15 +63,15 @@ class Server : private control::Backend {
     std::unique_ptr<health::Monitor> monitor_;
     uint64_t probes_handed_ = 0;  // registry version the monitor has
     std::unique_ptr<Reloader> reloader_;
-    UvPtr<uv_signal_t> sigterm_;
-    UvPtr<uv_signal_t> sigint_;
-    UvPtr<uv_signal_t> sighup_;
-    UvPtr<uv_timer_t> retire_timer_;
+    util::UvPtr<uv_signal_t> sigterm_;
+    util::UvPtr<uv_signal_t> sigint_;
+    util::UvPtr<uv_signal_t> sighup_;
+    util::UvPtr<uv_timer_t> retire_timer_;
 
     // Control endpoint state. Declared last: the HTTP server goes first, before what it uses.
     int64_t started_unix_ms_ = 0;
     std::string state_path_;  // drained members, beside the zones
-    control::DrainSet drains_;
+    zone::DrainSet drains_;
     control::ResponseTotals carried_;  // counts of snapshots already freed
     uint64_t reloads_success_ = 0;
     uint64_t reloads_failure_ = 0;

@@ -6,7 +6,7 @@
 
 #include <mutex>
 
-#include "steerdns/snapshot.h"
+#include "steerdns/answer/snapshot.h"
 
 namespace steerdns::server {
 

@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "steerdns/control/counters.h"
+
 namespace steerdns::server {
 
 struct alignas(64) WorkerStats {
@@ -33,8 +35,8 @@ struct alignas(64) WorkerStats {
 
     // Queries answered, by transport (0 udp, 1 tcp), qtype slot (qtype_slot()) and rcode
     // (% kRcodeSlots): 6 KiB per worker, read by /metrics.
-    static constexpr size_t kQtypeSlots = 16;
-    static constexpr size_t kRcodeSlots = 24;  // BADVERS (16) included
+    static constexpr size_t kQtypeSlots = control::kQtypeSlots;
+    static constexpr size_t kRcodeSlots = control::kRcodeSlots;
     std::atomic<uint64_t> queries[2][kQtypeSlots][kRcodeSlots]{};
     // Why packets got no answer (each also counts in `dropped`).
     std::atomic<uint64_t> dropped_malformed{0};    // no answer can be written (QR=1, no header)
@@ -46,19 +48,14 @@ struct alignas(64) WorkerStats {
     }
 };
 
-// The query types counted one by one; the rest share the last slot ("other").
-inline constexpr uint16_t kCountedQtypes[WorkerStats::kQtypeSlots - 1] = {
-    1, 2, 5, 6, 12, 15, 16, 28, 33, 35, 43, 48, 64, 65, 255};  // A NS CNAME SOA PTR MX TXT AAAA
-                                                               // SRV NAPTR DS DNSKEY SVCB HTTPS ANY
-inline constexpr size_t qtype_slot(uint16_t qtype) {
-    size_t i = 0;
-    while (i < WorkerStats::kQtypeSlots - 1 && kCountedQtypes[i] != qtype) ++i;
-    return i;
-}
-
 // One answered query in the per-worker table.
 inline void count_query(WorkerStats& s, bool tcp, uint16_t qtype, uint16_t rcode) {
-    WorkerStats::bump(s.queries[tcp ? 1 : 0][qtype_slot(qtype)][rcode % WorkerStats::kRcodeSlots]);
+    WorkerStats::bump(
+        s.queries[tcp ? 1 : 0][control::qtype_slot(qtype)][rcode % WorkerStats::kRcodeSlots]);
 }
+
+// Adds this worker's counters to the daemon's totals (relaxed loads: totals may be a few
+// queries stale).
+void add_worker(control::ServerCounters& total, const WorkerStats& w);
 
 }  // namespace steerdns::server

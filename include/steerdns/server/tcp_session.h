@@ -18,7 +18,7 @@
 
 #include "steerdns/dns/wire.h"
 #include "steerdns/lb/policy.h"
-#include "steerdns/server/uv.h"
+#include "steerdns/util/uv.h"
 
 namespace steerdns::server {
 
@@ -71,8 +71,8 @@ class TcpSession {
     void close();
 
     Worker& worker_;
-    UvPtr<uv_tcp_t> tcp_;
-    UvPtr<uv_timer_t> timer_;
+    util::UvPtr<uv_tcp_t> tcp_;
+    util::UvPtr<uv_timer_t> timer_;
     std::vector<uint8_t> in_;  // bytes of a message still arriving (or held while blocked)
     size_t in_len_ = 0;
     std::vector<uint8_t> pending_out_;  // answers the socket has not taken yet

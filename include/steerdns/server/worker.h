@@ -14,14 +14,14 @@
 #include <thread>
 #include <vector>
 
-#include "steerdns/answer.h"
+#include "steerdns/answer/answer.h"
 #include "steerdns/server/options.h"
 #include "steerdns/server/query_log.h"
 #include "steerdns/server/shared_limits.h"
 #include "steerdns/server/snapshot_slot.h"
 #include "steerdns/server/socket.h"
 #include "steerdns/server/stats.h"
-#include "steerdns/server/uv.h"
+#include "steerdns/util/uv.h"
 
 namespace steerdns::server {
 
@@ -30,7 +30,6 @@ class TcpSession;
 // Fills `client` from a peer address. False for port 0, which no real client sends from and
 // which reflection attacks use.
 bool client_from(const sockaddr_storage& peer, lb::Client& client);
-uint16_t peer_port(const sockaddr_storage& peer);
 
 class Worker {
   public:
@@ -81,11 +80,11 @@ class Worker {
         Fd fd;
         bool pktinfo = false;
         int family = AF_INET;
-        UvPtr<uv_poll_t> poll;
+        util::UvPtr<uv_poll_t> poll;
     };
     struct TcpListener {
         Worker* worker = nullptr;
-        UvPtr<uv_tcp_t> tcp;
+        util::UvPtr<uv_tcp_t> tcp;
     };
 
     void run();
@@ -97,8 +96,8 @@ class Worker {
     unsigned id_;
     const ServeOptions& opts_;
     SnapshotSlot& slot_;
-    Loop loop_;
-    UvPtr<uv_async_t> mailbox_;
+    util::Loop loop_;
+    util::UvPtr<uv_async_t> mailbox_;
     std::atomic<bool> stopping_{false};
     std::thread thread_;
     std::vector<std::unique_ptr<UdpSocket>> udp_;

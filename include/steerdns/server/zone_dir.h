@@ -62,9 +62,7 @@ class ZoneDir {
     // refresh() compiles again, from its last good text, every zone whose drained members
     // changed, even when its file is unchanged or currently broken. Not thread-safe: set it
     // only while no refresh() runs.
-    void set_drains(std::shared_ptr<const control::DrainSet> drains) {
-        drains_ = std::move(drains);
-    }
+    void set_drains(std::shared_ptr<const zone::DrainSet> drains) { drains_ = std::move(drains); }
 
   private:
     struct Entry {
@@ -76,17 +74,17 @@ class ZoneDir {
         // change: a kept ZoneSpec would cost ten times the text's size), and the members
         // drained in it.
         std::shared_ptr<const std::string> text;
-        std::vector<control::DrainKey> drained;
-        std::optional<std::vector<control::DrainKey>> drain_failed;  // one that did not compile
+        std::vector<zone::DrainKey> drained;
+        std::optional<std::vector<zone::DrainKey>> drain_failed;  // one that did not compile
     };
     // Reads and compiles a changed file; true when its new version replaced the old one.
     bool load(const std::string& path, Entry& e, ReloadReport& report);
-    std::vector<control::DrainKey> drained_in(const zone::ZoneSpec& spec) const;
-    std::vector<control::DrainKey> drained_in(const zone::Zone& zone) const;
+    std::vector<zone::DrainKey> drained_in(const zone::ZoneSpec& spec) const;
+    std::vector<zone::DrainKey> drained_in(const zone::Zone& zone) const;
     zone::CompileResult compile(const zone::ZoneSpec& spec,
-                                const std::vector<control::DrainKey>& drained);
+                                const std::vector<zone::DrainKey>& drained);
     void recompile_for_drains(const std::string& path, Entry& e, ReloadReport& report);
-    std::shared_ptr<const control::DrainSet> drains_;
+    std::shared_ptr<const zone::DrainSet> drains_;
     std::string dir_;
     health::ProbeRegistry* probes_;
     std::map<std::string, Entry> files_;

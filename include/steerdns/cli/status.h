@@ -5,7 +5,7 @@
 #include <ostream>
 #include <string>
 
-namespace steerdns::control {
+namespace steerdns::cli {
 
 // The table for a /status document; ANSI colours for the state column when `color`.
 std::string format_status_table(const nlohmann::json& status, bool color);
@@ -16,4 +16,4 @@ std::string format_status_table(const nlohmann::json& status, bool color);
 int run_status_command(const std::string& control, const std::string& token_file, std::ostream& out,
                        std::ostream& err, bool color);
 
-}  // namespace steerdns::control
+}  // namespace steerdns::cli

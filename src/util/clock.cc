@@ -1,10 +1,10 @@
-#include "steerdns/control/rfc3339.h"
+#include "steerdns/util/clock.h"
 
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 
-namespace steerdns::control {
+namespace steerdns::util {
 
 int64_t unix_ms_now() {
     return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -30,4 +30,4 @@ std::optional<int64_t> parse_rfc3339(std::string_view text) {
     return int64_t{timegm(&tm)} * 1000;
 }
 
-}  // namespace steerdns::control
+}  // namespace steerdns::util

@@ -7,10 +7,10 @@
 #include <cstdint>
 #include <span>
 
+#include "steerdns/answer/snapshot.h"
 #include "steerdns/dns/wire.h"
 #include "steerdns/lb/policy.h"
 #include "steerdns/lb/rng.h"
-#include "steerdns/snapshot.h"
 
 namespace steerdns {
 

@@ -9,7 +9,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace steerdns::server {
+namespace steerdns::util {
 
 template <typename T>
 struct UvClose {
@@ -61,4 +61,4 @@ class Loop {
     uv_loop_t loop_;
 };
 
-}  // namespace steerdns::server
+}  // namespace steerdns::util

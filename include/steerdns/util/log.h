@@ -8,7 +8,7 @@
 #include <string_view>
 #include <utility>
 
-namespace steerdns::server {
+namespace steerdns::util {
 
 enum class LogLevel { debug, info, warn, error };
 
@@ -41,4 +41,4 @@ inline void log_error(std::string_view m, std::initializer_list<LogField> f = {}
     log(LogLevel::error, m, f);
 }
 
-}  // namespace steerdns::server
+}  // namespace steerdns::util

@@ -1,4 +1,4 @@
-#include "steerdns/control/status_client.h"
+#include "steerdns/cli/status.h"
 
 #include <curl/curl.h>
 
@@ -7,10 +7,11 @@
 #include <vector>
 
 #include "steerdns/control/auth.h"
-#include "steerdns/control/rfc3339.h"
-#include "steerdns/server/socket.h"
+#include "steerdns/util/clock.h"
+#include "steerdns/util/curl.h"
+#include "steerdns/util/sockaddr.h"
 
-namespace steerdns::control {
+namespace steerdns::cli {
 namespace {
 
 std::string str(const nlohmann::json& j, const char* key) {
@@ -21,8 +22,8 @@ std::string str(const nlohmann::json& j, const char* key) {
 
 // "42s", "3m12s", "5h03m", "2d04h".
 std::string age(const std::string& since, const std::string& now) {
-    const auto a = parse_rfc3339(since);
-    const auto b = parse_rfc3339(now);
+    const auto a = util::parse_rfc3339(since);
+    const auto b = util::parse_rfc3339(now);
     if (!a || !b) return "";
     const int64_t s = std::max<int64_t>(0, (*b - *a) / 1000);
     char buf[32];
@@ -55,13 +56,6 @@ size_t on_data(char* data, size_t size, size_t n, void* userp) {
     body->append(data, len);
     return len;
 }
-
-struct CurlDeleter {
-    void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
-struct SlistDeleter {
-    void operator()(curl_slist* l) const { curl_slist_free_all(l); }
-};
 
 }  // namespace
 
@@ -135,19 +129,19 @@ std::string format_status_table(const nlohmann::json& doc, bool color) {
 
 int run_status_command(const std::string& control, const std::string& token_file, std::ostream& out,
                        std::ostream& err, bool color) {
-    server::ListenAddr at;
+    util::ListenAddr at;
     std::string error;
-    if (!server::parse_listen(control, at, error)) {
+    if (!util::parse_listen(control, at, error)) {
         err << "steerdns status: --control " << control << ": " << error << "\n";
         return 2;
     }
     std::string token;
-    if (!token_file.empty() && !read_token_file(token_file, token, error)) {
+    if (!token_file.empty() && !control::read_token_file(token_file, token, error)) {
         err << "steerdns status: --control-token-file " << error << "\n";
         return 2;
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+    util::curl_init_once();
+    util::CurlEasyPtr curl(curl_easy_init());
     if (!curl) {
         err << "steerdns status: cannot initialise libcurl\n";
         return 1;
@@ -155,7 +149,7 @@ int run_status_command(const std::string& control, const std::string& token_file
     const std::string url = "http://" + control + "/status";
     std::string body;
     char errbuf[CURL_ERROR_SIZE] = {};
-    std::unique_ptr<curl_slist, SlistDeleter> headers;
+    util::CurlSlistPtr headers;
     if (!token.empty()) {
         const std::string h = "Authorization: Bearer " + token;
         headers.reset(curl_slist_append(nullptr, h.c_str()));
@@ -193,4 +187,4 @@ int run_status_command(const std::string& control, const std::string& token_file
     return 0;
 }
 
-}  // namespace steerdns::control
+}  // namespace steerdns::cli

@@ -1,4 +1,4 @@
-#include "steerdns/snapshot.h"
+#include "steerdns/answer/snapshot.h"
 
 #include <algorithm>
 #include <bit>

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace steerdns::control {
+namespace steerdns::util {
 
 // Milliseconds since the Unix epoch, now.
 int64_t unix_ms_now();
@@ -17,4 +17,4 @@ std::string rfc3339(int64_t unix_ms);
 // Parses what rfc3339() writes (fractions and other offsets are refused); nullopt otherwise.
 std::optional<int64_t> parse_rfc3339(std::string_view text);
 
-}  // namespace steerdns::control
+}  // namespace steerdns::util

@@ -6,7 +6,7 @@
 #include <string_view>
 #include <vector>
 
-namespace steerdns::server {
+namespace steerdns::util {
 
 // Parses "1", "0,2", "0-3,6": CPU numbers as `taskset -c` takes them. False with a message
 // naming the bad part.
@@ -18,4 +18,4 @@ void pin_current_thread(unsigned cpu, const char* what);
 // Pins the calling thread to every CPU in `cpus` (any of them); nothing when empty.
 void pin_current_thread(const std::vector<unsigned>& cpus, const char* what);
 
-}  // namespace steerdns::server
+}  // namespace steerdns::util

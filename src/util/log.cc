@@ -1,4 +1,4 @@
-#include "steerdns/server/log.h"
+#include "steerdns/util/log.h"
 
 #include <atomic>
 #include <chrono>
@@ -6,7 +6,7 @@
 #include <ctime>
 #include <mutex>
 
-namespace steerdns::server {
+namespace steerdns::util {
 namespace {
 
 std::atomic<LogLevel> g_level{LogLevel::info};
@@ -111,4 +111,4 @@ void log_write_lines(std::string_view lines) {
     std::fflush(stderr);
 }
 
-}  // namespace steerdns::server
+}  // namespace steerdns::util

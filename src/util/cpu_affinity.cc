@@ -1,4 +1,4 @@
-#include "steerdns/server/cpu_affinity.h"
+#include "steerdns/util/cpu_affinity.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -6,9 +6,9 @@
 #include <charconv>
 #include <cstring>
 
-#include "steerdns/server/log.h"
+#include "steerdns/util/log.h"
 
-namespace steerdns::server {
+namespace steerdns::util {
 
 namespace {
 
@@ -75,4 +75,4 @@ void pin_current_thread(const std::vector<unsigned>& cpus, const char* what) {
     if (!cpus.empty()) pin(cpus, what);
 }
 
-}  // namespace steerdns::server
+}  // namespace steerdns::util

@@ -1,4 +1,4 @@
-#include "steerdns/answer.h"
+#include "steerdns/answer/answer.h"
 
 #include <algorithm>
 

@@ -1,0 +1,45 @@
+#include "steerdns/cli/check.h"
+
+#include <map>
+
+#include "steerdns/server/zone_dir.h"
+#include "steerdns/zone/compile.h"
+
+namespace steerdns::cli {
+
+int run_check(const std::vector<std::string>& paths, std::ostream& out, std::ostream& err) {
+    int problems = 0;
+    std::map<std::string, std::string> apex_file;
+    for (const std::string& p : paths) {
+        std::string error;
+        const std::vector<std::string> files = server::zone_files(p, error);
+        if (!error.empty()) {
+            err << error << "\n";
+            ++problems;
+            continue;
+        }
+        if (files.empty()) err << p << ": no *.json zone files\n";
+        for (const std::string& f : files) {
+            zone::CompileResult r = zone::load_zone(f);
+            for (const zone::Diagnostic& d : r.diags) err << d.to_string() << "\n";
+            problems += static_cast<int>(r.diags.size());
+            if (!r.zone) continue;
+            const std::string apex = r.zone->apex_text();
+            auto [it, fresh] = apex_file.emplace(apex, f);
+            if (!fresh) {
+                err << f << ": zone " << apex << " is also defined in " << it->second << "\n";
+                ++problems;
+                continue;
+            }
+            out << f << ": ok: zone " << apex << " serial " << r.zone->serial << ", "
+                << r.zone->pools.size() << (r.zone->pools.size() == 1 ? " pool, " : " pools, ")
+                << r.zone->member_count()
+                << (r.zone->member_count() == 1 ? " member, " : " members, ")
+                << r.zone->nodes.size() << " names\n";
+        }
+    }
+    if (problems > 0) err << problems << (problems == 1 ? " problem\n" : " problems\n");
+    return problems == 0 ? 0 : 1;
+}
+
+}  // namespace steerdns::cli
