@@ -22,6 +22,15 @@ namespace {
 
 using namespace steerdns;
 
+// CLI11 prints a range after the value's name ("N:UINT in [1 - 256]"); the help text gives it
+// in words instead, so each option reads `--threads N` as in a man page.
+template <class T>
+CLI::Validator within(T lo, T hi) {
+    CLI::Validator v = CLI::Range(lo, hi);
+    v.description("");
+    return v;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -43,9 +52,9 @@ int main(int argc, char** argv) {
     app.add_option("--listen", listen, "ADDR:PORT for UDP and TCP, repeatable; IPv6 as [::1]:5300")
         ->type_name("ADDR:PORT")
         ->capture_default_str();
-    app.add_option("--threads", threads, "Worker threads (default: number of cores)")
+    app.add_option("--threads", threads, "Worker threads, 1-256 (default: number of cores)")
         ->type_name("N")
-        ->check(CLI::Range(1u, 256u));
+        ->check(within(1u, 256u));
     app.add_option("--log-level", log_level, "Least severe log lines written to stderr")
         ->type_name("LEVEL")
         ->check(CLI::IsMember({"debug", "info", "warn", "error"}))
@@ -53,106 +62,142 @@ int main(int argc, char** argv) {
     app.add_option("--max-udp-payload", opts.max_udp_payload,
                    "Largest UDP response with EDNS, 512-4096 (1232 avoids fragmentation)")
         ->type_name("BYTES")
-        ->check(CLI::Range(512, 4096))
+        ->check(within(512, 4096))
         ->capture_default_str();
     app.add_option("--tcp-idle-timeout", opts.tcp_idle_timeout,
-                   "Seconds before an idle TCP connection is closed")
+                   "Seconds before an idle TCP connection is closed (0.1-3600)")
         ->type_name("SECONDS")
-        ->check(CLI::Range(0.1, 3600.0))
+        ->check(within(0.1, 3600.0))
         ->capture_default_str();
     app.add_option("--tcp-max-clients", opts.tcp_max_clients,
-                   "Open TCP connections, all worker threads together")
+                   "Open TCP connections, all worker threads together (1-1000000)")
         ->type_name("N")
-        ->check(CLI::Range(1u, 1000000u))
+        ->check(within(1u, 1000000u))
         ->capture_default_str();
     std::string worker_cpus;
     std::string probe_cpus;
     app.add_option("--worker-cpus", worker_cpus,
-                   "Pin worker threads to these CPUs, one each in turn (e.g. 1 or 0-3)");
+                   "Pin worker threads to these CPUs, one each in turn (e.g. 1 or 0-3)")
+        ->type_name("CPUS");
     app.add_option("--probe-cpus", probe_cpus,
-                   "Run the health prober on these CPUs (e.g. 0), away from the answering ones");
+                   "Run the health prober on these CPUs (e.g. 0), away from the answering ones")
+        ->type_name("CPUS");
     // Abuse limits: README "Security".
     app.add_option("--tcp-max-clients-per-address", opts.tcp_max_clients_per_address,
-                   "Open TCP connections from one IPv4 address or IPv6 /64")
-        ->check(CLI::Range(1u, 1000000u))
+                   "Open TCP connections from one IPv4 address or IPv6 /64 (1-1000000)")
+        ->type_name("N")
+        ->check(within(1u, 1000000u))
         ->capture_default_str();
     app.add_option("--tcp-read-timeout", opts.tcp_read_timeout,
-                   "Seconds a TCP message may take to arrive once its first byte has")
-        ->check(CLI::Range(0.1, 3600.0))
-        ->capture_default_str();
-    app.add_option("--tcp-write-timeout", opts.tcp_write_timeout,
-                   "Seconds a TCP client may leave its answers unread before it is dropped")
-        ->check(CLI::Range(0.1, 3600.0))
+                   "Seconds a TCP message may take to arrive once its first byte has (0.1-3600)")
+        ->type_name("SECONDS")
+        ->check(within(0.1, 3600.0))
         ->capture_default_str();
     app.add_option(
-           "--tcp-max-queries", opts.tcp_max_queries,
-           "Queries per TCP connection, the last answered before a clean close (0 = no cap)")
-        ->check(CLI::Range(0u, 4000000000u))
+           "--tcp-write-timeout", opts.tcp_write_timeout,
+           "Seconds a TCP client may leave its answers unread before it is dropped (0.1-3600)")
+        ->type_name("SECONDS")
+        ->check(within(0.1, 3600.0))
+        ->capture_default_str();
+    app.add_option("--tcp-max-queries", opts.tcp_max_queries,
+                   "Queries per TCP connection, the last answered before a clean close (0 = no "
+                   "cap)")
+        ->type_name("N")
+        ->check(within(0u, 4000000000u))
         ->capture_default_str();
     app.add_option("--rrl-responses-per-second", opts.rrl_responses_per_second,
                    "UDP response rate limit per client prefix and response class (0 = off)")
-        ->check(CLI::Range(0u, server::RateLimiter::kMaxRate))
+        ->type_name("N")
+        ->check(within(0u, server::RateLimiter::kMaxRate))
         ->capture_default_str();
     app.add_option("--rrl-slip", opts.rrl_slip,
                    "Every Nth rate-limited response is sent as TC=1 (0 = drop all, 1 = TC for all)")
-        ->check(CLI::Range(0u, server::RateLimiter::kMaxSlip))
+        ->type_name("N")
+        ->check(within(0u, server::RateLimiter::kMaxSlip))
         ->capture_default_str();
     unsigned rrl_ipv4_prefix = opts.rrl_ipv4_prefix;  // CLI11 reads uint8_t as a character
     unsigned rrl_ipv6_prefix = opts.rrl_ipv6_prefix;
     app.add_option("--rrl-ipv4-prefix", rrl_ipv4_prefix,
-                   "IPv4 prefix length of a rate-limited client")
-        ->check(CLI::Range(8u, 32u))
+                   "IPv4 prefix length of a rate-limited client (8-32)")
+        ->type_name("BITS")
+        ->check(within(8u, 32u))
         ->capture_default_str();
     app.add_option("--rrl-ipv6-prefix", rrl_ipv6_prefix,
-                   "IPv6 prefix length of a rate-limited client")
-        ->check(CLI::Range(16u, 128u))
+                   "IPv6 prefix length of a rate-limited client (16-128)")
+        ->type_name("BITS")
+        ->check(within(16u, 128u))
         ->capture_default_str();
-    app.add_option("--rrl-table-size", opts.rrl_table_size,
-                   "Rate limiter entries (8 bytes each), rounded up to a power of two")
-        ->check(CLI::Range(2u, 1u << 28))
+    app.add_option(
+           "--rrl-table-size", opts.rrl_table_size,
+           "Rate limiter entries (8 bytes each), rounded up to a power of two (2-268435456)")
+        ->type_name("N")
+        ->check(within(2u, 1u << 28))
         ->capture_default_str();
     zone::ZoneLimits zone_limits;
-    app.add_option("--max-zone-file-size", zone_limits.max_file_bytes,
-                   "Largest zone file, in bytes")
-        ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40))
-        ->capture_default_str();
-    app.add_option("--max-zone-records", zone_limits.max_records, "Record lines in one zone")
-        ->capture_default_str();
-    app.add_option("--max-zone-pools", zone_limits.max_pools, "Pools in one zone")
-        ->capture_default_str();
-    app.add_option("--max-zone-members", zone_limits.max_members,
-                   "Members in one zone, all pools together")
-        ->capture_default_str();
+    // `check` applies the same limits as the server, so it takes them too (after its name).
+    auto add_zone_limits = [&zone_limits](CLI::App* a) {
+        a->add_option("--max-zone-file-size", zone_limits.max_file_bytes,
+                      "Largest zone file, in bytes (1-1099511627776)")
+            ->type_name("BYTES")
+            ->check(within(uint64_t{1}, uint64_t{1} << 40))
+            ->capture_default_str();
+        a->add_option("--max-zone-records", zone_limits.max_records, "Record lines in one zone")
+            ->type_name("N")
+            ->capture_default_str();
+        a->add_option("--max-zone-pools", zone_limits.max_pools, "Pools in one zone")
+            ->type_name("N")
+            ->capture_default_str();
+        a->add_option("--max-zone-members", zone_limits.max_members,
+                      "Members in one zone, all pools together")
+            ->type_name("N")
+            ->capture_default_str();
+    };
+    add_zone_limits(&app);
     app.add_option("--max-probes-in-flight", opts.max_probes_in_flight,
-                   "Health probes running at once; more wait their turn")
-        ->check(CLI::Range(1u, 1000000u))
+                   "Health probes running at once; more wait their turn (1-1000000)")
+        ->type_name("N")
+        ->check(within(1u, 1000000u))
         ->capture_default_str();
-    app.add_option("--max-exec-checks", opts.max_exec_checks,
-                   "exec health checks (processes) running at once; more wait their turn")
-        ->check(CLI::Range(1u, 100000u))
+    app.add_option(
+           "--max-exec-checks", opts.max_exec_checks,
+           "exec health checks (processes) running at once; more wait their turn (1-100000)")
+        ->type_name("N")
+        ->check(within(1u, 100000u))
         ->capture_default_str();
     app.add_option("--query-log", opts.query_log,
                    "Log every query (or 1 in --query-log-sample) to PATH, one logfmt line each; "
                    "- is stderr (default: off)")
         ->type_name("PATH");
     app.add_option("--query-log-sample", opts.query_log_sample,
-                   "With --query-log, log 1 query in N")
+                   "With --query-log, log 1 query in N (1-1000000)")
         ->type_name("N")
-        ->check(CLI::Range(1u, 1000000u))
+        ->check(within(1u, 1000000u))
         ->capture_default_str();
     app.add_option("--user", opts.user,
                    "Drop privileges to this user once the sockets are bound (start as root); "
                    "the zones directory must be readable by it")
         ->type_name("NAME");
+    std::string read_from;
+    app.add_option("--control-read-from", read_from,
+                   "Networks whose reads (GET /status, /metrics, the page) need no token, e.g. "
+                   "127.0.0.0/8,::1/128,172.16.0.0/12 (default: loopback; off: a token for every "
+                   "read). Writes always need the token")
+        ->type_name("PREFIXES");
+    app.add_option("--state-file", opts.state_file,
+                   "Where drained members are kept across restarts (default: "
+                   "DIR/.steerdns-state.json beside the zones); must be writable by --user")
+        ->type_name("PATH");
     std::string control_addr = "127.0.0.1:8053";
     std::string token_file;
     app.add_option("--control", control_addr,
                    "ADDR:PORT of the HTTP control endpoint (/, /status, /metrics, POST /drain, "
                    "/undrain, /reload), or off")
+        ->type_name("ADDR:PORT")
         ->capture_default_str();
     app.add_option("--control-token-file", token_file,
                    "File holding the bearer token that POST requests, and reads from other hosts, "
-                   "must send (without it, writes are refused)");
+                   "must send (without it, writes are refused)")
+        ->type_name("PATH");
     CLI::App* serve = app.add_subcommand(
         "serve",
         "Serve the zones in --zones DIR (the default command); it takes --listen, --threads and "
@@ -171,19 +216,23 @@ int main(int argc, char** argv) {
     std::vector<std::string> check_paths;
     CLI::App* check = app.add_subcommand(
         "check", "Validate zone files or directories; exit 0 if all are good, 1 otherwise");
-    check->add_option("PATH", check_paths, "Zone file or directory")->required();
+    check->add_option("PATH", check_paths, "Zone file or directory")->type_name("PATH")->required();
+    add_zone_limits(check);
 
     std::string status_control = "127.0.0.1:8053";
     std::string status_token_file;
     CLI::App* status = app.add_subcommand(
         "status", "Print the member table of a running steerdns (its GET /status)");
     status->add_option("--control", status_control, "ADDR:PORT of its control endpoint")
+        ->type_name("ADDR:PORT")
         ->capture_default_str();
-    status->add_option("--control-token-file", status_token_file,
-                       "Token file, for a control endpoint on another host");
+    status
+        ->add_option("--control-token-file", status_token_file,
+                     "Token file, for a control endpoint on another host")
+        ->type_name("PATH");
 
     app.footer(
-        "Signals: SIGHUP re-reads every zone file (and reopens --query-log); SIGTERM or SIGINT "
+        "Signals: SIGHUP re-reads every zone file; SIGUSR1 reopens --query-log; SIGTERM or SIGINT "
         "stops.\nExit status: 0 stopped cleanly or all files good; 1 cannot start, or `check` "
         "found problems; 2 bad command line.\nSee steerdns(8).");
     try {
@@ -237,12 +286,21 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    if (!read_from.empty()) {
+        std::string error;
+        if (!control::parse_read_from(read_from, opts.control_read_from, error)) {
+            std::cerr << "steerdns: --control-read-from " << read_from << ": " << error << "\n";
+            return 2;
+        }
+    }
     if (!token_file.empty()) {
         std::string token;
         std::string error;
         if (!control::read_token_file(token_file, token, error)) {
-            std::cerr << "steerdns: --control-token-file " << error << "\n";
-            return 2;
+            // The option is well-formed; the file is what is wrong, as with an unreadable zone
+            // directory or a port in use: a start failure, logged like the others.
+            util::log_error("cannot start", {{"error", "--control-token-file " + error}});
+            return 1;
         }
         opts.control_token = std::move(token);
     }

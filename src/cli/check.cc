@@ -18,7 +18,10 @@ int run_check(const std::vector<std::string>& paths, std::ostream& out, std::ost
             ++problems;
             continue;
         }
-        if (files.empty()) err << p << ": no *.json zone files\n";
+        if (files.empty()) {
+            err << p << ": no *.json zone files\n";
+            ++problems;
+        }
         for (const std::string& f : files) {
             zone::CompileResult r = zone::load_zone(f);
             for (const zone::Diagnostic& d : r.diags) err << d.to_string() << "\n";

@@ -83,10 +83,69 @@ bool is_loopback(const sockaddr_storage& peer) {
     return false;
 }
 
-std::optional<HttpResponse> check_access(const AuthConfig& auth, Method method, bool loopback,
+std::vector<lb::Cidr> AuthConfig::default_read_from() {
+    std::vector<lb::Cidr> nets(2);
+    nets[0].family = 4;
+    nets[0].prefix = 8;
+    nets[0].address[0] = 127;
+    nets[1].family = 6;
+    nets[1].prefix = 128;
+    nets[1].address[15] = 1;
+    return nets;
+}
+
+bool parse_read_from(std::string_view text, std::vector<lb::Cidr>& out, std::string& error) {
+    out.clear();
+    if (trim(text) == "off") return true;
+    while (!text.empty()) {
+        const size_t comma = text.find(',');
+        const std::string_view part = trim(text.substr(0, comma));
+        text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+        lb::Cidr net;
+        if (const auto problem = lb::parse_cidr(part, net)) {
+            error.assign(1, '"').append(part).append("\": ").append(*problem);
+            return false;
+        }
+        out.push_back(net);
+    }
+    if (out.empty()) {
+        error = "no prefix given (write off to need a token for every read)";
+        return false;
+    }
+    return true;
+}
+
+bool reads_open_to(const std::vector<lb::Cidr>& nets, const sockaddr_storage& peer) {
+    uint8_t address[16];
+    int family;
+    if (peer.ss_family == AF_INET) {
+        family = 4;
+        std::memcpy(address, &reinterpret_cast<const sockaddr_in&>(peer).sin_addr, 4);
+    } else if (peer.ss_family == AF_INET6) {
+        const in6_addr& a = reinterpret_cast<const sockaddr_in6&>(peer).sin6_addr;
+        family = IN6_IS_ADDR_V4MAPPED(&a) ? 4 : 6;
+        std::memcpy(address, family == 4 ? a.s6_addr + 12 : a.s6_addr, family == 4 ? 4 : 16);
+    } else {
+        return false;
+    }
+    for (const lb::Cidr& net : nets) {
+        if (net.family != family) continue;
+        const unsigned full = net.prefix / 8;
+        const unsigned rest = net.prefix % 8;
+        if (std::memcmp(address, net.address, full) != 0) continue;
+        if (rest != 0) {
+            const uint8_t mask = static_cast<uint8_t>(0xff << (8 - rest));
+            if ((address[full] & mask) != net.address[full]) continue;
+        }
+        return true;
+    }
+    return false;
+}
+
+std::optional<HttpResponse> check_access(const AuthConfig& auth, Method method, bool read_open,
                                          std::string_view authorization) {
     const bool read = method == Method::get || method == Method::head;
-    if (read && loopback) return std::nullopt;
+    if (read && read_open) return std::nullopt;
     if (!auth.token) {
         if (!read) {
             return forbidden(
@@ -94,9 +153,9 @@ std::optional<HttpResponse> check_access(const AuthConfig& auth, Method method, 
                 "\"Authorization: Bearer TOKEN\"");
         }
         return forbidden(
-            "read endpoints are open to loopback clients only: start steerdns with "
-            "--control-token-file PATH to let other hosts read with \"Authorization: Bearer "
-            "TOKEN\"");
+            "read endpoints are open to the networks of --control-read-from only (default: "
+            "loopback): add this client's network there, or start steerdns with "
+            "--control-token-file PATH and read with \"Authorization: Bearer TOKEN\"");
     }
     const std::string_view value = trim(authorization);
     if (value.empty()) return unauthorized("missing \"Authorization: Bearer TOKEN\" header");

@@ -16,7 +16,7 @@ using util::UvPtr;
 struct HttpServer::Connection {
     Connection(HttpServer& s, uint64_t i, HttpLimits limits)
         : server(&s), id(i), parser(limits, [this](const HttpRequest& head) {
-              return server->authorize_ ? server->authorize_(head, loopback) : std::nullopt;
+              return server->authorize_ ? server->authorize_(head, peer) : std::nullopt;
           }) {}
 
     HttpServer* server;
@@ -24,7 +24,7 @@ struct HttpServer::Connection {
     RequestParser parser;
     util::UvPtr<uv_tcp_t> tcp;
     util::UvPtr<uv_timer_t> idle;
-    bool loopback = false;
+    sockaddr_storage peer{};
     std::string in;  // received, not parsed yet
     char read_buf[16 * 1024];
     bool reading = false;
@@ -97,10 +97,8 @@ void HttpServer::on_accept() {
                   reinterpret_cast<uv_stream_t*>(c.tcp.get())) != 0)
         return;
     c.tcp->data = &c;
-    sockaddr_storage peer{};
-    int len = sizeof peer;
-    uv_tcp_getpeername(c.tcp.get(), reinterpret_cast<sockaddr*>(&peer), &len);
-    c.loopback = is_loopback(peer);
+    int len = sizeof c.peer;
+    uv_tcp_getpeername(c.tcp.get(), reinterpret_cast<sockaddr*>(&c.peer), &len);
     c.idle = util::make_uv<uv_timer_t>();
     uv_timer_init(loop_, c.idle.get());
     c.idle->data = &c;

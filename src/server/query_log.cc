@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -280,31 +281,40 @@ void QueryLog::stop() {
 
 void QueryLog::run() {
     for (;;) {
-        const size_t n = drain_all();
+        const size_t n = collect();
         write_out();
         if (reopen_.exchange(false, std::memory_order_relaxed)) reopen_now();
         warn_drops(false);
         std::unique_lock lock(m_);
         if (stop_) break;
-        // A ring more than a quarter full is drained again at once: under load the writer
+        // A ring more than a quarter full is emptied again at once: under load the writer
         // keeps up instead of sleeping while workers drop.
         if (n > 0 && n >= kRingRecords / 4) continue;
         cv_.wait_for(lock, std::chrono::milliseconds(kFlushMs), [this] { return stop_; });
     }
     // Workers have stopped: what their rings hold is all there will be.
-    drain_all();
+    collect();
     write_out();
     warn_drops(true);
 }
 
-size_t QueryLog::drain_all() {
+size_t QueryLog::collect() {
+    // Each ring is in time order, but the workers' rings interleave: merged by time before
+    // formatting, so the file reads in time order. What the next pass collects can only be
+    // older than this pass's newest line by the few instructions between a worker reading the
+    // clock and publishing its record.
+    pending_.clear();
     size_t most = 0;
     for (auto& ring : rings_) {
-        const size_t n = ring->drain([this](const QueryLogRecord& r) {
-            format_query_line(r, buffer_);
-            if (buffer_.size() >= 128 * 1024) write_out();
-        });
+        const size_t n = ring->consume([this](const QueryLogRecord& r) { pending_.push_back(r); });
         most = std::max(most, n);
+    }
+    std::stable_sort(
+        pending_.begin(), pending_.end(),
+        [](const QueryLogRecord& a, const QueryLogRecord& b) { return a.time_ns < b.time_ns; });
+    for (const QueryLogRecord& r : pending_) {
+        format_query_line(r, buffer_);
+        if (buffer_.size() >= 128 * 1024) write_out();
     }
     return most;
 }

@@ -116,9 +116,15 @@ int Server::run() {
     // loudly.
     start_control();
     if (!opts_.user.empty()) drop_privileges(opts_.user);
+    warn_if_state_unwritable();
 
     std::string error;
-    zone_files(opts_.zones_dir, error);
+    if (zone_files(opts_.zones_dir, error).empty() && error.empty()) {
+        // Not fatal: files dropped in later are picked up live. But an operator who pointed
+        // --zones at the wrong directory should not have to guess why every answer is REFUSED.
+        util::log_warn("no *.json zone files: every query is REFUSED until one is added",
+                       {{"zones_dir", opts_.zones_dir}});
+    }
     if (!error.empty()) throw std::runtime_error("--zones " + error);
     health::MonitorLimits probe_limits;
     probe_limits.max_in_flight = opts_.max_probes_in_flight;
@@ -162,14 +168,23 @@ int Server::run() {
         if (signum == SIGHUP) {
             util::log_info("SIGHUP: reloading zones");
             self->reloader_->request("SIGHUP", true);
+            // Kept for the logrotate configurations written before SIGUSR1 existed.
+            if (self->query_log_) self->query_log_->reopen();
+        } else if (signum == SIGUSR1) {
+            // Log rotation without a reload (logrotate's postrotate): stderr belongs to the
+            // supervisor (journald, docker), so only the query log is ours to reopen.
+            util::log_info("SIGUSR1: reopening logs",
+                           {{"query_log", self->query_log_ ? self->query_log_->path() : "off"}});
             if (self->query_log_) self->query_log_->reopen();
         } else {
             util::log_info("shutting down", {{"signal", signum == SIGTERM ? "SIGTERM" : "SIGINT"}});
             self->shutdown();
         }
     };
-    for (auto [handle, signum] :
-         {std::pair{&sigterm_, SIGTERM}, {&sigint_, SIGINT}, {&sighup_, SIGHUP}}) {
+    for (auto [handle, signum] : {std::pair{&sigterm_, SIGTERM},
+                                  {&sigint_, SIGINT},
+                                  {&sighup_, SIGHUP},
+                                  {&sigusr1_, SIGUSR1}}) {
         *handle = util::make_uv<uv_signal_t>();
         util::uv_check(uv_signal_init(loop_.get(), handle->get()), "uv_signal_init");
         (*handle)->data = this;
@@ -268,6 +283,7 @@ void Server::shutdown() {
     sigterm_.reset();
     sigint_.reset();
     sighup_.reset();
+    sigusr1_.reset();
     retire_timer_.reset();
 }
 

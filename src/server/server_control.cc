@@ -1,7 +1,10 @@
 // The daemon's side of the control endpoint: what /status, /metrics, /drain, /undrain and
 // /reload read and change. Everything here runs on the control thread.
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <set>
 #include <unordered_map>
 
@@ -59,9 +62,25 @@ nlohmann::ordered_json outcome_json(const FileOutcome& o) {
 
 }  // namespace
 
+void Server::warn_if_state_unwritable() const {
+    // Checked as the user the server now runs as: a root-owned zones directory is the usual
+    // reason a drain fails with 500 under --user.
+    const size_t slash = state_path_.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : state_path_.substr(0, slash + 1);
+    if (::access(dir.c_str(), W_OK) == 0) return;
+    util::log_warn(
+        "the drain state file cannot be written: drains through the control "
+        "endpoint will fail; give --state-file a writable place (systemd: "
+        "StateDirectory=)",
+        {{"file", state_path_},
+         {"user", opts_.user.empty() ? "current" : opts_.user},
+         {"error", std::strerror(errno)}});
+}
+
 void Server::start_control() {
     started_unix_ms_ = util::unix_ms_now();
-    state_path_ = control::state_file_path(opts_.zones_dir);
+    state_path_ =
+        opts_.state_file.empty() ? control::state_file_path(opts_.zones_dir) : opts_.state_file;
     std::string error;
     if (!control::load_drain_state(state_path_, drains_, error))
         throw std::runtime_error("drain state file " + error +
@@ -70,12 +89,13 @@ void Server::start_control() {
         util::log_info("drained members restored",
                        {{"file", state_path_}, {"drained", std::to_string(drains_.size())}});
     if (!opts_.control_enabled) return;
-    routes_ = std::make_unique<control::Routes>(*static_cast<control::Backend*>(this),
-                                                control::AuthConfig{opts_.control_token});
+    routes_ = std::make_unique<control::Routes>(
+        *static_cast<control::Backend*>(this),
+        control::AuthConfig{opts_.control_token, opts_.control_read_from});
     http_ = std::make_unique<control::HttpServer>(
         loop_.get(), control::HttpLimits{},
-        [this](const control::HttpRequest& head, bool loopback) {
-            return routes_->authorize(head, loopback);
+        [this](const control::HttpRequest& head, const sockaddr_storage& peer) {
+            return routes_->authorize(head, peer);
         },
         [this](control::HttpRequest req, control::Reply reply) {
             routes_->handle(std::move(req), reply);

@@ -181,5 +181,5 @@ TEST_CASE("query path with the query log on: pushing records allocates nothing")
     const uint64_t allocations = g_allocations.load() - before;
     CHECK(allocations == 0);
     CHECK(stats.query_log_dropped.load() == logged - server::QueryLog::kRingRecords);
-    CHECK(ring.drain([](const server::QueryLogRecord&) {}) == server::QueryLog::kRingRecords);
+    CHECK(ring.consume([](const server::QueryLogRecord&) {}) == server::QueryLog::kRingRecords);
 }

@@ -438,13 +438,18 @@ with h.Test("control") as t:
     (zdir / "lb.example.test.json").write_text(json.dumps(zone()))
     empty = tmp / "empty-token"
     empty.write_text(" \n")
-    for label, args, needle in (
-            ("an empty token file", ["--control-token-file", str(empty)], "token file is empty"),
-            ("a missing token file", ["--control-token-file", str(tmp / "nope")], "nope: cannot read"),
-            ("a bad --control", ["--control", "localhost"], "--control localhost")):
+    # A bad token file is a start failure (exit 1, logged like any other); a malformed option
+    # value is a usage error (exit 2).
+    for label, args, needle, code in (
+            ("an empty token file", ["--control-token-file", str(empty)], "token file is empty", 1),
+            ("a missing token file", ["--control-token-file", str(tmp / "nope")], "nope: cannot read", 1),
+            ("a bad --control", ["--control", "localhost"], "--control localhost", 2)):
         res = h.run([t.binary, "--zones", str(zdir), "--listen", f"127.0.0.1:{h.free_port()}"] + args)
-        t.check(f"{label}: exits 2 at once", res.returncode == 2, detail=res.stderr)
+        t.check(f"{label}: exits {code} at once", res.returncode == code, detail=res.stderr)
         t.check(f"{label}: says what is wrong", needle in res.stderr, detail=res.stderr)
+        if code == 1:
+            t.check(f"{label}: a logfmt 'cannot start' line at level error",
+                    'level=error msg="cannot start"' in res.stderr, detail=res.stderr)
     holder = socket.socket()
     holder.bind(("127.0.0.1", 0))
     holder.listen(1)

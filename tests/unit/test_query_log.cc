@@ -50,7 +50,7 @@ TEST_CASE("query log ring: claims until full, then nothing; drained records come
     }
     CHECK(ring.claim() == nullptr);  // full: the caller drops and counts
     std::vector<uint16_t> seen;
-    CHECK(ring.drain([&](const QueryLogRecord& r) { seen.push_back(r.qtype); }) == 8);
+    CHECK(ring.consume([&](const QueryLogRecord& r) { seen.push_back(r.qtype); }) == 8);
     CHECK(seen == std::vector<uint16_t>{0, 1, 2, 3, 4, 5, 6, 7});
     // Room again, and the indices wrap around the slots.
     for (uint16_t i = 100; i < 105; ++i) {
@@ -60,9 +60,9 @@ TEST_CASE("query log ring: claims until full, then nothing; drained records come
         ring.commit();
     }
     seen.clear();
-    CHECK(ring.drain([&](const QueryLogRecord& r) { seen.push_back(r.qtype); }) == 5);
+    CHECK(ring.consume([&](const QueryLogRecord& r) { seen.push_back(r.qtype); }) == 5);
     CHECK(seen == std::vector<uint16_t>{100, 101, 102, 103, 104});
-    CHECK(ring.drain([&](const QueryLogRecord&) { FAIL("empty ring handed a record"); }) == 0);
+    CHECK(ring.consume([&](const QueryLogRecord&) { FAIL("empty ring handed a record"); }) == 0);
 }
 
 TEST_CASE("query log tap: 1 in N is logged, a full ring drops and counts in WorkerStats") {
@@ -79,7 +79,7 @@ TEST_CASE("query log tap: 1 in N is logged, a full ring drops and counts in Work
         REQUIRE(tap.on());
         for (int i = 0; i < 1000; ++i)
             tap.record(client, 53000, Transport::udp, a.wire, a.outcome, stats);
-        CHECK(ring.drain([](const QueryLogRecord&) {}) == 100);
+        CHECK(ring.consume([](const QueryLogRecord&) {}) == 100);
         CHECK(stats.query_log_dropped.load() == 0);
     }
     SUBCASE("full ring") {
@@ -90,7 +90,7 @@ TEST_CASE("query log tap: 1 in N is logged, a full ring drops and counts in Work
             tap.record(client, 53000, Transport::udp, a.wire, a.outcome, stats);
         CHECK(stats.query_log_dropped.load() == 24);
         size_t n = 0;
-        ring.drain([&](const QueryLogRecord& r) {
+        ring.consume([&](const QueryLogRecord& r) {
             ++n;
             CHECK(r.client_port == 53000);
             CHECK(r.answers == 2);
@@ -98,7 +98,7 @@ TEST_CASE("query log tap: 1 in N is logged, a full ring drops and counts in Work
         CHECK(n == 16);
         // Drained: the next query fits again.
         tap.record(client, 53000, Transport::udp, a.wire, a.outcome, stats);
-        CHECK(ring.drain([](const QueryLogRecord&) {}) == 1);
+        CHECK(ring.consume([](const QueryLogRecord&) {}) == 1);
         CHECK(stats.query_log_dropped.load() == 24);
     }
 }

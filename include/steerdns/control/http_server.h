@@ -23,9 +23,9 @@ class HttpServer {
     // connection that has gone away meanwhile is dropped.
     using Reply = std::function<void(HttpResponse)>;
     using Handler = std::function<void(HttpRequest, Reply)>;
-    // The head check (see RequestParser): `loopback` tells whether the peer is on this host.
-    using Authorize =
-        std::function<std::optional<HttpResponse>(const HttpRequest& head, bool loopback)>;
+    // The head check (see RequestParser), given who is asking.
+    using Authorize = std::function<std::optional<HttpResponse>(const HttpRequest& head,
+                                                                const sockaddr_storage& peer)>;
 
     HttpServer(uv_loop_t* loop, HttpLimits limits, Authorize authorize, Handler handler);
     ~HttpServer();

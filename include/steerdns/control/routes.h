@@ -37,8 +37,10 @@ class Routes {
     Routes(Backend& backend, AuthConfig auth) : backend_(backend), auth_(std::move(auth)) {}
 
     // The head check of the HTTP server: the token, before any body is read.
-    std::optional<HttpResponse> authorize(const HttpRequest& head, bool loopback) const {
-        return check_access(auth_, head.method, loopback, head.authorization);
+    std::optional<HttpResponse> authorize(const HttpRequest& head,
+                                          const sockaddr_storage& peer) const {
+        return check_access(auth_, head.method, reads_open_to(auth_.read_from, peer),
+                            head.authorization);
     }
     void handle(HttpRequest req, const Reply& reply);
 

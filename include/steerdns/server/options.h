@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "steerdns/control/auth.h"
 #include "steerdns/server/socket.h"
 #include "steerdns/util/log.h"
 
@@ -36,10 +37,14 @@ struct ServeOptions {
     std::string query_log;                 // --query-log PATH ("-" = stderr); empty = off
     unsigned query_log_sample = 1;         // log 1 query in N
     std::string user;                      // --user: drop to this account once sockets are bound
+    // --state-file: drained members kept across restarts; empty = <zones>/.steerdns-state.json
+    std::string state_file;
     // The HTTP control endpoint (--control; "off" clears control_enabled).
     bool control_enabled = true;
     ListenAddr control;
     std::optional<std::string> control_token;  // from --control-token-file; none: no writes
+    // --control-read-from: peers whose GETs need no token (loopback by default).
+    std::vector<lb::Cidr> control_read_from = control::AuthConfig::default_read_from();
 };
 
 }  // namespace steerdns::server

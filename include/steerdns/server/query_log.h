@@ -81,7 +81,7 @@ class QueryLogRing {
 
     // Consumer: hands every published record to `f`, oldest first; returns how many.
     template <class F>
-    size_t drain(F&& f) {
+    size_t consume(F&& f) {
         const uint64_t tail = tail_.load(std::memory_order_relaxed);
         const uint64_t head = head_.load(std::memory_order_acquire);
         for (uint64_t i = tail; i != head; ++i) f(slots_[i & (capacity_ - 1)]);
@@ -142,15 +142,15 @@ class QueryLog {
 
     // Starts the writer thread; `stats` are the workers' counters, read for drop warnings.
     void start(std::vector<const WorkerStats*> stats);
-    // SIGHUP: reopen the file by name on the writer's next turn (log rotation). A failure
-    // keeps the old file and logs a warning.
+    // SIGUSR1 (and SIGHUP): reopen the file by name on the writer's next turn (log rotation). A
+    // failure keeps the old file and logs a warning.
     void reopen();
     // Writes what the rings still hold, then joins. Workers must have stopped.
     void stop();
 
   private:
     void run();
-    size_t drain_all();
+    size_t collect();
     void write_out();
     void reopen_now();
     void warn_drops(bool final);
@@ -160,6 +160,7 @@ class QueryLog {
     int fd_ = -1;  // -1 with path_ "-": stderr, through the log's lock so lines stay whole
     std::vector<std::unique_ptr<QueryLogRing>> rings_;
     std::vector<const WorkerStats*> stats_;
+    std::vector<QueryLogRecord> pending_;  // one pass over the rings, sorted by time
     std::string buffer_;
     uint64_t drops_reported_ = 0;
     int64_t last_drop_warning_ms_ = 0;

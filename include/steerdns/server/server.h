@@ -39,6 +39,7 @@ class Server : private control::Backend {
     void publish(SnapshotPtr snapshot);
     // Control endpoint (server_control.cc), all on the control thread.
     void start_control();
+    void warn_if_state_unwritable() const;
     void note_versions(const Snapshot& s);
     void on_reload_report(const ReloadReport& report);
     control::StatusModel status_model();
@@ -66,6 +67,7 @@ class Server : private control::Backend {
     util::UvPtr<uv_signal_t> sigterm_;
     util::UvPtr<uv_signal_t> sigint_;
     util::UvPtr<uv_signal_t> sighup_;
+    util::UvPtr<uv_signal_t> sigusr1_;
     util::UvPtr<uv_timer_t> retire_timer_;
 
     // Control endpoint state. Declared last: the HTTP server goes first, before what it uses.
