@@ -12,6 +12,7 @@
 #include <set>
 
 #include "steerdns/dns/name.h"
+#include "steerdns/dns/rr_type.h"
 #include "steerdns/dns/wire.h"
 #include "steerdns/lb/geo_map.h"
 #include "steerdns/lb/geoip.h"
@@ -38,13 +39,6 @@ std::string text(const Wire& w) {
 
 std::string where(const SourcePos& p) {
     return "line " + std::to_string(p.line) + ":" + std::to_string(p.col);
-}
-
-std::string type_name(uint16_t t) {
-    char* s = ldns_rr_type2str(static_cast<ldns_rr_type>(t));
-    std::string out = s ? s : std::to_string(t);
-    free(s);  // ldns hands out a malloc'd string
-    return out;
 }
 
 // One parsed record, before grouping into rrsets.
@@ -231,7 +225,7 @@ class Compiler {
         }
         if (t == LDNS_RR_TYPE_OPT || t == LDNS_RR_TYPE_TSIG || t == LDNS_RR_TYPE_TKEY ||
             (t >= 251 && t <= 255)) {
-            error(pos, "type " + type_name(t) + " cannot be served from a zone");
+            error(pos, "type " + dns::rr_type_text(t) + " cannot be served from a zone");
             return;
         }
         if (!from_ns_list && t == LDNS_RR_TYPE_NS &&
@@ -645,12 +639,12 @@ class Compiler {
                 const Record& r = records_[i];
                 const bool glue = r.type == dns::type::A || r.type == dns::type::AAAA;
                 if (cut && !glue) {
-                    error(r.pos, type_name(r.type) + " at " + text(name) +
+                    error(r.pos, dns::rr_type_text(r.type) + " at " + text(name) +
                                      " is below the delegation at " + text(*cut) +
                                      " and would never be answered");
                 } else if (at_cut && !glue && r.type != dns::type::NS && r.type != dns::type::DS) {
                     error(r.pos,
-                          type_name(r.type) + " at " + text(name) +
+                          dns::rr_type_text(r.type) + " at " + text(name) +
                               " is at a delegation point, where only NS, DS and glue belong");
                 }
             }
@@ -670,7 +664,7 @@ class Compiler {
                               ? "second CNAME at " + text(name) + " (first at " +
                                     where(cname->pos) + ")"
                               : "CNAME at " + text(name) + " cannot coexist with other data (" +
-                                    type_name(r.type) + " at " + where(r.pos) + ")");
+                                    dns::rr_type_text(r.type) + " at " + where(r.pos) + ")");
                 }
                 if (nb.pool >= 0)
                     error(cname->pos, "CNAME at " + text(name) + " cannot coexist with pool " +
@@ -680,10 +674,10 @@ class Compiler {
             if (nb.pool >= 0) {
                 for (uint16_t t : {dns::type::A, dns::type::AAAA}) {
                     if (const Record* r = first_of(nb, t))
-                        error(pool_pos_[nb.pool], "pool " + spec_.pools[nb.pool].name.text +
-                                                      " and the " + type_name(t) + " record at " +
-                                                      where(r->pos) + " both answer " +
-                                                      type_name(t) + " at " + text(name));
+                        error(pool_pos_[nb.pool],
+                              "pool " + spec_.pools[nb.pool].name.text + " and the " +
+                                  dns::rr_type_text(t) + " record at " + where(r->pos) +
+                                  " both answer " + dns::rr_type_text(t) + " at " + text(name));
                 }
             }
             // RFC 2181 5.2: one TTL per RRset.
@@ -694,7 +688,8 @@ class Compiler {
                 if (!fresh && it->second->ttl != r.ttl)
                     error(r.pos, "TTL " + std::to_string(r.ttl) + " differs from " +
                                      std::to_string(it->second->ttl) + " of the " +
-                                     type_name(r.type) + " record at " + where(it->second->pos) +
+                                     dns::rr_type_text(r.type) + " record at " +
+                                     where(it->second->pos) +
                                      " (an RRset has one TTL, RFC 2181 5.2)");
             }
         }
