@@ -3,8 +3,10 @@
 // zero. Build and run:
 //
 //   g++ -std=c++20 -O2 -DNDEBUG -Iinclude bench/policy_bench.cc src/lb/client_net.cc
-//     src/lb/candidates.cc src/lb/policy_{weighted,failover,all,hash,geo}.cc
-//     src/lb/geo_map.cc src/lb/geo_rules.cc src/lb/geoip.cc -lmaxminddb -o /tmp/policy_bench
+//     src/lb/member_table.cc src/lb/region_preferences.cc
+//     src/lb/policy_{weighted,failover,all,hash,geo}.cc
+//     src/lb/geo_map.cc src/lb/geo_rules.cc src/lb/geoip.cc src/util/sockaddr.cc -lmaxminddb
+//     -o /tmp/policy_bench
 //   /tmp/policy_bench [test.mmdb]
 //
 // (write test.mmdb with tests/data/write_test_mmdb.pl to time GeoIp lookups too).

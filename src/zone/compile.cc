@@ -773,11 +773,12 @@ class Compiler {
             rs.additional_begin = static_cast<uint32_t>(z->additionals.size());
             size_t off = rs.offset;
             for (uint16_t i = 0; i < rs.count; ++i) {
-                const uint16_t rdlen = dns::load_u16(&z->images[off + 8]);
-                Wire target(reinterpret_cast<const char*>(&z->images[off + 10]), rdlen);
+                const uint8_t* rr = &z->images[off];  // RDLENGTH ends the fixed part
+                const uint16_t rdlen = dns::load_u16(rr + dns::kRrFixedSize - 2);
+                Wire target(reinterpret_cast<const char*>(rr + dns::kRrFixedSize), rdlen);
                 auto it = index.find(target);
                 if (it != index.end()) z->additionals.push_back(Additional{i, it->second});
-                off += 10 + rdlen;
+                off += dns::kRrFixedSize + rdlen;
             }
             rs.additional_count =
                 static_cast<uint32_t>(z->additionals.size() - rs.additional_begin);
@@ -808,9 +809,9 @@ class Compiler {
 
     static void finish_pool(lb::Pool& pool) {
         pool.v4.rrtype = dns::type::A;
-        pool.v4.image_size = 14;
+        pool.v4.image_size = lb::kImageSizeA;
         pool.v6.rrtype = dns::type::AAAA;
-        pool.v6.image_size = 26;
+        pool.v6.image_size = lb::kImageSizeAAAA;
         for (uint32_t i = 0; i < pool.members.size(); ++i) {
             const lb::Member& m = pool.members[i];
             if (!m.enabled) continue;
@@ -853,16 +854,6 @@ class Compiler {
 };
 
 }  // namespace
-
-size_t Zone::member_count() const {
-    size_t n = 0;
-    for (const lb::Pool& p : pools) n += p.members.size();
-    return n;
-}
-
-std::string Zone::apex_text() const {
-    return dns::name_to_text(apex);
-}
 
 CompileResult compile_zone(const ZoneSpec& spec, health::ProbeRegistry* probes) {
     return Compiler(spec, probes).run();
