@@ -53,8 +53,8 @@ constexpr int kMaxFallbackHops = 8;
 
 }  // namespace
 
-void select(const Pool& pool, uint16_t rrtype, const Eligible& eligible, const Client& client,
-            Rng& rng, Selection& out) {
+void select_from_eligible(const Pool& pool, uint16_t rrtype, const Eligible& eligible,
+                          const Client& client, Rng& rng, Selection& out) {
     out.count = 0;
     out.rotated = false;
     out.ecs_scope = 0;
@@ -83,9 +83,9 @@ void select(const Pool& pool, uint16_t rrtype, const Eligible& eligible, const C
     }
 }
 
-Choice choose(std::span<const Pool> pools, size_t index, uint16_t rrtype,
-              const health::HealthTable* health, const Client& client, Rng& rng, Eligible& scratch,
-              Selection& out) {
+Choice select_with_fallback(std::span<const Pool> pools, size_t index, uint16_t rrtype,
+                            const health::HealthTable* health, const Client& client, Rng& rng,
+                            Eligible& scratch, Selection& out) {
     out.count = 0;
     out.ecs_scope = 0;
     Choice c;
@@ -103,7 +103,7 @@ Choice choose(std::span<const Pool> pools, size_t index, uint16_t rrtype,
         }
         scratch.compute(fs, health);
         if (scratch.count() > 0) {
-            select(*pool, rrtype, scratch, client, rng, out);
+            select_from_eligible(*pool, rrtype, scratch, client, rng, out);
             scope = std::max(scope, out.ecs_scope);
             if (out.count > 0) {
                 c.kind = Choice::answer;
@@ -127,7 +127,7 @@ Choice choose(std::span<const Pool> pools, size_t index, uint16_t rrtype,
         // "all": fail open with every enabled member (drained ones are not in `fs`), through
         // the policy as if all were up, and by rotation when even then it picks none.
         scratch.set_all(fs);
-        select(*pool, rrtype, scratch, client, rng, out);
+        select_from_eligible(*pool, rrtype, scratch, client, rng, out);
         scope = std::max(scope, out.ecs_scope);
         if (out.count == 0) select_round_robin(*pool, rrtype, scratch, out);
         c.kind = Choice::answer;
