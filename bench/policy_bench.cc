@@ -218,15 +218,15 @@ int main(int argc, char** argv) {
     });
     if (argc > 1) {
         std::string error;
-        const auto db = lb::GeoIp::open(argv[1], error);
-        if (!db) {
+        lb::GeoIp db;
+        if (!db.open(argv[1], error)) {
             std::fprintf(stderr, "%s\n", error.c_str());
             return 1;
         }
         uint8_t hit[4] = {203, 0, 113, 7};
         bench("GeoIp lookup (test mmdb, hit)", [&](int) {
             lb::GeoLocation where;
-            g_sink += db->lookup(4, hit, where) ? where.prefix : 0;
+            g_sink += db.lookup(4, hit, where) ? where.prefix : 0;
         });
         lb::GeoRules plain = geo_rules;
         plain.nets = lb::GeoMap();
@@ -234,7 +234,7 @@ int main(int argc, char** argv) {
             lb::ClientNet c;
             c.prefix = 24;
             std::memcpy(c.address, hit, 4);
-            g_sink += lb::resolve_region(plain, c, &*db).region;
+            g_sink += lb::resolve_region(plain, c, &db).region;
         });
     }
     std::printf("(sink %llu)\n", static_cast<unsigned long long>(g_sink));

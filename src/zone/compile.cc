@@ -124,7 +124,9 @@ class Compiler {
             std::string message = "cannot parse \"";
             message += line;
             message += "\": ";
-            message += address_problem(line).value_or(ldns_get_errorstr_by_id(st));
+            std::string bad_address;
+            message +=
+                check_addresses(line, bad_address) ? ldns_get_errorstr_by_id(st) : bad_address;
             error(pos, std::move(message));
             return nullptr;
         }
@@ -132,8 +134,9 @@ class Compiler {
     }
 
     // ldns says only "could not parse the RR's rdata" for `www A 192.0.2.300`; for the two
-    // types operators write most, name the token that is wrong.
-    static std::optional<std::string> address_problem(const std::string& line) {
+    // types operators write most, name the token that is wrong: false with `error` set when
+    // `line` is a plain A or AAAA record whose address is not one.
+    static bool check_addresses(const std::string& line, std::string& error) {
         std::vector<std::string> tokens;
         for (size_t i = 0; i < line.size();) {
             while (i < line.size() && std::isspace(static_cast<unsigned char>(line[i]))) ++i;
@@ -145,16 +148,16 @@ class Compiler {
             const bool v4 = strcasecmp(tokens[t].c_str(), "A") == 0;
             const bool v6 = strcasecmp(tokens[t].c_str(), "AAAA") == 0;
             if (!v4 && !v6) continue;
-            if (t + 2 != tokens.size()) return std::nullopt;  // not a plain A/AAAA line
+            if (t + 2 != tokens.size()) return true;  // not a plain A/AAAA line
             uint8_t buf[16];
             const std::string& addr = tokens[t + 1];
-            if (inet_pton(v4 ? AF_INET : AF_INET6, addr.c_str(), buf) == 1) return std::nullopt;
-            std::string out = "\"";
-            out += addr;
-            out += v4 ? "\" is not an IPv4 address" : "\" is not an IPv6 address";
-            return out;
+            if (inet_pton(v4 ? AF_INET : AF_INET6, addr.c_str(), buf) == 1) return true;
+            error = "\"";
+            error += addr;
+            error += v4 ? "\" is not an IPv4 address" : "\" is not an IPv6 address";
+            return false;
         }
-        return std::nullopt;
+        return true;
     }
 
     bool inside(const ldns_rdf* name) const {
@@ -385,8 +388,9 @@ class Compiler {
             if (rule.net) {
                 lb::NetRule net;
                 net.region = region;
-                if (std::optional<std::string> problem = lb::parse_cidr(rule.net->text, net.net)) {
-                    error(rule.net->pos, std::move(*problem));
+                std::string problem;
+                if (!lb::parse_cidr(rule.net->text, net.net, problem)) {
+                    error(rule.net->pos, std::move(problem));
                     continue;
                 }
                 nets.push_back(net);
@@ -426,10 +430,9 @@ class Compiler {
         geo->rules.default_region = region_id(gs.default_region.text);
         if (gs.database) {
             std::string problem;
-            std::optional<lb::GeoIp> db =
-                lb::GeoIp::open(database_path(gs.database->text), problem);
-            if (db)
-                geo->database = std::make_shared<const lb::GeoIp>(std::move(*db));
+            lb::GeoIp db;
+            if (db.open(database_path(gs.database->text), problem))
+                geo->database = std::make_shared<const lb::GeoIp>(std::move(db));
             else
                 error(gs.database->pos, std::move(problem));
         }

@@ -145,28 +145,33 @@ std::string expected(std::string_view what, const json& got) {
     return "expected " + std::string(what) + ", got " + std::string(kind_of(got));
 }
 
-// Only what makes the name unusable as an origin; compile() parses it as a DNS name.
-std::optional<std::string> zone_name_problem(std::string_view name) {
-    if (name.empty()) return "empty";
-    if (name == ".") return std::nullopt;
+// Only what makes the name unusable as an origin (false with `error` set); compile() parses
+// it as a DNS name.
+bool check_zone_name(std::string_view name, std::string& error) {
+    const auto fail = [&](const char* why) {
+        error = why;
+        return false;
+    };
+    if (name.empty()) return fail("empty");
+    if (name == ".") return true;
     for (char c : name) {
-        if (c == ' ') return "contains a space";
+        if (c == ' ') return fail("contains a space");
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F)
-            return "contains a control character";
+            return fail("contains a control character");
     }
     const std::string_view body = name.ends_with('.') ? name.substr(0, name.size() - 1) : name;
-    if (body.size() > 253) return "longer than 253 characters";
+    if (body.size() > 253) return fail("longer than 253 characters");
     size_t label = 0;
     for (size_t i = 0; i <= body.size(); ++i) {
         if (i == body.size() || body[i] == '.') {
-            if (label == 0) return "empty label";
-            if (label > 63) return "label longer than 63 characters";
+            if (label == 0) return fail("empty label");
+            if (label > 63) return fail("label longer than 63 characters");
             label = 0;
         } else {
             ++label;
         }
     }
-    return std::nullopt;
+    return true;
 }
 
 // A pool name is an owner name: relative to the zone, absolute with a trailing dot, or "@".
@@ -406,8 +411,8 @@ class Loader {
     void load_origin(const Value& v, Located& origin) {
         std::optional<Located> name = string_value(v);
         if (!name) return;
-        if (std::optional<std::string> problem = zone_name_problem(name->text)) {
-            error(name->pos, "bad zone name " + json_quoted(name->text) + " (" + *problem + ")");
+        if (std::string problem; !check_zone_name(name->text, problem)) {
+            error(name->pos, "bad zone name " + json_quoted(name->text) + " (" + problem + ")");
         }
         if (!name->text.ends_with('.')) name->text += '.';
         origin = std::move(*name);
@@ -874,8 +879,8 @@ class Loader {
                     std::optional<Located> net = string_value(f);
                     lb::Cidr cidr;
                     if (net) {
-                        if (std::optional<std::string> problem = lb::parse_cidr(net->text, cidr)) {
-                            error(net->pos, std::move(*problem));
+                        if (std::string problem; !lb::parse_cidr(net->text, cidr, problem)) {
+                            error(net->pos, std::move(problem));
                             net.reset();
                         }
                     }
@@ -1107,17 +1112,17 @@ LoadResult load_zone_file(const std::string& path, std::string* text_out) {
     std::string text;
     const ZoneLimits& limits = zone_limits();
     std::string error;
-    std::optional<std::string> problem;
+    std::string problem;
     if (!util::read_file(path, text, error, limits.max_file_bytes)) {
         problem = "cannot read file: " + error;
     } else if (text.size() > limits.max_file_bytes) {
         problem = "more than " + std::to_string(limits.max_file_bytes) +
                   " bytes, the limit (--max-zone-file-size)";
     }
-    if (problem) {
+    if (!problem.empty()) {
         LoadResult result;
         result.spec.file = path;
-        result.diags.push_back(whole_file_problem(path, std::move(*problem)));
+        result.diags.push_back(whole_file_problem(path, std::move(problem)));
         return result;
     }
     LoadResult result = parse_zone_json(text, path);
