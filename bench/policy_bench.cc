@@ -3,8 +3,10 @@
 // zero. Build and run:
 //
 //   g++ -std=c++20 -O2 -DNDEBUG -Iinclude bench/policy_bench.cc src/lb/client_net.cc
-//     src/lb/candidates.cc src/lb/policy_{weighted,failover,all,hash,geo}.cc
-//     src/lb/geo_map.cc src/lb/geo_rules.cc src/lb/geoip.cc -lmaxminddb -o /tmp/policy_bench
+//     src/lb/member_table.cc src/lb/region_preferences.cc
+//     src/lb/policy_{weighted,failover,all,hash,geo}.cc
+//     src/lb/geo_map.cc src/lb/geo_rules.cc src/lb/geoip.cc src/util/sockaddr.cc -lmaxminddb
+//     -o /tmp/policy_bench
 //   /tmp/policy_bench [test.mmdb]
 //
 // (write test.mmdb with tests/data/write_test_mmdb.pl to time GeoIp lookups too).
@@ -216,15 +218,15 @@ int main(int argc, char** argv) {
     });
     if (argc > 1) {
         std::string error;
-        const auto db = lb::GeoIp::open(argv[1], error);
-        if (!db) {
+        lb::GeoIp db;
+        if (!db.open(argv[1], error)) {
             std::fprintf(stderr, "%s\n", error.c_str());
             return 1;
         }
         uint8_t hit[4] = {203, 0, 113, 7};
         bench("GeoIp lookup (test mmdb, hit)", [&](int) {
             lb::GeoLocation where;
-            g_sink += db->lookup(4, hit, where) ? where.prefix : 0;
+            g_sink += db.lookup(4, hit, where) ? where.prefix : 0;
         });
         lb::GeoRules plain = geo_rules;
         plain.nets = lb::GeoMap();
@@ -232,7 +234,7 @@ int main(int argc, char** argv) {
             lb::ClientNet c;
             c.prefix = 24;
             std::memcpy(c.address, hit, 4);
-            g_sink += lb::resolve_region(plain, c, &*db).region;
+            g_sink += lb::resolve_region(plain, c, &db).region;
         });
     }
     std::printf("(sink %llu)\n", static_cast<unsigned long long>(g_sink));

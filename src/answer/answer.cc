@@ -139,8 +139,9 @@ void answer_name(const Snapshot& snap, const dns::Query& q, Lookup lk, const lb:
         }
         if (n.pool >= 0 && (q.qtype == type::A || q.qtype == type::AAAA)) {
             lb::Selection sel;
-            const lb::Choice c = lb::choose(z.pools, static_cast<size_t>(n.pool), q.qtype,
-                                            snap.health(), client, ctx.rng, ctx.eligible, sel);
+            const lb::Choice c =
+                lb::select_with_fallback(z.pools, static_cast<size_t>(n.pool), q.qtype,
+                                         snap.health(), client, ctx.rng, ctx.eligible, sel);
             ctx.last.pool = &z.pools[static_cast<size_t>(n.pool)];
             ctx.last.fallback = c.fallback;
             ecs_scope = sel.ecs_scope;

@@ -81,14 +81,14 @@ bool parse_drain_state(std::string_view text, DrainSet& out, std::string& error)
             const auto f = e.find(name);
             return f != e.end() && f->is_string() ? f->get<std::string>() : std::string();
         };
+        DrainKey key;
         std::string why;
-        const auto key = zone::make_drain_key(field("zone"), field("pool"), field("address"), why);
-        if (!key) {
+        if (!zone::make_drain_key(field("zone"), field("pool"), field("address"), key, why)) {
             error = where + why;
             return false;
         }
         const std::optional<int64_t> since = util::parse_rfc3339(field("since"));
-        set.add(*key, since.value_or(0));
+        set.add(key, since.value_or(0));
     }
     out = std::move(set);
     return true;

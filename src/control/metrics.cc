@@ -2,6 +2,7 @@
 
 #include <charconv>
 
+#include "steerdns/dns/rr_type.h"
 #include "steerdns/dns/wire.h"
 #include "steerdns/health/check.h"
 
@@ -77,10 +78,7 @@ void MetricsWriter::sample(std::string_view name, Labels labels, double value) {
 }
 
 std::string qtype_label(size_t slot) {
-    static constexpr const char* kNames[kQtypeSlots - 1] = {
-        "A",   "NS",    "CNAME", "SOA",    "PTR",  "MX",    "TXT", "AAAA",
-        "SRV", "NAPTR", "DS",    "DNSKEY", "SVCB", "HTTPS", "ANY"};
-    return slot < kQtypeSlots - 1 ? kNames[slot] : "other";
+    return slot < kQtypeSlots - 1 ? dns::rr_type_text(kCountedQtypes[slot]) : "other";
 }
 
 std::string rcode_label(size_t rcode) {

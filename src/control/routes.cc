@@ -23,7 +23,7 @@ HttpResponse method_not_allowed(const HttpRequest& req, const char* allow) {
 
 }  // namespace
 
-std::variant<DrainKey, HttpResponse> parse_drain_body(std::string_view body) {
+bool parse_drain_body(std::string_view body, DrainKey& out, std::string& error) {
     static constexpr const char* kExample =
         " (expected {\"zone\": \"lb.example.test.\", \"pool\": \"www\", \"address\": "
         "\"192.0.2.11\"})";
@@ -31,28 +31,34 @@ std::variant<DrainKey, HttpResponse> parse_drain_body(std::string_view body) {
     try {
         doc = nlohmann::json::parse(body);
     } catch (const nlohmann::json::parse_error& e) {
-        return json_error(400, std::string("request body is not JSON: ") + e.what() + kExample);
+        error = std::string("request body is not JSON: ") + e.what() + kExample;
+        return false;
     }
-    if (!doc.is_object())
-        return json_error(400, std::string("request body must be a JSON object") + kExample);
+    if (!doc.is_object()) {
+        error = std::string("request body must be a JSON object") + kExample;
+        return false;
+    }
     for (const auto& [key, value] : doc.items()) {
-        if (key != "zone" && key != "pool" && key != "address")
-            return json_error(400, "unknown key \"" + key + "\"" + kExample);
+        if (key != "zone" && key != "pool" && key != "address") {
+            error = "unknown key \"" + key + "\"" + kExample;
+            return false;
+        }
     }
     std::string parts[3];
     const char* names[3] = {"zone", "pool", "address"};
     for (int i = 0; i < 3; ++i) {
         const auto it = doc.find(names[i]);
-        if (it == doc.end())
-            return json_error(400, std::string("missing \"") + names[i] + "\"" + kExample);
-        if (!it->is_string())
-            return json_error(400, std::string("\"") + names[i] + "\" must be a string");
+        if (it == doc.end()) {
+            error = std::string("missing \"") + names[i] + "\"" + kExample;
+            return false;
+        }
+        if (!it->is_string()) {
+            error = std::string("\"") + names[i] + "\" must be a string";
+            return false;
+        }
         parts[i] = it->get<std::string>();
     }
-    std::string error;
-    std::optional<DrainKey> key = zone::make_drain_key(parts[0], parts[1], parts[2], error);
-    if (!key) return json_error(400, error);
-    return *key;
+    return zone::make_drain_key(parts[0], parts[1], parts[2], out, error);
 }
 
 void Routes::handle(HttpRequest req, const Reply& reply) {
@@ -69,9 +75,10 @@ void Routes::handle(HttpRequest req, const Reply& reply) {
     if (path == "/drain" || path == "/undrain" || path == "/reload") {
         if (req.method != Method::post) return reply(method_not_allowed(req, "POST"));
         if (path == "/reload") return backend_.reload(reply);
-        auto parsed = parse_drain_body(req.body);
-        if (auto* error = std::get_if<HttpResponse>(&parsed)) return reply(std::move(*error));
-        return backend_.drain(std::get<DrainKey>(parsed), path == "/drain", reply);
+        DrainKey key;
+        std::string error;
+        if (!parse_drain_body(req.body, key, error)) return reply(json_error(400, error));
+        return backend_.drain(key, path == "/drain", reply);
     }
     reply(json_error(404, "no such endpoint: " + path +
                               " (endpoints: GET /, /status, /metrics; POST /drain, /undrain, "

@@ -50,28 +50,37 @@ uint64_t hash_name(const uint8_t* name, size_t len) {
     return h ^ (h >> 32);
 }
 
-std::string name_to_text(std::span<const uint8_t> name) {
-    std::string out;
+void append_name_text(std::string& out, std::span<const uint8_t> name,
+                      std::string_view decimal_escapes) {
     size_t pos = 0;
+    bool any = false;
     while (pos < name.size() && name[pos] != 0) {
         const size_t len = name[pos];
         for (size_t i = 1; i <= len && pos + i < name.size(); ++i) {
             const uint8_t c = name[pos + i];
-            if (c == '.' || c == '\\') {
-                out += '\\';
-                out += static_cast<char>(c);
-            } else if (c < 0x21 || c > 0x7e) {
+            if (c < 0x21 || c > 0x7e ||
+                decimal_escapes.find(static_cast<char>(c)) != std::string_view::npos) {
                 char buf[5];
                 std::snprintf(buf, sizeof buf, "\\%03u", c);
                 out += buf;
+            } else if (c == '.' || c == '\\') {
+                out += '\\';
+                out += static_cast<char>(c);
             } else {
                 out += static_cast<char>(c);
             }
         }
         out += '.';
+        any = true;
         pos += 1 + len;
     }
-    return out.empty() ? "." : out;
+    if (!any) out += '.';
+}
+
+std::string name_to_text(std::span<const uint8_t> name) {
+    std::string out;
+    append_name_text(out, name);
+    return out;
 }
 
 }  // namespace steerdns::dns

@@ -56,10 +56,12 @@ std::string quoted(std::string_view text, std::string_view rest) {
 
 }  // namespace
 
-std::optional<std::string> parse_cidr(std::string_view text, Cidr& out) {
+bool parse_cidr(std::string_view text, Cidr& out, std::string& error) {
     const size_t slash = text.find('/');
-    if (slash == std::string_view::npos)
-        return quoted(text, " is not a network: the prefix length is missing");
+    if (slash == std::string_view::npos) {
+        error = quoted(text, " is not a network: the prefix length is missing");
+        return false;
+    }
     const std::string address(text.substr(0, slash));
     const std::string_view length = text.substr(slash + 1);
     Cidr net;
@@ -68,23 +70,28 @@ std::optional<std::string> parse_cidr(std::string_view text, Cidr& out) {
     } else if (inet_pton(AF_INET6, address.c_str(), net.address) == 1) {
         net.family = 6;
     } else {
-        return quoted(text, ": " + quoted(address, " is not an IPv4 or IPv6 address"));
+        error = quoted(text, ": " + quoted(address, " is not an IPv4 or IPv6 address"));
+        return false;
     }
     const unsigned max_prefix = net.family == 6 ? 128 : 32;
     unsigned prefix = 0;
     const auto [end, ec] = std::from_chars(length.data(), length.data() + length.size(), prefix);
     if (length.empty() || ec != std::errc{} || end != length.data() + length.size() ||
-        prefix > max_prefix)
-        return quoted(text, ": prefix length must be 0-" + std::to_string(max_prefix));
+        prefix > max_prefix) {
+        error = quoted(text, ": prefix length must be 0-" + std::to_string(max_prefix));
+        return false;
+    }
     net.prefix = static_cast<uint8_t>(prefix);
 
     Cidr masked = net;
     for (unsigned bit = prefix; bit < max_prefix; ++bit)
         masked.address[bit / 8] &= static_cast<uint8_t>(~(0x80u >> (bit % 8)));
-    if (!(masked == net))
-        return quoted(text, " has host bits set (did you mean " + to_string(masked) + "?)");
+    if (!(masked == net)) {
+        error = quoted(text, " has host bits set (did you mean " + to_string(masked) + "?)");
+        return false;
+    }
     out = net;
-    return std::nullopt;
+    return true;
 }
 
 std::string to_string(const Cidr& net) {

@@ -36,13 +36,12 @@ struct GeoIp::Handle {
     }
 };
 
-GeoIp::GeoIp(std::string path, std::unique_ptr<Handle> db)
-    : path_(std::move(path)), db_(std::move(db)) {}
+GeoIp::GeoIp() = default;
 GeoIp::GeoIp(GeoIp&&) noexcept = default;
 GeoIp& GeoIp::operator=(GeoIp&&) noexcept = default;
 GeoIp::~GeoIp() = default;
 
-std::optional<GeoIp> GeoIp::open(const std::string& path, std::string& error) {
+bool GeoIp::open(const std::string& path, std::string& error) {
     auto db = std::make_unique<Handle>();
     const int status = MMDB_open(path.c_str(), MMDB_MODE_MMAP, &db->mmdb);
     if (status != MMDB_SUCCESS) {
@@ -51,22 +50,26 @@ std::optional<GeoIp> GeoIp::open(const std::string& path, std::string& error) {
                 (status == MMDB_FILE_OPEN_ERROR || status == MMDB_IO_ERROR
                      ? std::string(std::strerror(saved_errno))
                      : std::string(MMDB_strerror(status)));
-        return std::nullopt;
+        return false;
     }
     db->opened = true;
-    return GeoIp(path, std::move(db));
+    path_ = path;
+    db_ = std::move(db);
+    return true;
 }
 
 std::string_view GeoIp::database_type() const {
+    if (!db_) return {};
     const char* type = db_->mmdb.metadata.database_type;
     return type != nullptr ? std::string_view(type) : std::string_view();
 }
 
 uint16_t GeoIp::ip_version() const {
-    return db_->mmdb.metadata.ip_version;
+    return db_ ? db_->mmdb.metadata.ip_version : 0;
 }
 
 bool GeoIp::lookup(const sockaddr* address, GeoLocation& out) const {
+    if (!db_) return false;
     int mmdb_error = MMDB_SUCCESS;
     const MMDB_lookup_result_s result = MMDB_lookup_sockaddr(&db_->mmdb, address, &mmdb_error);
     // An IPv6 address in an IPv4-only database is an error, not a miss; both mean "no data".

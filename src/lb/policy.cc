@@ -14,36 +14,6 @@
 
 namespace steerdns::lb {
 
-const char* policy_name(Policy p) {
-    switch (p) {
-        case Policy::round_robin:
-            return "round-robin";
-        case Policy::weighted:
-            return "weighted";
-        case Policy::failover:
-            return "failover";
-        case Policy::hash:
-            return "hash";
-        case Policy::geo:
-            return "geo";
-        case Policy::all:
-            return "all";
-    }
-    return "?";
-}
-
-bool parse_policy(std::string_view text, Policy& out) {
-    static constexpr Policy kAll[] = {Policy::round_robin, Policy::weighted, Policy::failover,
-                                      Policy::hash,        Policy::geo,      Policy::all};
-    for (Policy p : kAll) {
-        if (text == policy_name(p)) {
-            out = p;
-            return true;
-        }
-    }
-    return false;
-}
-
 namespace {
 
 uint64_t next_rotation(const Pool& pool, uint16_t rrtype) {
@@ -83,8 +53,8 @@ constexpr int kMaxFallbackHops = 8;
 
 }  // namespace
 
-void select(const Pool& pool, uint16_t rrtype, const Eligible& eligible, const Client& client,
-            Rng& rng, Selection& out) {
+void select_from_eligible(const Pool& pool, uint16_t rrtype, const Eligible& eligible,
+                          const Client& client, Rng& rng, Selection& out) {
     out.count = 0;
     out.rotated = false;
     out.ecs_scope = 0;
@@ -113,9 +83,9 @@ void select(const Pool& pool, uint16_t rrtype, const Eligible& eligible, const C
     }
 }
 
-Choice choose(std::span<const Pool> pools, size_t index, uint16_t rrtype,
-              const health::HealthTable* health, const Client& client, Rng& rng, Eligible& scratch,
-              Selection& out) {
+Choice select_with_fallback(std::span<const Pool> pools, size_t index, uint16_t rrtype,
+                            const health::HealthTable* health, const Client& client, Rng& rng,
+                            Eligible& scratch, Selection& out) {
     out.count = 0;
     out.ecs_scope = 0;
     Choice c;
@@ -133,7 +103,7 @@ Choice choose(std::span<const Pool> pools, size_t index, uint16_t rrtype,
         }
         scratch.compute(fs, health);
         if (scratch.count() > 0) {
-            select(*pool, rrtype, scratch, client, rng, out);
+            select_from_eligible(*pool, rrtype, scratch, client, rng, out);
             scope = std::max(scope, out.ecs_scope);
             if (out.count > 0) {
                 c.kind = Choice::answer;
@@ -157,7 +127,7 @@ Choice choose(std::span<const Pool> pools, size_t index, uint16_t rrtype,
         // "all": fail open with every enabled member (drained ones are not in `fs`), through
         // the policy as if all were up, and by rotation when even then it picks none.
         scratch.set_all(fs);
-        select(*pool, rrtype, scratch, client, rng, out);
+        select_from_eligible(*pool, rrtype, scratch, client, rng, out);
         scope = std::max(scope, out.ecs_scope);
         if (out.count == 0) select_round_robin(*pool, rrtype, scratch, out);
         c.kind = Choice::answer;

@@ -8,15 +8,15 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <stdexcept>
-#include <unordered_map>
+#include <string_view>
 
+#include "steerdns/dns/name.h"
+#include "steerdns/dns/rr_type.h"
 #include "steerdns/util/log.h"
 #include "steerdns/util/sockaddr.h"
-#include "steerdns/zone/ldns_ptr.h"
 
 namespace steerdns::server {
 namespace {
@@ -39,47 +39,9 @@ int64_t now_ms() {
         .count();
 }
 
-// ldns knows every registered type mnemonic; asked once per type, then remembered (the writer
-// thread is the only caller).
-const std::string& type_name(uint16_t qtype) {
-    static std::unordered_map<uint16_t, std::string> names;
-    auto it = names.find(qtype);
-    if (it != names.end()) return it->second;
-    std::string name;
-    struct FreeDeleter {
-        void operator()(char* p) const { std::free(p); }  // ldns hands out malloc'ed strings
-    };
-    const std::unique_ptr<char, FreeDeleter> s(ldns_rr_type2str(static_cast<ldns_rr_type>(qtype)));
-    if (s) name = s.get();
-    if (name.empty()) name = "TYPE" + std::to_string(qtype);  // RFC 3597
-    return names.emplace(qtype, std::move(name)).first->second;
-}
-
-// The query name in presentation form. Every byte that could confuse a logfmt reader (space,
-// quote, '=', backslash) or a terminal is written as \DDD, so the value never needs quotes.
-void append_qname(std::string& out, const uint8_t* name, size_t len) {
-    size_t pos = 0;
-    bool any = false;
-    while (pos < len && name[pos] != 0) {
-        const size_t label = name[pos];
-        for (size_t i = 1; i <= label && pos + i < len; ++i) {
-            const uint8_t c = name[pos + i];
-            if (c == '.') {
-                out += "\\.";
-            } else if (c <= ' ' || c >= 0x7f || c == '"' || c == '=' || c == '\\') {
-                char buf[5];
-                std::snprintf(buf, sizeof buf, "\\%03u", c);
-                out += buf;
-            } else {
-                out += static_cast<char>(c);
-            }
-        }
-        out += '.';
-        any = true;
-        pos += 1 + label;
-    }
-    if (!any) out += '.';
-}
+// Besides what a zone file escapes, every byte that could confuse a logfmt reader (quote, '=',
+// backslash) is written as \DDD, so a qname value never needs quotes.
+constexpr std::string_view kLogfmtEscapes = "\"=\\";
 
 // "2026-05-01T12:00:00.123Z"; the date part is formatted once per second.
 void append_time(std::string& out, int64_t time_ns) {
@@ -175,9 +137,9 @@ void format_query_line(const QueryLogRecord& r, std::string& out) {
     out += r.transport == Transport::tcp ? " transport=tcp" : " transport=udp";
     if (r.flags & QueryLogRecord::kQuestion) {
         out += " qname=";
-        append_qname(out, r.qname, r.qname_len);
+        dns::append_name_text(out, {r.qname, r.qname_len}, kLogfmtEscapes);
         out += " qtype=";
-        out += type_name(r.qtype);
+        dns::append_rr_type(out, r.qtype);
     }
     out += " rcode=";
     if (const char* name = dns::rcode_name(r.rcode)) {

@@ -12,6 +12,7 @@
 #include <set>
 
 #include "steerdns/dns/name.h"
+#include "steerdns/dns/rr_type.h"
 #include "steerdns/dns/wire.h"
 #include "steerdns/lb/geo_map.h"
 #include "steerdns/lb/geoip.h"
@@ -38,13 +39,6 @@ std::string text(const Wire& w) {
 
 std::string where(const SourcePos& p) {
     return "line " + std::to_string(p.line) + ":" + std::to_string(p.col);
-}
-
-std::string type_name(uint16_t t) {
-    char* s = ldns_rr_type2str(static_cast<ldns_rr_type>(t));
-    std::string out = s ? s : std::to_string(t);
-    free(s);  // ldns hands out a malloc'd string
-    return out;
 }
 
 // One parsed record, before grouping into rrsets.
@@ -130,7 +124,9 @@ class Compiler {
             std::string message = "cannot parse \"";
             message += line;
             message += "\": ";
-            message += address_problem(line).value_or(ldns_get_errorstr_by_id(st));
+            std::string bad_address;
+            message +=
+                check_addresses(line, bad_address) ? ldns_get_errorstr_by_id(st) : bad_address;
             error(pos, std::move(message));
             return nullptr;
         }
@@ -138,8 +134,9 @@ class Compiler {
     }
 
     // ldns says only "could not parse the RR's rdata" for `www A 192.0.2.300`; for the two
-    // types operators write most, name the token that is wrong.
-    static std::optional<std::string> address_problem(const std::string& line) {
+    // types operators write most, name the token that is wrong: false with `error` set when
+    // `line` is a plain A or AAAA record whose address is not one.
+    static bool check_addresses(const std::string& line, std::string& error) {
         std::vector<std::string> tokens;
         for (size_t i = 0; i < line.size();) {
             while (i < line.size() && std::isspace(static_cast<unsigned char>(line[i]))) ++i;
@@ -151,16 +148,16 @@ class Compiler {
             const bool v4 = strcasecmp(tokens[t].c_str(), "A") == 0;
             const bool v6 = strcasecmp(tokens[t].c_str(), "AAAA") == 0;
             if (!v4 && !v6) continue;
-            if (t + 2 != tokens.size()) return std::nullopt;  // not a plain A/AAAA line
+            if (t + 2 != tokens.size()) return true;  // not a plain A/AAAA line
             uint8_t buf[16];
             const std::string& addr = tokens[t + 1];
-            if (inet_pton(v4 ? AF_INET : AF_INET6, addr.c_str(), buf) == 1) return std::nullopt;
-            std::string out = "\"";
-            out += addr;
-            out += v4 ? "\" is not an IPv4 address" : "\" is not an IPv6 address";
-            return out;
+            if (inet_pton(v4 ? AF_INET : AF_INET6, addr.c_str(), buf) == 1) return true;
+            error = "\"";
+            error += addr;
+            error += v4 ? "\" is not an IPv4 address" : "\" is not an IPv6 address";
+            return false;
         }
-        return std::nullopt;
+        return true;
     }
 
     bool inside(const ldns_rdf* name) const {
@@ -231,7 +228,7 @@ class Compiler {
         }
         if (t == LDNS_RR_TYPE_OPT || t == LDNS_RR_TYPE_TSIG || t == LDNS_RR_TYPE_TKEY ||
             (t >= 251 && t <= 255)) {
-            error(pos, "type " + type_name(t) + " cannot be served from a zone");
+            error(pos, "type " + dns::rr_type_text(t) + " cannot be served from a zone");
             return;
         }
         if (!from_ns_list && t == LDNS_RR_TYPE_NS &&
@@ -391,8 +388,9 @@ class Compiler {
             if (rule.net) {
                 lb::NetRule net;
                 net.region = region;
-                if (std::optional<std::string> problem = lb::parse_cidr(rule.net->text, net.net)) {
-                    error(rule.net->pos, std::move(*problem));
+                std::string problem;
+                if (!lb::parse_cidr(rule.net->text, net.net, problem)) {
+                    error(rule.net->pos, std::move(problem));
                     continue;
                 }
                 nets.push_back(net);
@@ -432,10 +430,9 @@ class Compiler {
         geo->rules.default_region = region_id(gs.default_region.text);
         if (gs.database) {
             std::string problem;
-            std::optional<lb::GeoIp> db =
-                lb::GeoIp::open(database_path(gs.database->text), problem);
-            if (db)
-                geo->database = std::make_shared<const lb::GeoIp>(std::move(*db));
+            lb::GeoIp db;
+            if (db.open(database_path(gs.database->text), problem))
+                geo->database = std::make_shared<const lb::GeoIp>(std::move(db));
             else
                 error(gs.database->pos, std::move(problem));
         }
@@ -645,12 +642,12 @@ class Compiler {
                 const Record& r = records_[i];
                 const bool glue = r.type == dns::type::A || r.type == dns::type::AAAA;
                 if (cut && !glue) {
-                    error(r.pos, type_name(r.type) + " at " + text(name) +
+                    error(r.pos, dns::rr_type_text(r.type) + " at " + text(name) +
                                      " is below the delegation at " + text(*cut) +
                                      " and would never be answered");
                 } else if (at_cut && !glue && r.type != dns::type::NS && r.type != dns::type::DS) {
                     error(r.pos,
-                          type_name(r.type) + " at " + text(name) +
+                          dns::rr_type_text(r.type) + " at " + text(name) +
                               " is at a delegation point, where only NS, DS and glue belong");
                 }
             }
@@ -670,7 +667,7 @@ class Compiler {
                               ? "second CNAME at " + text(name) + " (first at " +
                                     where(cname->pos) + ")"
                               : "CNAME at " + text(name) + " cannot coexist with other data (" +
-                                    type_name(r.type) + " at " + where(r.pos) + ")");
+                                    dns::rr_type_text(r.type) + " at " + where(r.pos) + ")");
                 }
                 if (nb.pool >= 0)
                     error(cname->pos, "CNAME at " + text(name) + " cannot coexist with pool " +
@@ -680,10 +677,10 @@ class Compiler {
             if (nb.pool >= 0) {
                 for (uint16_t t : {dns::type::A, dns::type::AAAA}) {
                     if (const Record* r = first_of(nb, t))
-                        error(pool_pos_[nb.pool], "pool " + spec_.pools[nb.pool].name.text +
-                                                      " and the " + type_name(t) + " record at " +
-                                                      where(r->pos) + " both answer " +
-                                                      type_name(t) + " at " + text(name));
+                        error(pool_pos_[nb.pool],
+                              "pool " + spec_.pools[nb.pool].name.text + " and the " +
+                                  dns::rr_type_text(t) + " record at " + where(r->pos) +
+                                  " both answer " + dns::rr_type_text(t) + " at " + text(name));
                 }
             }
             // RFC 2181 5.2: one TTL per RRset.
@@ -694,7 +691,8 @@ class Compiler {
                 if (!fresh && it->second->ttl != r.ttl)
                     error(r.pos, "TTL " + std::to_string(r.ttl) + " differs from " +
                                      std::to_string(it->second->ttl) + " of the " +
-                                     type_name(r.type) + " record at " + where(it->second->pos) +
+                                     dns::rr_type_text(r.type) + " record at " +
+                                     where(it->second->pos) +
                                      " (an RRset has one TTL, RFC 2181 5.2)");
             }
         }
@@ -778,11 +776,12 @@ class Compiler {
             rs.additional_begin = static_cast<uint32_t>(z->additionals.size());
             size_t off = rs.offset;
             for (uint16_t i = 0; i < rs.count; ++i) {
-                const uint16_t rdlen = dns::load_u16(&z->images[off + 8]);
-                Wire target(reinterpret_cast<const char*>(&z->images[off + 10]), rdlen);
+                const uint8_t* rr = &z->images[off];  // RDLENGTH ends the fixed part
+                const uint16_t rdlen = dns::load_u16(rr + dns::kRrFixedSize - 2);
+                Wire target(reinterpret_cast<const char*>(rr + dns::kRrFixedSize), rdlen);
                 auto it = index.find(target);
                 if (it != index.end()) z->additionals.push_back(Additional{i, it->second});
-                off += 10 + rdlen;
+                off += dns::kRrFixedSize + rdlen;
             }
             rs.additional_count =
                 static_cast<uint32_t>(z->additionals.size() - rs.additional_begin);
@@ -813,9 +812,9 @@ class Compiler {
 
     static void finish_pool(lb::Pool& pool) {
         pool.v4.rrtype = dns::type::A;
-        pool.v4.image_size = 14;
+        pool.v4.image_size = lb::kImageSizeA;
         pool.v6.rrtype = dns::type::AAAA;
-        pool.v6.image_size = 26;
+        pool.v6.image_size = lb::kImageSizeAAAA;
         for (uint32_t i = 0; i < pool.members.size(); ++i) {
             const lb::Member& m = pool.members[i];
             if (!m.enabled) continue;
@@ -858,16 +857,6 @@ class Compiler {
 };
 
 }  // namespace
-
-size_t Zone::member_count() const {
-    size_t n = 0;
-    for (const lb::Pool& p : pools) n += p.members.size();
-    return n;
-}
-
-std::string Zone::apex_text() const {
-    return dns::name_to_text(apex);
-}
 
 CompileResult compile_zone(const ZoneSpec& spec, health::ProbeRegistry* probes) {
     return Compiler(spec, probes).run();

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <cctype>
+#include <utility>
 
 #include "steerdns/util/sockaddr.h"
 
@@ -35,15 +36,15 @@ std::string canonical_pool(std::string_view text) {
     return lower(text);
 }
 
-std::optional<DrainKey> make_drain_key(std::string_view zone, std::string_view pool,
-                                       std::string_view address, std::string& error) {
+bool make_drain_key(std::string_view zone, std::string_view pool, std::string_view address,
+                    DrainKey& out, std::string& error) {
     if (zone.empty() || zone == ".") {
         error = "\"zone\" is empty";
-        return std::nullopt;
+        return false;
     }
     if (pool.empty()) {
         error = "\"pool\" is empty";
-        return std::nullopt;
+        return false;
     }
     DrainKey k;
     k.zone = canonical_zone(zone);
@@ -53,9 +54,10 @@ std::optional<DrainKey> make_drain_key(std::string_view zone, std::string_view p
         // Appended piece by piece: `"\"" + std::string(...)` trips a false -Wrestrict in
         // g++ 12 at -O3 once inlined here.
         error.assign(1, '"').append(address).append("\" is not an IPv4 or IPv6 address");
-        return std::nullopt;
+        return false;
     }
-    return k;
+    out = std::move(k);
+    return true;
 }
 
 bool DrainSet::add(const DrainKey& key, int64_t since_unix_ms) {

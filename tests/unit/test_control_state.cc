@@ -50,9 +50,9 @@ struct TempDir {
 
 DrainKey key(const std::string& zone, const std::string& pool, const std::string& address) {
     std::string error;
-    auto k = zone::make_drain_key(zone, pool, address, error);
-    REQUIRE_MESSAGE(k, error);
-    return *k;
+    DrainKey k;
+    REQUIRE_MESSAGE(zone::make_drain_key(zone, pool, address, k, error), error);
+    return k;
 }
 
 std::set<std::string> answered(const Snapshot& snap, const std::string& name, int times = 8) {
@@ -86,10 +86,37 @@ TEST_CASE("drain keys are normalised") {
           key("lb.example.test.", "www", "192.0.2.11"));
     CHECK(key("x.", "p", "2001:DB8:0::0:10").address == "2001:db8::10");
     std::string error;
-    CHECK_FALSE(zone::make_drain_key("x.", "p", "192.0.2.300", error));
+    DrainKey k;
+    CHECK_FALSE(zone::make_drain_key("x.", "p", "192.0.2.300", k, error));
     CHECK(error == "\"192.0.2.300\" is not an IPv4 or IPv6 address");
-    CHECK_FALSE(zone::make_drain_key("", "p", "192.0.2.1", error));
-    CHECK_FALSE(zone::make_drain_key("x.", "", "192.0.2.1", error));
+    CHECK_FALSE(zone::make_drain_key("", "p", "192.0.2.1", k, error));
+    CHECK_FALSE(zone::make_drain_key("x.", "", "192.0.2.1", k, error));
+}
+
+TEST_CASE("drain request body: a normalised key, or what is wrong with the body") {
+    DrainKey k;
+    std::string error;
+    REQUIRE(control::parse_drain_body(
+        R"({"zone": "LB.example.test", "pool": "WWW", "address": "2001:DB8::0:10"})", k, error));
+    CHECK(k == key("lb.example.test.", "www", "2001:db8::10"));
+
+    const std::string example =
+        R"( (expected {"zone": "lb.example.test.", "pool": "www", "address": "192.0.2.11"}))";
+    const auto problem = [&](std::string_view body) {
+        std::string why;
+        DrainKey out;
+        CHECK_FALSE(control::parse_drain_body(body, out, why));
+        return why;
+    };
+    CHECK(problem("[1]") == "request body must be a JSON object" + example);
+    CHECK(problem(R"({"zone": "x.", "pool": "p", "address": "192.0.2.1", "ttl": 1})") ==
+          R"(unknown key "ttl")" + example);
+    CHECK(problem(R"({"zone": "x.", "address": "192.0.2.1"})") == R"(missing "pool")" + example);
+    CHECK(problem(R"({"zone": "x.", "pool": 1, "address": "192.0.2.1"})") ==
+          R"("pool" must be a string)");
+    CHECK(problem(R"({"zone": "x.", "pool": "p", "address": "192.0.2.300"})") ==
+          R"("192.0.2.300" is not an IPv4 or IPv6 address)");
+    CHECK(problem("{").rfind("request body is not JSON: ", 0) == 0);
 }
 
 TEST_CASE("drain state file: round trip, errors, atomic write") {

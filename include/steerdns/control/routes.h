@@ -7,7 +7,6 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <variant>
 
 #include "steerdns/control/auth.h"
 #include "steerdns/control/drain_state.h"
@@ -28,9 +27,9 @@ class Backend {
     virtual void reload(Reply reply) = 0;
 };
 
-// The body of POST /drain and /undrain: {"zone": ..., "pool": ..., "address": ...}; or the
-// 400 response saying what is wrong with it.
-std::variant<DrainKey, HttpResponse> parse_drain_body(std::string_view body);
+// The body of POST /drain and /undrain: {"zone": ..., "pool": ..., "address": ...}; false with
+// `error` set to what is wrong with it (the 400 response's message).
+bool parse_drain_body(std::string_view body, DrainKey& out, std::string& error);
 
 class Routes {
   public:

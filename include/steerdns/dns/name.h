@@ -32,6 +32,11 @@ bool is_subdomain(std::span<const uint8_t> name, std::span<const uint8_t> parent
 uint64_t hash_name(const uint8_t* name, size_t len);
 
 // Presentation form for logs and messages ("www.lb.example.test."); not for the hot path.
+// Inside a label '.' and '\' are written with a backslash before them, and bytes outside
+// '!'..'~' as \DDD, as in zone files. `decimal_escapes` lists more bytes to write as \DDD
+// (the query log adds '"', '=' and '\' so that a logfmt value never needs quotes).
+void append_name_text(std::string& out, std::span<const uint8_t> name,
+                      std::string_view decimal_escapes = {});
 std::string name_to_text(std::span<const uint8_t> name);
 
 }  // namespace steerdns::dns

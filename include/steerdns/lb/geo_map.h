@@ -4,7 +4,6 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -22,10 +21,10 @@ struct Cidr {
     bool operator==(const Cidr&) const = default;
 };
 
-// Parses "198.51.100.0/24" or "2001:db8:100::/48" (the prefix length is required). Returns the
-// error message, or nothing on success. Host bits set ("198.51.100.1/24") are an error naming
-// the network that was probably meant: silently masking would hide a wrong prefix length.
-std::optional<std::string> parse_cidr(std::string_view text, Cidr& out);
+// Parses "198.51.100.0/24" or "2001:db8:100::/48" (the prefix length is required); false with
+// `error` set otherwise. Host bits set ("198.51.100.1/24") are an error naming the network
+// that was probably meant: silently masking would hide a wrong prefix length.
+bool parse_cidr(std::string_view text, Cidr& out, std::string& error);
 
 // "198.51.100.0/24", "2001:db8:100::/48".
 std::string to_string(const Cidr& net);

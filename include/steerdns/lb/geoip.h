@@ -10,7 +10,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,9 +19,13 @@ namespace steerdns::lb {
 
 class GeoIp {
   public:
-    // Opens `path`; on failure returns nothing and sets `error` to a message fit for the
-    // operator ("cannot open GeoIP database \"PATH\": REASON").
-    static std::optional<GeoIp> open(const std::string& path, std::string& error);
+    // Not open: every lookup misses until open() succeeds.
+    GeoIp();
+
+    // Opens `path` (closing what was open before); false with `error` set to a message fit
+    // for the operator ("cannot open GeoIP database \"PATH\": REASON"), leaving this as it was.
+    bool open(const std::string& path, std::string& error);
+    bool is_open() const { return db_ != nullptr; }
 
     // `address`: 4 or 16 bytes in network order, as `family` (4 or 6) says. True when the
     // database has an entry for the address (its country or continent may still be empty).
@@ -34,12 +37,11 @@ class GeoIp {
     ~GeoIp();
 
     const std::string& path() const { return path_; }
-    std::string_view database_type() const;  // "GeoLite2-City", "GeoIP2-Country", ...
-    uint16_t ip_version() const;             // 4: IPv4 only; 6: IPv6 tree, IPv4 inside
+    std::string_view database_type() const;  // "GeoLite2-City", "GeoIP2-Country", ...; "" if closed
+    uint16_t ip_version() const;  // 4: IPv4 only; 6: IPv6 tree, IPv4 inside; 0 when closed
 
   private:
     struct Handle;  // MMDB_s, closed by its destructor; keeps <maxminddb.h> out of this header
-    GeoIp(std::string path, std::unique_ptr<Handle> db);
 
     std::string path_;
     // On the heap so GeoIp can move while libmaxminddb's state stays put.

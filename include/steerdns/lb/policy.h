@@ -41,12 +41,13 @@ struct Selection {
     }
 };
 
-// Picks among `eligible` (count() > 0) positions of the pool's family for `rrtype`, with the
-// pool's policy, and sets out.ecs_scope: 0 unless the answer depends on the client (hash: the
-// hashing prefix; geo: what resolve_region() says). out.count may be 0 (weighted, hash and geo
-// when the eligible members are all of weight 0 or outside the client's regions).
-void select(const Pool& pool, uint16_t rrtype, const Eligible& eligible, const Client& client,
-            Rng& rng, Selection& out);
+// The pool's policy alone: picks among the `eligible` (count() > 0) positions of the pool's
+// family for `rrtype` as given, with no fallback, and sets out.ecs_scope: 0 unless the answer
+// depends on the client (hash: the hashing prefix; geo: what resolve_region() says).
+// out.count may be 0 (weighted, hash and geo when the eligible members are all of weight 0 or
+// outside the client's regions).
+void select_from_eligible(const Pool& pool, uint16_t rrtype, const Eligible& eligible,
+                          const Client& client, Rng& rng, Selection& out);
 
 // What a balanced name answers once health and the fallback rule are applied.
 struct Choice {
@@ -60,15 +61,16 @@ struct Choice {
 };
 
 // The whole per-pool step of a query: eligible members of `pools[index]` (health), the
-// policy, and the fallback when no member is up or the policy can answer with none of those
-// that are (geo: none in the client's regions): "all": the policy again as if every enabled
-// member were up, and rotation over them if it still picks none; "none"; another pool,
-// followed along its own fallback, a chain compile keeps short and loop-free.
+// policy (select_from_eligible), and the fallback when no member is up or the policy can
+// answer with none of those that are (geo: none in the client's regions): "all": the policy
+// again as if every enabled member were up, and rotation over them if it still picks none;
+// "none"; another pool, followed along its own fallback, a chain compile keeps short and
+// loop-free.
 // out.ecs_scope is the longest scope of the decisions on the way (a fallback taken because of
 // where the client is depends on it), also for the NODATA kinds. `scratch` holds the eligible
 // positions out.rotate_over may point into. No allocation, no lock.
-Choice choose(std::span<const Pool> pools, size_t index, uint16_t rrtype,
-              const health::HealthTable* health, const Client& client, Rng& rng, Eligible& scratch,
-              Selection& out);
+Choice select_with_fallback(std::span<const Pool> pools, size_t index, uint16_t rrtype,
+                            const health::HealthTable* health, const Client& client, Rng& rng,
+                            Eligible& scratch, Selection& out);
 
 }  // namespace steerdns::lb

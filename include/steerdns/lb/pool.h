@@ -7,8 +7,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "steerdns/dns/rr_type.h"
+#include "steerdns/dns/wire.h"
 #include "steerdns/lb/member_table.h"
 #include "steerdns/lb/region_preferences.h"
 
@@ -23,6 +26,10 @@ bool parse_policy(std::string_view text, Policy& out);
 
 // Largest `answers` a pool may ask for; also the size of Selection's explicit list.
 inline constexpr size_t kMaxAnswers = 64;
+
+// A member's pre-rendered record: TYPE CLASS TTL RDLENGTH, then the 4 or 16 address bytes.
+inline constexpr uint8_t kImageSizeA = dns::kRrFixedSize + 4;
+inline constexpr uint8_t kImageSizeAAAA = dns::kRrFixedSize + 16;
 
 struct Member {
     uint8_t family = 4;        // 4 or 6
@@ -53,7 +60,7 @@ struct alignas(64) RotationCounter {
 // One address family's view of a pool.
 struct FamilySet {
     uint16_t rrtype = 0;            // A or AAAA
-    uint8_t image_size = 0;         // 14 (A) or 26 (AAAA): TYPE CLASS TTL RDLENGTH RDATA
+    uint8_t image_size = 0;         // kImageSizeA or kImageSizeAAAA
     std::vector<uint32_t> members;  // indices into Pool::members
     std::vector<uint8_t> images;    // image_size bytes per entry of `members`
     // Probe slot per entry of `members`, contiguous so the health walk touches one array.
@@ -82,8 +89,10 @@ struct Pool {
     // Heap-allocated so Pool stays movable while the counters stay put.
     std::unique_ptr<RotationCounter[]> rotation = std::make_unique<RotationCounter[]>(2);
 
-    const FamilySet& family(uint16_t rrtype) const { return rrtype == 28 ? v6 : v4; }
-    RotationCounter& counter(uint16_t rrtype) const { return rotation[rrtype == 28 ? 1 : 0]; }
+    const FamilySet& family(uint16_t rrtype) const { return rrtype == dns::type::AAAA ? v6 : v4; }
+    RotationCounter& counter(uint16_t rrtype) const {
+        return rotation[rrtype == dns::type::AAAA ? 1 : 0];
+    }
 };
 
 }  // namespace steerdns::lb

@@ -1,5 +1,6 @@
 // The abuse limits every worker consults, owned by the Server and shared read-write through
-// atomics: the response rate limiter and the TCP connection caps.
+// atomics: the response rate limiter and the TCP connection caps; and the stateless checks
+// that drop datagrams from sources a reply would loop or reflect to.
 #pragma once
 
 #include <span>
@@ -21,7 +22,7 @@ struct SharedLimits {
 // True for a datagram that must not be answered because its source is a trap: one of our
 // own listening address:port pairs (a reply would come back to us), or a well-known UDP
 // service that answers anything sent to it (echo, chargen...), where a reply starts a
-// ping-pong or reflects at that service. See kReflectorPorts.
+// ping-pong or reflects at that service (is_reflector_port() lists them).
 // `local` is the address the datagram was sent to when the socket is a wildcard one (from
 // PKTINFO), else null.
 bool is_reflection_source(const sockaddr_storage& peer, const sockaddr_storage* local,

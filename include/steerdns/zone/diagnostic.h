@@ -18,6 +18,12 @@ struct SourcePos {
     std::string path;  // json.path of the value, e.g. pools.www.members[2].address
 };
 
+// A string the operator wrote, with where it was written.
+struct Located {
+    std::string text;
+    SourcePos pos;
+};
+
 struct Diagnostic {
     std::string file;
     SourcePos pos;

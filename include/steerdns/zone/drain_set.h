@@ -26,10 +26,10 @@ std::string canonical_address(std::string_view text);
 std::string canonical_zone(std::string_view text);
 std::string canonical_pool(std::string_view text);
 
-// Normalises what an operator sent; nullopt with `error` set when a part is empty or the
-// address is not one.
-std::optional<DrainKey> make_drain_key(std::string_view zone, std::string_view pool,
-                                       std::string_view address, std::string& error);
+// Normalises what an operator sent into `out`; false with `error` set when a part is empty or
+// the address is not one.
+bool make_drain_key(std::string_view zone, std::string_view pool, std::string_view address,
+                    DrainKey& out, std::string& error);
 
 class DrainSet {
   public:

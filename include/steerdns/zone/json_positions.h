@@ -1,7 +1,7 @@
 // Where each value of a JSON text was written. nlohmann 3.11 keeps no positions in its DOM
-// (it reports a byte offset only for syntax errors), so the zone loader makes this second,
-// much simpler pass over text that nlohmann has already accepted, and walks the resulting
-// tree next to the DOM.
+// (it reports a byte offset only for syntax errors), so JsonReader (json_reader.h) makes this
+// second, much simpler pass over text that nlohmann has already accepted, and walks the
+// resulting tree next to the DOM.
 //
 // The tree stores each key once, not each value's full json.path: paths would make time and
 // memory grow with depth times size, which a file of 200 000 nested '[' turns into gigabytes.

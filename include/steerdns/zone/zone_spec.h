@@ -14,12 +14,6 @@
 
 namespace steerdns::zone {
 
-// A string the operator wrote, with where it was written.
-struct Located {
-    std::string text;
-    SourcePos pos;
-};
-
 struct SoaSpec {
     Located mname;  // relative to the zone unless it ends in "."
     Located rname;

@@ -1,36 +1,25 @@
-// The JSON zone file loader: nlohmann parses, JsonPositions says where each value was
-// written, and Loader walks the DOM against the schema, reporting every problem it finds.
+// The zone file schema: ZoneLoader walks the DOM with a JsonReader (the generic part: types,
+// positions, unknown and missing keys) and checks each section's keys, ranges and references,
+// reporting every problem it finds.
+#include "steerdns/zone/zone_spec.h"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
-#include <cmath>
-#include <cstdio>
-#include <initializer_list>
-#include <limits>
-#include <memory>
 #include <optional>
-#include <span>
 #include <string_view>
-#include <system_error>
 #include <tuple>
 #include <unordered_map>
 #include <utility>
 
-#include <nlohmann/json.hpp>
-
 #include "steerdns/lb/geo_map.h"
 #include "steerdns/util/file.h"
-#include "steerdns/zone/json_positions.h"
+#include "steerdns/zone/json_reader.h"
 #include "steerdns/zone/limits.h"
-#include "steerdns/zone/zone_spec.h"
 
 namespace steerdns::zone {
 namespace {
-
-using json = nlohmann::json;
-using Keys = std::span<const std::string_view>;
 
 constexpr int64_t kMaxTtl = 2147483647;  // RFC 2181 section 8
 constexpr int64_t kMaxSerial = 4294967295;
@@ -69,19 +58,6 @@ constexpr size_t kMaxFallbackChain = 8;
 constexpr std::array<std::string_view, 6> kPolicies{"round-robin", "weighted", "failover",
                                                     "hash",        "geo",      "all"};
 
-std::string join(Keys words) {
-    std::string out;
-    for (std::string_view w : words) {
-        if (!out.empty()) out += ", ";
-        out += w;
-    }
-    return out;
-}
-
-bool contains(Keys words, std::string_view word) {
-    return std::find(words.begin(), words.end(), word) != words.end();
-}
-
 // Which keys each check type reads, besides "type".
 bool check_key_applies(health::CheckType type, std::string_view key) {
     using health::CheckType;
@@ -105,11 +81,11 @@ bool check_key_applies(health::CheckType type, std::string_view key) {
     return false;
 }
 
-// A path or host goes into a request line: no spaces or control characters.
 bool is_country_code(std::string_view text) {
     return text.size() == 2 && text[0] >= 'A' && text[0] <= 'Z' && text[1] >= 'A' && text[1] <= 'Z';
 }
 
+// A path or host goes into a request line: no spaces or control characters.
 bool is_token_text(std::string_view text) {
     for (char c : text) {
         if (static_cast<unsigned char>(c) <= ' ' || c == 0x7F) return false;
@@ -117,56 +93,33 @@ bool is_token_text(std::string_view text) {
     return !text.empty();
 }
 
-std::string unknown_key_message(std::string_view key, Keys allowed) {
-    const std::string_view best = closest(key, allowed);
-    std::string message = "unknown key " + json_quoted(key);
-    if (!best.empty()) return message + " (did you mean " + json_quoted(best) + "?)";
-    return message + " (expected one of: " + join(allowed) + ")";
-}
-
-std::string_view kind_of(const json& v) {
-    switch (v.type()) {
-        case json::value_t::null:
-            return "null";
-        case json::value_t::boolean:
-            return "a boolean";
-        case json::value_t::string:
-            return "a string";
-        case json::value_t::array:
-            return "an array";
-        case json::value_t::object:
-            return "an object";
-        default:
-            return "a number";  // the parser produces no binary or discarded values
-    }
-}
-
-std::string expected(std::string_view what, const json& got) {
-    return "expected " + std::string(what) + ", got " + std::string(kind_of(got));
-}
-
-// Only what makes the name unusable as an origin; compile() parses it as a DNS name.
-std::optional<std::string> zone_name_problem(std::string_view name) {
-    if (name.empty()) return "empty";
-    if (name == ".") return std::nullopt;
+// Only what makes the name unusable as an origin (false with `error` set); compile() parses
+// it as a DNS name.
+bool check_zone_name(std::string_view name, std::string& error) {
+    const auto fail = [&](const char* why) {
+        error = why;
+        return false;
+    };
+    if (name.empty()) return fail("empty");
+    if (name == ".") return true;
     for (char c : name) {
-        if (c == ' ') return "contains a space";
+        if (c == ' ') return fail("contains a space");
         if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F)
-            return "contains a control character";
+            return fail("contains a control character");
     }
     const std::string_view body = name.ends_with('.') ? name.substr(0, name.size() - 1) : name;
-    if (body.size() > 253) return "longer than 253 characters";
+    if (body.size() > 253) return fail("longer than 253 characters");
     size_t label = 0;
     for (size_t i = 0; i <= body.size(); ++i) {
         if (i == body.size() || body[i] == '.') {
-            if (label == 0) return "empty label";
-            if (label > 63) return "label longer than 63 characters";
+            if (label == 0) return fail("empty label");
+            if (label > 63) return fail("label longer than 63 characters");
             label = 0;
         } else {
             ++label;
         }
     }
-    return std::nullopt;
+    return true;
 }
 
 // A pool name is an owner name: relative to the zone, absolute with a trailing dot, or "@".
@@ -211,34 +164,19 @@ void set_if(std::optional<U>&& value, T& out) {
     if (value) out = static_cast<T>(std::move(*value));
 }
 
-using NodeId = JsonPositions::NodeId;
-
-// A DOM value with where it was written.
-struct Value {
-    const json& dom;
-    NodeId node;
-    std::string path;
-};
-
-struct Member {
-    std::string_view key;  // points into JsonPositions
-    Value value;
-};
-
-class Loader {
+class ZoneLoader : private JsonReader {
   public:
-    Loader(std::string_view text, const std::string& file, const JsonPositions& positions,
-           Diagnostics& diags)
-        : text_(text), file_(file), positions_(positions), diags_(diags) {}
+    using JsonReader::JsonReader;
+    using JsonReader::report_duplicate_keys;
 
-    void load(const json& dom, ZoneSpec& spec) {
-        const Value root{dom, positions_.root(), ""};
+    void load(const Json& dom, ZoneSpec& spec) {
+        const JsonValue root = JsonReader::root(dom);
         if (!dom.is_object()) {
             error(value_pos(root), "expected an object at the top level");
             return;
         }
-        for (const Member& m : members(root, kZoneKeys)) {
-            const Value& v = m.value;
+        for (const JsonMember& m : members(root, kZoneKeys)) {
+            const JsonValue& v = m.value;
             if (m.key == "zone") {
                 load_origin(v, spec.origin);
             } else if (m.key == "ttl") {
@@ -263,161 +201,21 @@ class Loader {
         check_references(spec);
     }
 
-    void report_duplicate_keys() {
-        for (const JsonPositions::DuplicateKey& d : positions_.duplicate_keys()) {
-            error(key_pos(d.member, positions_.path(d.member)),
-                  "duplicate key " + json_quoted(positions_.node(d.member).key_text));
-        }
-    }
-
-  private:
-    void error(SourcePos pos, std::string message) {
-        diags_.push_back({file_, std::move(pos), std::move(message)});
-    }
-
-    SourcePos value_pos(const Value& v) const {
-        const TextPos& p = positions_.node(v.node).value;
-        return {p.line, p.col, v.path};
-    }
-
-    SourcePos key_pos(NodeId member, std::string path) const {
-        const TextPos& p = positions_.node(member).key;
-        return {p.line, p.col, std::move(path)};
-    }
-
-    // The number as the operator wrote it: nlohmann would print 1e3 as 1000.0.
-    std::string raw_number(const Value& v) const {
-        const size_t start = positions_.node(v.node).value.offset;
-        const size_t end =
-            std::min(text_.find_first_not_of("+-.0123456789eE", start), text_.size());
-        return std::string(text_.substr(start, end - start));
-    }
-
-    // The members of an object in file order (the DOM sorts them), without those whose key
-    // is repeated later (the DOM only has the last one). With `allowed`, other keys are
-    // reported and left out.
-    std::vector<Member> members(const Value& object, std::optional<Keys> allowed) {
-        std::vector<Member> out;
-        out.reserve(object.dom.size());
-        for (NodeId c = positions_.node(object.node).first_child; c != JsonPositions::kNone;
-             c = positions_.node(c).next_sibling) {
-            const JsonPositions::Node& n = positions_.node(c);
-            if (n.superseded) continue;
-            std::string path = object.path;
-            append_path_key(path, n.key_text);
-            if (allowed && !contains(*allowed, n.key_text)) {
-                error(key_pos(c, std::move(path)), unknown_key_message(n.key_text, *allowed));
-                continue;
-            }
-            const auto it = object.dom.find(n.key_text);
-            if (it == object.dom.end()) continue;  // both decode keys alike: cannot happen
-            out.push_back({n.key_text, {*it, c, std::move(path)}});
-        }
-        return out;
-    }
-
-    std::vector<Value> elements(const Value& array) const {
-        std::vector<Value> out;
-        out.reserve(array.dom.size());
-        NodeId c = positions_.node(array.node).first_child;
-        for (size_t i = 0; i < array.dom.size() && c != JsonPositions::kNone;
-             ++i, c = positions_.node(c).next_sibling) {
-            std::string path = array.path;
-            append_path_index(path, i);
-            out.push_back({array.dom[i], c, std::move(path)});
-        }
-        return out;
-    }
-
-    void require(const Value& object, std::initializer_list<std::string_view> keys) {
-        for (std::string_view key : keys) {
-            if (!object.dom.contains(std::string(key))) {
-                // Reported at the enclosing object, under the path the key should have had,
-                // so even a missing top-level key reads "file:line:col: soa: ...".
-                SourcePos pos = value_pos(object);
-                append_path_key(pos.path, key);
-                error(std::move(pos), "missing required key " + json_quoted(key));
-            }
-        }
-    }
-
-    bool expect_object(const Value& v) {
-        if (v.dom.is_object()) return true;
-        error(value_pos(v), expected("an object", v.dom));
-        return false;
-    }
-
-    bool expect_array(const Value& v) {
-        if (v.dom.is_array()) return true;
-        error(value_pos(v), expected("an array", v.dom));
-        return false;
-    }
-
-    std::optional<Located> string_value(const Value& v) {
-        if (!v.dom.is_string()) {
-            error(value_pos(v), expected("a string", v.dom));
-            return std::nullopt;
-        }
-        return Located{v.dom.get<std::string>(), value_pos(v)};
-    }
-
-    std::optional<bool> bool_value(const Value& v) {
-        if (!v.dom.is_boolean()) {
-            error(value_pos(v), expected("true or false", v.dom));
-            return std::nullopt;
-        }
-        return v.dom.get<bool>();
-    }
-
-    std::optional<int64_t> integer_value(const Value& v, std::string_view name, int64_t lo,
-                                         int64_t hi) {
-        if (!v.dom.is_number()) {
-            error(value_pos(v), expected("an integer", v.dom));
-            return std::nullopt;
-        }
-        std::optional<int64_t> value;
-        if (v.dom.is_number_unsigned()) {
-            const auto u = v.dom.get<uint64_t>();
-            if (u <= static_cast<uint64_t>(hi) && static_cast<int64_t>(u) >= lo) {
-                value = static_cast<int64_t>(u);
-            }
-        } else if (v.dom.is_number_integer()) {
-            const auto s = v.dom.get<int64_t>();
-            if (s >= lo && s <= hi) value = s;
-        } else {
-            // Whole numbers written as 300.0 or 3e2 (a generator that only has doubles) are
-            // fine; nlohmann also lands here for integers beyond 64 bits.
-            const auto d = v.dom.get<double>();
-            if (d != std::trunc(d)) {
-                error(value_pos(v), "expected an integer, got " + raw_number(v));
-                return std::nullopt;
-            }
-            if (d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) {
-                value = static_cast<int64_t>(d);
-            }
-        }
-        if (!value) {
-            error(value_pos(v), std::string(name) + " " + raw_number(v) + " is out of range (" +
-                                    std::to_string(lo) + ".." + std::to_string(hi) + ")");
-        }
-        return value;
-    }
-
-    void load_origin(const Value& v, Located& origin) {
+    void load_origin(const JsonValue& v, Located& origin) {
         std::optional<Located> name = string_value(v);
         if (!name) return;
-        if (std::optional<std::string> problem = zone_name_problem(name->text)) {
-            error(name->pos, "bad zone name " + json_quoted(name->text) + " (" + *problem + ")");
+        if (std::string problem; !check_zone_name(name->text, problem)) {
+            error(name->pos, "bad zone name " + json_quoted(name->text) + " (" + problem + ")");
         }
         if (!name->text.ends_with('.')) name->text += '.';
         origin = std::move(*name);
     }
 
-    void load_soa(const Value& v, SoaSpec& soa) {
+    void load_soa(const JsonValue& v, SoaSpec& soa) {
         soa.pos = value_pos(v);
         if (!expect_object(v)) return;
-        for (const Member& m : members(v, kSoaKeys)) {
-            const Value& f = m.value;
+        for (const JsonMember& m : members(v, kSoaKeys)) {
+            const JsonValue& f = m.value;
             if (m.key == "mname") {
                 set_if(string_value(f), soa.mname);
             } else if (m.key == "rname") {
@@ -438,38 +236,21 @@ class Loader {
     }
 
     // An empty `if_empty` allows an empty array.
-    void load_strings(const Value& v, std::vector<Located>& out, std::string_view if_empty) {
+    void load_strings(const JsonValue& v, std::vector<Located>& out, std::string_view if_empty) {
         if (!expect_array(v)) return;
         if (v.dom.empty() && !if_empty.empty()) {
             error(value_pos(v), std::string(if_empty));
             return;
         }
         out.reserve(v.dom.size());
-        for (const Value& e : elements(v)) {
+        for (const JsonValue& e : elements(v)) {
             if (std::optional<Located> s = string_value(e)) out.push_back(std::move(*s));
         }
     }
 
-    // Seconds, integer or fraction, in [lo, hi]; returned in milliseconds.
-    std::optional<uint32_t> duration_value(const Value& v, std::string_view name, double lo,
-                                           double hi) {
-        if (!v.dom.is_number()) {
-            error(value_pos(v), expected("a number of seconds", v.dom));
-            return std::nullopt;
-        }
-        const double d = v.dom.get<double>();
-        if (!(d >= lo && d <= hi)) {
-            char range[64];
-            std::snprintf(range, sizeof range, " is out of range (%g..%g seconds)", lo, hi);
-            error(value_pos(v), std::string(name) + " " + raw_number(v) + range);
-            return std::nullopt;
-        }
-        return static_cast<uint32_t>(std::llround(d * 1000));
-    }
-
-    void load_checks(const Value& v, std::vector<CheckSpec>& checks) {
+    void load_checks(const JsonValue& v, std::vector<CheckSpec>& checks) {
         if (!expect_object(v)) return;
-        for (const Member& m : members(v, std::nullopt)) {
+        for (const JsonMember& m : members(v, std::nullopt)) {
             CheckSpec check;
             check.name = {std::string(m.key), key_pos(m.value.node, m.value.path)};
             if (m.key.empty() || m.key.size() > kMaxNameLength) {
@@ -481,7 +262,7 @@ class Loader {
     }
 
     // Fills `check.def`; false when anything is wrong (every problem reported).
-    bool load_check(const Value& v, CheckSpec& check) {
+    bool load_check(const JsonValue& v, CheckSpec& check) {
         check.pos = value_pos(v);
         if (!expect_object(v)) return false;
         health::CheckDef& def = check.def;
@@ -495,8 +276,8 @@ class Loader {
         bool ok = true;
         std::optional<Located> timeout_written;  // as written, where written
         bool interval_given = false;
-        for (const Member& m : members(v, kCheckKeys)) {
-            const Value& f = m.value;
+        for (const JsonMember& m : members(v, kCheckKeys)) {
+            const JsonValue& f = m.value;
             if (type && !check_key_applies(*type, m.key)) {
                 error(key_pos(f.node, f.path), json_quoted(m.key) + " does not apply to a " +
                                                    health::check_type_name(*type) + " check");
@@ -591,14 +372,14 @@ class Loader {
         return ok;
     }
 
-    bool load_paths(const Value& v, std::vector<std::string>& paths) {
+    bool load_paths(const JsonValue& v, std::vector<std::string>& paths) {
         if (!expect_array(v)) return false;
         if (v.dom.empty()) {
             error(value_pos(v), "expected at least one path");
             return false;
         }
         bool ok = true;
-        for (const Value& e : elements(v)) {
+        for (const JsonValue& e : elements(v)) {
             std::optional<Located> path = string_value(e);
             if (path && (!path->text.starts_with('/') || !is_token_text(path->text))) {
                 error(path->pos, "bad path " + json_quoted(path->text) +
@@ -613,7 +394,7 @@ class Loader {
     }
 
     // One status code or a list of them.
-    bool load_statuses(const Value& v, std::vector<uint16_t>& statuses) {
+    bool load_statuses(const JsonValue& v, std::vector<uint16_t>& statuses) {
         if (v.dom.is_number()) {
             std::optional<int64_t> s = integer_value(v, "status", 100, 599);
             if (s) statuses.push_back(static_cast<uint16_t>(*s));
@@ -628,7 +409,7 @@ class Loader {
             return false;
         }
         bool ok = true;
-        for (const Value& e : elements(v)) {
+        for (const JsonValue& e : elements(v)) {
             std::optional<int64_t> s = integer_value(e, "status", 100, 599);
             if (s) statuses.push_back(static_cast<uint16_t>(*s));
             ok &= s.has_value();
@@ -636,14 +417,14 @@ class Loader {
         return ok;
     }
 
-    bool load_command(const Value& v, std::vector<std::string>& command) {
+    bool load_command(const JsonValue& v, std::vector<std::string>& command) {
         if (!expect_array(v)) return false;
         if (v.dom.empty()) {
             error(value_pos(v), "expected the program and its arguments");
             return false;
         }
         bool ok = true;
-        for (const Value& e : elements(v)) {
+        for (const JsonValue& e : elements(v)) {
             std::optional<Located> arg = string_value(e);
             if (arg && arg->text.find('\0') != std::string::npos) {
                 error(arg->pos, "an argument cannot contain a NUL character");
@@ -729,11 +510,11 @@ class Loader {
         }
     }
 
-    void load_pools(const Value& v, std::vector<PoolSpec>& pools) {
+    void load_pools(const JsonValue& v, std::vector<PoolSpec>& pools) {
         if (!expect_object(v)) return;
-        const std::vector<Member> all = members(v, std::nullopt);
+        const std::vector<JsonMember> all = members(v, std::nullopt);
         pools.reserve(all.size());
-        for (const Member& m : all) {
+        for (const JsonMember& m : all) {
             PoolSpec pool;
             // Positioned on the key, as the name is what the operator wrote there.
             pool.name = {std::string(m.key), key_pos(m.value.node, m.value.path)};
@@ -747,11 +528,11 @@ class Loader {
         }
     }
 
-    bool load_pool(const Value& v, PoolSpec& pool) {
+    bool load_pool(const JsonValue& v, PoolSpec& pool) {
         pool.pos = value_pos(v);
         if (!expect_object(v)) return false;
-        for (const Member& m : members(v, kPoolKeys)) {
-            const Value& f = m.value;
+        for (const JsonMember& m : members(v, kPoolKeys)) {
+            const JsonValue& f = m.value;
             if (m.key == "policy") {
                 std::optional<Located> policy = string_value(f);
                 if (!policy) continue;
@@ -785,7 +566,7 @@ class Loader {
     }
 
     // A region as a rule, the default, a member or a "regions" list names it.
-    std::optional<Located> region_name(const Value& v) {
+    std::optional<Located> region_name(const JsonValue& v) {
         std::optional<Located> name = string_value(v);
         if (name && name->text.empty()) {
             error(name->pos, "expected a region name, got an empty string");
@@ -799,9 +580,9 @@ class Loader {
         return name;
     }
 
-    void load_region_lists(const Value& v, std::vector<RegionListSpec>& lists) {
+    void load_region_lists(const JsonValue& v, std::vector<RegionListSpec>& lists) {
         if (!expect_object(v)) return;
-        for (const Member& m : members(v, std::nullopt)) {
+        for (const JsonMember& m : members(v, std::nullopt)) {
             RegionListSpec list;
             list.client.text = std::string(m.key);
             list.client.pos = key_pos(m.value.node, m.value.path);
@@ -814,25 +595,25 @@ class Loader {
                       "region name longer than " + std::to_string(kMaxNameLength) + " characters");
                 continue;
             }
-            const Value& f = m.value;
+            const JsonValue& f = m.value;
             if (!expect_array(f)) continue;
             if (f.dom.empty()) {
                 error(value_pos(f), "expected at least one region");
                 continue;
             }
-            for (const Value& e : elements(f))
+            for (const JsonValue& e : elements(f))
                 if (std::optional<Located> r = region_name(e))
                     list.regions.push_back(std::move(*r));
             lists.push_back(std::move(list));
         }
     }
 
-    void load_geo(const Value& v, std::optional<GeoSpec>& out) {
+    void load_geo(const JsonValue& v, std::optional<GeoSpec>& out) {
         GeoSpec geo;
         geo.pos = value_pos(v);
         if (!expect_object(v)) return;
-        for (const Member& m : members(v, kGeoKeys)) {
-            const Value& f = m.value;
+        for (const JsonMember& m : members(v, kGeoKeys)) {
+            const JsonValue& f = m.value;
             if (m.key == "database") {
                 std::optional<Located> path = string_value(f);
                 if (path && (path->text.empty() || path->text.find('\0') != std::string::npos)) {
@@ -850,16 +631,16 @@ class Loader {
         out = std::move(geo);
     }
 
-    void load_geo_rules(const Value& v, std::vector<GeoRuleSpec>& rules) {
+    void load_geo_rules(const JsonValue& v, std::vector<GeoRuleSpec>& rules) {
         if (!expect_array(v)) return;
         rules.reserve(v.dom.size());
-        for (const Value& e : elements(v)) {
+        for (const JsonValue& e : elements(v)) {
             GeoRuleSpec rule;
             rule.pos = value_pos(e);
             if (!expect_object(e)) continue;
             std::string_view matcher;  // the first of net, country, continent given
-            for (const Member& m : members(e, kGeoRuleKeys)) {
-                const Value& f = m.value;
+            for (const JsonMember& m : members(e, kGeoRuleKeys)) {
+                const JsonValue& f = m.value;
                 if (contains(kGeoMatchKeys, m.key)) {
                     if (!matcher.empty()) {
                         error(key_pos(f.node, f.path),
@@ -874,8 +655,8 @@ class Loader {
                     std::optional<Located> net = string_value(f);
                     lb::Cidr cidr;
                     if (net) {
-                        if (std::optional<std::string> problem = lb::parse_cidr(net->text, cidr)) {
-                            error(net->pos, std::move(*problem));
+                        if (std::string problem; !lb::parse_cidr(net->text, cidr, problem)) {
+                            error(net->pos, std::move(problem));
                             net.reset();
                         }
                     }
@@ -914,7 +695,7 @@ class Loader {
     // Binary address -> line and column of the member that has it first.
     using SeenAddresses = std::unordered_map<std::string, std::pair<uint32_t, uint32_t>>;
 
-    void load_members(const Value& v, std::vector<MemberSpec>& members) {
+    void load_members(const JsonValue& v, std::vector<MemberSpec>& members) {
         if (!expect_array(v)) return;
         if (v.dom.empty()) {
             error(value_pos(v), "expected at least one member");
@@ -923,17 +704,17 @@ class Loader {
         members.reserve(v.dom.size());
         SeenAddresses seen;
         seen.reserve(v.dom.size());
-        for (const Value& e : elements(v)) {
+        for (const JsonValue& e : elements(v)) {
             MemberSpec member;
             if (load_member(e, member, seen)) members.push_back(std::move(member));
         }
     }
 
-    bool load_member(const Value& v, MemberSpec& member, SeenAddresses& seen) {
+    bool load_member(const JsonValue& v, MemberSpec& member, SeenAddresses& seen) {
         member.pos = value_pos(v);
         if (!expect_object(v)) return false;
-        for (const Member& m : members(v, kMemberKeys)) {
-            const Value& f = m.value;
+        for (const JsonMember& m : members(v, kMemberKeys)) {
+            const JsonValue& f = m.value;
             if (m.key == "address") {
                 std::optional<Located> address = string_value(f);
                 if (!address) continue;
@@ -971,99 +752,11 @@ class Loader {
         require(v, {"address"});
         return true;
     }
-
-    std::string_view text_;
-    const std::string& file_;
-    const JsonPositions& positions_;
-    Diagnostics& diags_;
 };
 
 bool is_blank(std::string_view text) {
     if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
     return text.find_first_not_of(" \t\r\n") == std::string_view::npos;
-}
-
-// json::parse() gives a byte position only in parse_error, not for a number too large for a
-// double (out_of_range.406). Both go through the SAX parse_error callback, so a second parse
-// with this handler, which builds nothing, tells where either kind of error is.
-class ErrorLocator final : public json::json_sax_t {
-  public:
-    size_t position = 0;  // 1-based offset of the last byte read (size + 1 at end of input)
-    std::string what;
-
-    bool null() override { return true; }
-    bool boolean(bool) override { return true; }
-    bool number_integer(number_integer_t) override { return true; }
-    bool number_unsigned(number_unsigned_t) override { return true; }
-    bool number_float(number_float_t, const string_t&) override { return true; }
-    bool string(string_t&) override { return true; }
-    bool binary(binary_t&) override { return true; }
-    bool start_object(std::size_t) override { return true; }
-    bool key(string_t&) override { return true; }
-    bool end_object() override { return true; }
-    bool start_array(std::size_t) override { return true; }
-    bool end_array() override { return true; }
-    bool parse_error(std::size_t pos, const std::string&, const json::exception& ex) override {
-        position = pos;
-        what = ex.what();
-        return false;
-    }
-};
-
-// Drops "[json.exception.parse_error.101] parse error at line 1, column 8: ": our own
-// position replaces nlohmann's, which points past the token.
-std::string syntax_message(std::string_view what) {
-    if (what.starts_with("[json.exception.")) {
-        if (const size_t end = what.find("] "); end != std::string_view::npos) {
-            what.remove_prefix(end + 2);
-        }
-    }
-    if (what.starts_with("parse error")) {
-        if (const size_t colon = what.find(": "); colon != std::string_view::npos) {
-            what.remove_prefix(colon + 2);
-        }
-    }
-    return std::string(what);
-}
-
-// For these nlohmann has read a whole token and stops on its last byte, but the operator
-// looks for where the token starts (the "b" of a missing comma before "b": 2).
-bool is_about_whole_token(std::string_view message) {
-    for (std::string_view token : {"string", "number", "true", "false", "null"}) {
-        if (message.find("unexpected " + std::string(token) + " literal") != std::string::npos) {
-            return true;
-        }
-    }
-    return message.starts_with("number overflow");
-}
-
-size_t token_start(std::string_view text, size_t last) {
-    if (text[last] == '"') {
-        // The opening quote is the nearest one before that is not escaped.
-        for (size_t i = last; i-- > 0;) {
-            if (text[i] != '"') continue;
-            size_t backslashes = 0;
-            while (backslashes < i && text[i - 1 - backslashes] == '\\') ++backslashes;
-            if (backslashes % 2 == 0) return i;
-        }
-        return last;
-    }
-    const auto in_token = [](char c) {
-        return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-               c == '+' || c == '-' || c == '.';
-    };
-    while (last > 0 && in_token(text[last - 1])) --last;
-    return last;
-}
-
-Diagnostic syntax_error(std::string_view text, const std::string& file, std::string_view what) {
-    ErrorLocator locator;
-    json::sax_parse(text.begin(), text.end(), &locator);
-    std::string message = syntax_message(locator.what.empty() ? what : locator.what);
-    size_t offset = std::min(locator.position > 0 ? locator.position - 1 : 0, text.size());
-    if (offset < text.size() && is_about_whole_token(message)) offset = token_start(text, offset);
-    const TextPos pos = text_pos_at(text, offset);
-    return {file, {pos.line, pos.col, ""}, std::move(message)};
 }
 
 // Built member by member: brace-initializing the empty SourcePos trips a false
@@ -1084,15 +777,9 @@ LoadResult parse_zone_json(std::string_view text, const std::string& file) {
         result.diags.push_back(whole_file_problem(file, "empty file"));
         return result;
     }
-    json root;
-    try {
-        root = json::parse(text.begin(), text.end());
-    } catch (const json::exception& e) {
-        result.diags.push_back(syntax_error(text, file, e.what()));
-        return result;
-    }
-    const JsonPositions positions = JsonPositions::scan(text);
-    Loader loader(text, file, positions, result.diags);
+    Json root;
+    if (!parse_json(text, file, root, result.diags)) return result;
+    ZoneLoader loader(text, file, result.diags);
     loader.load(root, result.spec);
     loader.report_duplicate_keys();
     // Problems come out per object; the operator reads the file top to bottom.
@@ -1107,17 +794,17 @@ LoadResult load_zone_file(const std::string& path, std::string* text_out) {
     std::string text;
     const ZoneLimits& limits = zone_limits();
     std::string error;
-    std::optional<std::string> problem;
+    std::string problem;
     if (!util::read_file(path, text, error, limits.max_file_bytes)) {
         problem = "cannot read file: " + error;
     } else if (text.size() > limits.max_file_bytes) {
         problem = "more than " + std::to_string(limits.max_file_bytes) +
                   " bytes, the limit (--max-zone-file-size)";
     }
-    if (problem) {
+    if (!problem.empty()) {
         LoadResult result;
         result.spec.file = path;
-        result.diags.push_back(whole_file_problem(path, std::move(*problem)));
+        result.diags.push_back(whole_file_problem(path, std::move(problem)));
         return result;
     }
     LoadResult result = parse_zone_json(text, path);

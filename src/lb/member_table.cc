@@ -1,8 +1,9 @@
-#include "steerdns/lb/candidates.h"
+#include "steerdns/lb/member_table.h"
 
 #include <algorithm>
 
 #include "steerdns/lb/hash64.h"
+#include "steerdns/lb/pool.h"
 
 namespace steerdns::lb {
 
