@@ -69,20 +69,6 @@ bool constant_time_equal(std::string_view given, std::string_view secret) {
     return diff == 0;
 }
 
-bool is_loopback(const sockaddr_storage& peer) {
-    if (peer.ss_family == AF_INET) {
-        const auto& a = reinterpret_cast<const sockaddr_in&>(peer);
-        return (ntohl(a.sin_addr.s_addr) >> 24) == 127;
-    }
-    if (peer.ss_family == AF_INET6) {
-        const auto& a = reinterpret_cast<const sockaddr_in6&>(peer);
-        if (IN6_IS_ADDR_LOOPBACK(&a.sin6_addr)) return true;
-        // ::ffff:127.x.y.z, from a dual-stack socket
-        return IN6_IS_ADDR_V4MAPPED(&a.sin6_addr) && a.sin6_addr.s6_addr[12] == 127;
-    }
-    return false;
-}
-
 std::vector<lb::Cidr> AuthConfig::default_read_from() {
     std::vector<lb::Cidr> nets(2);
     nets[0].family = 4;
@@ -102,8 +88,9 @@ bool parse_read_from(std::string_view text, std::vector<lb::Cidr>& out, std::str
         const std::string_view part = trim(text.substr(0, comma));
         text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
         lb::Cidr net;
-        if (const auto problem = lb::parse_cidr(part, net)) {
-            error.assign(1, '"').append(part).append("\": ").append(*problem);
+        std::string problem;
+        if (!lb::parse_cidr(part, net, problem)) {
+            error.assign(1, '"').append(part).append("\": ").append(problem);
             return false;
         }
         out.push_back(net);

@@ -238,7 +238,10 @@ TEST_CASE("auth: constant-time comparison") {
     CHECK_FALSE(constant_time_equal(std::string("ab\0", 3), "ab"));
 }
 
-TEST_CASE("auth: loopback peers") {
+TEST_CASE("auth: loopback peers are open to reads by default") {
+    const auto is_loopback = [](const sockaddr_storage& peer) {
+        return reads_open_to(AuthConfig::default_read_from(), peer);
+    };
     sockaddr_storage ss{};
     auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
     v4->sin_family = AF_INET;
@@ -259,6 +262,28 @@ TEST_CASE("auth: loopback peers") {
     CHECK(is_loopback(ss));  // ::ffff:127.0.0.1
     v6->sin6_addr.s6_addr[12] = 10;
     CHECK_FALSE(is_loopback(ss));
+}
+
+TEST_CASE("auth: --control-read-from networks") {
+    std::vector<steerdns::lb::Cidr> nets;
+    std::string error;
+    REQUIRE(parse_read_from("127.0.0.0/8, ::1/128,172.16.0.0/12", nets, error));
+    CHECK(nets.size() == 3);
+    sockaddr_storage ss{};
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&ss);
+    v4->sin_family = AF_INET;
+    v4->sin_addr.s_addr = htonl(0xac110002);  // 172.17.0.2, a docker bridge peer
+    CHECK(reads_open_to(nets, ss));
+    v4->sin_addr.s_addr = htonl(0xac200001);  // 172.32.0.1: outside /12
+    CHECK_FALSE(reads_open_to(nets, ss));
+    CHECK_FALSE(reads_open_to(AuthConfig::default_read_from(), ss));
+    REQUIRE(parse_read_from("off", nets, error));
+    CHECK(nets.empty());
+    v4->sin_addr.s_addr = htonl(0x7f000001);
+    CHECK_FALSE(reads_open_to(nets, ss));  // off: not even loopback
+    CHECK_FALSE(parse_read_from("10.0.0.1/8", nets, error));
+    CHECK(error.find("10.0.0.1/8") != std::string::npos);
+    CHECK_FALSE(parse_read_from("", nets, error));
 }
 
 TEST_CASE("auth: the token file") {

@@ -40,8 +40,6 @@ bool read_token_file(const std::string& path, std::string& token, std::string& e
 // learns nothing from how long the answer took.
 bool constant_time_equal(std::string_view given, std::string_view secret);
 
-bool is_loopback(const sockaddr_storage& peer);
-
 // nullopt: allowed. Otherwise the refusal: 401 (no or wrong token, with WWW-Authenticate)
 // or 403 (no token configured for what was asked), closing the connection.
 // `read_open`: the peer is in --control-read-from.
