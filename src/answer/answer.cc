@@ -34,8 +34,8 @@ bool add_rrset(ResponseWriter& w, Section s, uint16_t owner, const zone::Zone& z
 // Same with a named owner (compressed against names already in the message).
 bool add_rrset_named(ResponseWriter& w, Section s, std::span<const uint8_t> owner,
                      const zone::Zone& z, const zone::RRset& rs) {
-    const int at = w.find_name(owner);
-    if (at >= 0) return add_rrset(w, s, static_cast<uint16_t>(at), z, rs);
+    const ResponseWriter::NameMatch known = w.find_name(owner);
+    if (known.whole()) return add_rrset(w, s, known.offset, z, rs);
     // First record spells (part of) the owner out; the others point at it.
     const uint8_t* p = z.images.data() + rs.offset;
     const uint16_t rdlen = dns::load_u16(p + 8);
@@ -44,12 +44,12 @@ bool add_rrset_named(ResponseWriter& w, Section s, std::span<const uint8_t> owne
                                      : w.add_rr_named(s, owner, p, len);
     if (!ok) return false;
     if (rs.count == 1) return true;
-    const int again = w.find_name(owner);
-    if (again < 0) return false;  // only past 16 KiB, where pointers cannot reach
+    const ResponseWriter::NameMatch again = w.find_name(owner);
+    if (!again.whole()) return false;  // only past 16 KiB, where pointers cannot reach
     zone::RRset rest = rs;
     rest.offset += static_cast<uint32_t>(len);
     rest.count = static_cast<uint16_t>(rs.count - 1);
-    return add_rrset(w, s, static_cast<uint16_t>(again), z, rest);
+    return add_rrset(w, s, again.offset, z, rest);
 }
 
 // Glue for an NS rrset just written: A/AAAA of in-zone targets, owners pointing into the NS
