@@ -314,3 +314,40 @@ TEST_CASE("find_name: the whole name, a known suffix and where it stands, or not
     CHECK(std::memcmp(&out[end + 1], "ns1", 3) == 0);
     CHECK(dns::load_u16(&out[end + 4]) == (0xC000 | (dns::kHeaderSize + 4 + 3)));
 }
+
+TEST_CASE(
+    "pool counters: the queried pool counts responses and fallbacks, members count in "
+    "the pool that answered") {
+    // Clients in 192.0.2.0/24 (ap) have no member left: "www" falls back to pool "backup".
+    const auto z = compile_json(R"({"zone": "fb.test", "soa": {"mname": "ns", "rname": "h",
+        "serial": 1}, "ns": ["ns"], "records": ["ns A 192.0.2.1"],
+        "geo": {"rules": [{"net": "192.0.2.0/24", "region": "ap"}], "default": "eu"},
+        "pools": {
+          "www": {"policy": "geo", "fallback": "backup", "regions": {"ap": ["ap"]}, "members": [
+            {"address": "192.0.2.20", "region": "eu"},
+            {"address": "192.0.2.22", "region": "ap", "enabled": false}]},
+          "backup": {"members": [{"address": "192.0.2.99"}]}}})");
+    const Snapshot snap({z}, 1, nullptr, 1);
+    size_t www = 0;
+    size_t backup = 0;
+    for (size_t i = 0; i < z->pools.size(); ++i) (z->pools[i].name == "www" ? www : backup) = i;
+    REQUIRE(www != backup);
+    AnswerContext ctx;
+    const auto query = make_query("www.fb.test", LDNS_RR_TYPE_A);
+    const Answered ap = ask_from(snap, query, client_at("192.0.2.7"), &ctx);
+    CHECK(rdatas(ldns_pkt_answer(ap.pkt.get())) == std::vector<std::string>{"192.0.2.99"});
+    CHECK(ap.outcome.fallback);
+    CHECK(ap.outcome.pool == &z->pools[www]);
+    const Answered eu = ask_from(snap, query, client_at("198.51.100.7"), &ctx);
+    CHECK(rdatas(ldns_pkt_answer(eu.pkt.get())) == std::vector<std::string>{"192.0.2.20"});
+    CHECK_FALSE(eu.outcome.fallback);
+    const auto total = [&](size_t pool, size_t counter) {
+        return snap.pool_counter_total(0, pool, counter);
+    };
+    CHECK(total(www, Snapshot::kPoolResponses) == 2);
+    CHECK(total(www, Snapshot::kPoolFallbacks) == 1);
+    CHECK(total(www, Snapshot::kPoolMembers + 0) == 1);  // 192.0.2.20, for eu
+    CHECK(total(www, Snapshot::kPoolMembers + 1) == 0);
+    CHECK(total(backup, Snapshot::kPoolResponses) == 0);  // not queried itself
+    CHECK(total(backup, Snapshot::kPoolMembers + 0) == 1);
+}
