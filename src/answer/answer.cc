@@ -1,6 +1,7 @@
 #include "steerdns/answer/answer.h"
 
 #include <algorithm>
+#include <cassert>
 
 #include "steerdns/dns/query.h"
 #include "steerdns/dns/response.h"
@@ -15,6 +16,8 @@ namespace type = dns::type;
 
 // CNAME chains inside a zone are followed this far; longer chains are left to resolvers.
 constexpr int kMaxChain = 8;
+
+// ---- Records ------------------------------------------------------------------------------
 
 // Writes every record of `rs` with its owner at `owner`. False when it does not fit.
 bool add_rrset(ResponseWriter& w, Section s, uint16_t owner, const zone::Zone& z,
@@ -34,8 +37,8 @@ bool add_rrset(ResponseWriter& w, Section s, uint16_t owner, const zone::Zone& z
 // Same with a named owner (compressed against names already in the message).
 bool add_rrset_named(ResponseWriter& w, Section s, std::span<const uint8_t> owner,
                      const zone::Zone& z, const zone::RRset& rs) {
-    const int at = w.find_name(owner);
-    if (at >= 0) return add_rrset(w, s, static_cast<uint16_t>(at), z, rs);
+    const ResponseWriter::NameMatch known = w.find_name(owner);
+    if (known.whole()) return add_rrset(w, s, known.offset, z, rs);
     // First record spells (part of) the owner out; the others point at it.
     const uint8_t* p = z.images.data() + rs.offset;
     const uint16_t rdlen = dns::load_u16(p + 8);
@@ -44,12 +47,12 @@ bool add_rrset_named(ResponseWriter& w, Section s, std::span<const uint8_t> owne
                                      : w.add_rr_named(s, owner, p, len);
     if (!ok) return false;
     if (rs.count == 1) return true;
-    const int again = w.find_name(owner);
-    if (again < 0) return false;  // only past 16 KiB, where pointers cannot reach
+    const ResponseWriter::NameMatch again = w.find_name(owner);
+    if (!again.whole()) return false;  // only past 16 KiB, where pointers cannot reach
     zone::RRset rest = rs;
     rest.offset += static_cast<uint32_t>(len);
     rest.count = static_cast<uint16_t>(rs.count - 1);
-    return add_rrset(w, s, static_cast<uint16_t>(again), z, rest);
+    return add_rrset(w, s, again.offset, z, rest);
 }
 
 // Glue for an NS rrset just written: A/AAAA of in-zone targets, owners pointing into the NS
@@ -73,14 +76,75 @@ bool add_glue(ResponseWriter& w, const zone::Zone& z, const zone::RRset& ns) {
     return complete;
 }
 
-// The SOA of a negative answer: `image` is z.soa_negative, or z.soa_fallback (short TTL) for
-// a pool whose members are all down.
-void add_soa(ResponseWriter& w, const zone::Zone& z, const std::vector<uint8_t>& image) {
-    if (!w.add_rr_named(Section::authority, z.apex, image.data(), image.size())) w.truncate();
+// The name a CNAME points to: its one record's rdata, uncompressed (zone/compile).
+std::span<const uint8_t> cname_target(const zone::Zone& z, const zone::RRset& cname) {
+    assert(cname.count == 1 && cname.rdata_is_name);
+    const uint8_t* image = z.images.data() + cname.offset;
+    return {image + 10, dns::load_u16(image + 8)};
+}
+
+// ---- Classify: what a name answers, decided before anything is written ---------------------
+
+// Knot's states (solve_name: HIT, MISS, DELEG, FOLLOW, NODATA) and two of ours.
+enum class Kind : uint8_t {
+    referral,  // DELEG: at or below a zone cut; the cut's NS and its glue
+    nxdomain,  // MISS: no such name; `found` was its closest encloser
+    nodata,    // NODATA: the name, not the type (or ANY at an empty non-terminal)
+    any,       // ANY at a name with data: one HINFO (RFC 8482)
+    follow,    // FOLLOW: a CNAME, written, then its target answered
+    pool,      // a balanced A/AAAA: the pool's policy picks the members
+    hit,       // HIT: the static RRset of the queried type
+};
+
+struct Classified {
+    Kind kind = Kind::nodata;
+    const zone::RRset* rrset = nullptr;  // follow: the CNAME; hit: the RRset
+    const zone::Node* cut = nullptr;     // referral: the delegation node
+};
+
+Classified classify(const zone::Zone& z, const zone::Node& n, Lookup::Kind found, uint16_t qtype) {
+    // DS lives on the parent side of a cut: asked at the cut itself, it is ours to answer.
+    const bool at_cut =
+        (n.flags & zone::node_flag::delegation) && !(found == Lookup::exact && qtype == type::DS);
+    if (at_cut) return {Kind::referral, nullptr, &n};
+    if (n.flags & zone::node_flag::occluded) {
+        assert(n.cut >= 0);  // compile points every occluded node at its cut
+        return {Kind::referral, nullptr, &z.nodes[static_cast<size_t>(n.cut)]};
+    }
+    if (found == Lookup::nxdomain) return {Kind::nxdomain};
+    if (qtype == type::ANY) return {n.empty() ? Kind::nodata : Kind::any};
+    if (qtype != type::CNAME) {
+        if (const zone::RRset* cname = z.find_rrset(n, type::CNAME)) return {Kind::follow, cname};
+    }
+    if (n.pool >= 0 && (qtype == type::A || qtype == type::AAAA)) return {Kind::pool};
+    if (const zone::RRset* rs = z.find_rrset(n, qtype)) return {Kind::hit, rs};
+    return {Kind::nodata};
+}
+
+// ---- Write: one writer per kind ------------------------------------------------------------
+
+// NSD's answer_delegation: the cut's NS in authority, glue in additional, TC when either does
+// not fit (RFC 9471). Not authoritative, unless CNAMEs led here: then the answer section is
+// ours, and RFC 1034 4.3.2 (step 3a, then 3b) still owes the resolver the referral, as NSD
+// and Knot give.
+void write_referral(ResponseWriter& w, const zone::Zone& z, const zone::Node& cut,
+                    bool after_cname) {
+    assert(cut.flags & zone::node_flag::delegation);
+    const zone::RRset* ns = z.find_rrset(cut, type::NS);
+    assert(ns != nullptr);  // a cut is where compile found NS records below the apex
+    if (!after_cname) w.set_aa(false);
+    if (!add_rrset_named(w, Section::authority, z.node_name(cut), z, *ns) || !add_glue(w, z, *ns))
+        w.truncate();
+}
+
+// NXDOMAIN and NODATA: the zone's SOA in authority. `soa` is z.soa_negative, or
+// z.soa_fallback (short TTL) for a pool whose members are all down.
+void write_negative(ResponseWriter& w, const zone::Zone& z, const std::vector<uint8_t>& soa) {
+    if (!w.add_rr_named(Section::authority, z.apex, soa.data(), soa.size())) w.truncate();
 }
 
 // RFC 8482 4.2: answer ANY with one synthesized HINFO instead of everything we have.
-void add_any_hinfo(ResponseWriter& w, uint16_t owner, uint32_t ttl) {
+void write_any_hinfo(ResponseWriter& w, uint16_t owner, uint32_t ttl) {
     uint8_t img[10 + 9] = {
         0,   type::HINFO, 0, dns::klass::IN, 0, 0, 0, 0, 0, 9, 7, 'R', 'F', 'C', '8', '4',
         '8', '2',         0};
@@ -88,11 +152,70 @@ void add_any_hinfo(ResponseWriter& w, uint16_t owner, uint32_t ttl) {
     if (!w.add_rr(Section::answer, owner, img, sizeof img)) w.truncate();
 }
 
-// Answers an existing, authoritative name, following CNAMEs inside the zone.
+// A static RRset; an NS RRset (the apex's) brings its glue, left out when it does not fit.
+void write_rrset(ResponseWriter& w, const zone::Zone& z, uint16_t owner, const zone::RRset& rs) {
+    if (!add_rrset(w, Section::answer, owner, z, rs)) return w.truncate();
+    if (rs.type == type::NS) add_glue(w, z, rs);
+}
+
+// Counts one response of the queried pool `index` in this worker's row, and whether its
+// fallback answered. Returns the counters its members are counted in: those of the pool
+// that answered (a fallback pool's own); null when the snapshot counts nothing.
+std::atomic<uint64_t>* count_pool_response(const Snapshot& snap, unsigned row, const NodeRef& at,
+                                           size_t index, const lb::Choice& c) {
+    std::atomic<uint64_t>* counters = snap.pool_counters(row, at.zone_index, index);
+    if (counters == nullptr) return nullptr;
+    count_one(counters[Snapshot::kPoolResponses]);
+    if (c.fallback) count_one(counters[Snapshot::kPoolFallbacks]);
+    const lb::Pool* pools = at.zone->pools.data();
+    if (c.kind != lb::Choice::answer || c.pool == pools + index) return counters;
+    return snap.pool_counters(row, at.zone_index, static_cast<size_t>(c.pool - pools));
+}
+
+void count_member(std::atomic<uint64_t>* counters, uint32_t member) {
+    if (counters != nullptr) count_one(counters[Snapshot::kPoolMembers + member]);
+}
+
+// A balanced A/AAAA at `at`: lb::select_with_fallback applies health, the policy and the fallback;
+// the members it picks are written at `owner`, or the NODATA it decides. Returns the ECS scope the
+// choice depends on.
+uint8_t write_pool_answer(const Snapshot& snap, const NodeRef& at, uint16_t qtype, uint16_t owner,
+                          const lb::Client& client, AnswerContext& ctx, ResponseWriter& w) {
+    const zone::Zone& z = *at.zone;
+    const size_t index = static_cast<size_t>(at.node->pool);
+    lb::Selection sel;
+    const lb::Choice c = lb::select_with_fallback(z.pools, index, qtype, snap.health(), client,
+                                                  ctx.rng, ctx.eligible, sel);
+    ctx.last.pool = &z.pools[index];
+    ctx.last.fallback = c.fallback;
+    std::atomic<uint64_t>* counters = count_pool_response(snap, ctx.worker, at, index, c);
+    if (c.kind == lb::Choice::nodata_short) {
+        write_negative(w, z, z.soa_fallback);
+    } else if (c.kind != lb::Choice::answer || sel.count == 0) {
+        write_negative(w, z, z.soa_negative);
+    } else {
+        const lb::FamilySet& fs = c.pool->family(qtype);
+        for (uint32_t i = 0; i < sel.count; ++i) {
+            const size_t pos = sel.position(i);
+            if (!w.add_rr(Section::answer, owner, fs.images.data() + pos * fs.image_size,
+                          fs.image_size)) {
+                w.truncate();
+                break;
+            }
+            count_member(counters, fs.members[pos]);
+        }
+    }
+    return sel.ecs_scope;
+}
+
+// ---- The name's answer ---------------------------------------------------------------------
+
+// Answers an existing, authoritative name: classifies it, then writes what that kind answers,
+// following CNAMEs inside the zone.
 void answer_name(const Snapshot& snap, const dns::Query& q, Lookup lk, const lb::Client& client,
                  AnswerContext& ctx, ResponseWriter& w, uint8_t& ecs_scope) {
-    const zone::Zone* zone = lk.found.zone;
-    uint16_t owner = dns::kHeaderSize;
+    const zone::Zone* const zone = lk.found.zone;
+    uint16_t owner = dns::kHeaderSize;  // the question's name, then each CNAME's target
     const zone::Node* visited[kMaxChain + 1];
     for (int hop = 0; hop <= kMaxChain; ++hop) {
         // A CNAME loop ends where it started: each record once in the answer (RFC 2181 5).
@@ -100,79 +223,29 @@ void answer_name(const Snapshot& snap, const dns::Query& q, Lookup lk, const lb:
             if (visited[i] == lk.found.node) return;
         visited[hop] = lk.found.node;
         const zone::Zone& z = *lk.found.zone;
-        const zone::Node& n = *lk.found.node;
-        const bool at_cut = (n.flags & zone::node_flag::delegation) &&
-                            !(lk.kind == Lookup::exact && q.qtype == type::DS);
-        if ((n.flags & zone::node_flag::occluded) || at_cut) {
-            // Referral: NS of the cut in authority, glue in additional. Not authoritative,
-            // unless CNAMEs led here: then the answer section is ours, and RFC 1034 4.3.2
-            // (step 3a, then 3b) still owes the resolver the referral, as NSD and Knot give.
-            const zone::Node& cut = at_cut ? n : z.nodes[n.cut];
-            const zone::RRset* ns = z.find_rrset(cut, type::NS);
-            if (hop == 0) w.set_aa(false);
-            if (!add_rrset_named(w, Section::authority, z.node_name(cut), z, *ns) ||
-                !add_glue(w, z, *ns))
-                w.truncate();
-            return;
-        }
-        if (lk.kind == Lookup::nxdomain) {
-            w.set_rcode(Rcode::nxdomain);
-            add_soa(w, z, z.soa_negative);
-            return;
-        }
-        if (q.qtype == type::ANY) {
-            if (n.empty())
-                add_soa(w, z, z.soa_negative);
-            else
-                add_any_hinfo(w, owner, z.default_ttl);
-            return;
-        }
-        const zone::RRset* cname = q.qtype == type::CNAME ? nullptr : z.find_rrset(n, type::CNAME);
-        if (cname) {
-            if (!add_rrset(w, Section::answer, owner, z, *cname)) return w.truncate();
-            owner = w.last_rdata_name_offset();
-            const uint8_t* target = z.images.data() + cname->offset + 10;
-            const uint16_t len = dns::load_u16(z.images.data() + cname->offset + 8);
-            lk = snap.find({target, len});
-            if (lk.kind == Lookup::refused || lk.found.zone != zone) return;  // out of zone
-            continue;
-        }
-        if (n.pool >= 0 && (q.qtype == type::A || q.qtype == type::AAAA)) {
-            lb::Selection sel;
-            const lb::Choice c =
-                lb::select_with_fallback(z.pools, static_cast<size_t>(n.pool), q.qtype,
-                                         snap.health(), client, ctx.rng, ctx.eligible, sel);
-            ctx.last.pool = &z.pools[static_cast<size_t>(n.pool)];
-            ctx.last.fallback = c.fallback;
-            ecs_scope = sel.ecs_scope;
-            std::atomic<uint64_t>* counters =
-                snap.pool_counters(ctx.worker, lk.found.zone_index, static_cast<size_t>(n.pool));
-            if (counters) {
-                count_one(counters[Snapshot::kPoolResponses]);
-                if (c.fallback) count_one(counters[Snapshot::kPoolFallbacks]);
-            }
-            if (c.kind == lb::Choice::nodata_short) return add_soa(w, z, z.soa_fallback);
-            if (c.kind == lb::Choice::answer && sel.count > 0) {
-                const lb::FamilySet& fs = c.pool->family(q.qtype);
-                // The members are counted in the pool that answered (a fallback pool's own).
-                if (counters && c.pool != ctx.last.pool)
-                    counters = snap.pool_counters(ctx.worker, lk.found.zone_index,
-                                                  static_cast<size_t>(c.pool - z.pools.data()));
-                for (uint32_t i = 0; i < sel.count; ++i) {
-                    const size_t at = sel.position(i);
-                    const uint8_t* img = fs.images.data() + at * fs.image_size;
-                    if (!w.add_rr(Section::answer, owner, img, fs.image_size)) return w.truncate();
-                    if (counters) count_one(counters[Snapshot::kPoolMembers + fs.members[at]]);
-                }
+        const Classified c = classify(z, *lk.found.node, lk.kind, q.qtype);
+        switch (c.kind) {
+            case Kind::referral:
+                return write_referral(w, z, *c.cut, hop > 0);
+            case Kind::nxdomain:
+                w.set_rcode(Rcode::nxdomain);
+                return write_negative(w, z, z.soa_negative);
+            case Kind::nodata:
+                return write_negative(w, z, z.soa_negative);
+            case Kind::any:
+                return write_any_hinfo(w, owner, z.default_ttl);
+            case Kind::hit:
+                return write_rrset(w, z, owner, *c.rrset);
+            case Kind::pool:
+                ecs_scope = write_pool_answer(snap, lk.found, q.qtype, owner, client, ctx, w);
                 return;
-            }
-        } else if (const zone::RRset* rs = z.find_rrset(n, q.qtype)) {
-            if (!add_rrset(w, Section::answer, owner, z, *rs)) return w.truncate();
-            if (rs->type == type::NS) add_glue(w, z, *rs);
-            return;
+            case Kind::follow:
+                if (!add_rrset(w, Section::answer, owner, z, *c.rrset)) return w.truncate();
+                owner = w.last_rdata_name_offset();
+                lk = snap.find(cname_target(z, *c.rrset));
+                if (lk.kind == Lookup::refused || lk.found.zone != zone) return;  // out of zone
+                break;
         }
-        add_soa(w, z, z.soa_negative);  // NODATA
-        return;
     }
 }
 

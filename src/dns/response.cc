@@ -33,7 +33,7 @@ void ResponseWriter::remember(uint16_t offset, const uint8_t* name, size_t len) 
         known_[known_count_++] = Known{offset, static_cast<uint8_t>(len), name};
 }
 
-int ResponseWriter::find_name(std::span<const uint8_t> name) const {
+ResponseWriter::NameMatch ResponseWriter::find_name(std::span<const uint8_t> name) const {
     // Longest suffix first: walk name's labels; for each suffix, any known name that ends
     // with exactly those bytes on one of its own label boundaries gives a pointer target.
     size_t s = 0;
@@ -46,11 +46,11 @@ int ResponseWriter::find_name(std::span<const uint8_t> name) const {
             size_t b = 0;
             while (b < start) b += 1 + kn.name[b];
             if (b == start && std::memcmp(kn.name + start, name.data() + s, slen) == 0)
-                return s == 0 ? static_cast<int>(kn.offset + start) : -1 - static_cast<int>(s);
+                return {static_cast<uint16_t>(s), static_cast<uint16_t>(kn.offset + start)};
         }
         s += 1 + name[s];
     }
-    return -1 - static_cast<int>(s);
+    return {};
 }
 
 bool ResponseWriter::write_rr_tail(Section s, const uint8_t* image, size_t len,
@@ -78,20 +78,17 @@ bool ResponseWriter::add_rr(Section s, uint16_t owner_offset, const uint8_t* ima
 
 bool ResponseWriter::add_rr_named(Section s, std::span<const uint8_t> owner, const uint8_t* image,
                                   size_t len, const uint8_t* rdata_name, size_t rdata_name_len) {
-    const int found = find_name(owner);
-    if (found >= 0)
-        return add_rr(s, static_cast<uint16_t>(found), image, len, rdata_name, rdata_name_len);
-    // Not all of it is known: write the unknown leading labels, then point at the rest.
-    const size_t literal = static_cast<size_t>(-1 - found);
-    int tail = -1;
-    if (literal < owner.size() - 1) tail = find_name(owner.subspan(literal));
-    const size_t need = tail >= 0 ? literal + 2 : owner.size();
+    const NameMatch known = find_name(owner);
+    if (known.whole()) return add_rr(s, known.offset, image, len, rdata_name, rdata_name_len);
+    // Not all of it is known: write the unknown leading labels, then point at the rest; or,
+    // when no suffix is known, the whole name, remembered for the owners that follow.
+    const size_t need = known.found() ? known.from + 2u : owner.size();
     const Mark m = mark();
     if (pos_ + need + len > limit_) return false;
     const size_t at = pos_;
-    if (tail >= 0) {
-        std::memcpy(out_.data() + pos_, owner.data(), literal);
-        store_u16(out_.data() + pos_ + literal, static_cast<uint16_t>(0xC000 | tail));
+    if (known.found()) {
+        std::memcpy(out_.data() + pos_, owner.data(), known.from);
+        store_u16(out_.data() + pos_ + known.from, static_cast<uint16_t>(0xC000 | known.offset));
     } else {
         std::memcpy(out_.data() + pos_, owner.data(), owner.size());
         remember(static_cast<uint16_t>(at), owner.data(), owner.size());

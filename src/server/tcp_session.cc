@@ -48,8 +48,7 @@ bool TcpSession::accept(uv_stream_t* server) {
     sockaddr_storage peer{};
     int len = sizeof peer;
     uv_tcp_getpeername(tcp_.get(), reinterpret_cast<sockaddr*>(&peer), &len);
-    client_from(peer, client_);  // once per connection, not per query
-    port_ = util::port_of(peer);
+    peer_from(peer, peer_);  // once per connection, not per query
     return true;
 }
 
@@ -91,7 +90,7 @@ void TcpSession::on_alloc(uv_buf_t* buf) {
 void TcpSession::on_read(ssize_t nread, const uv_buf_t* buf) {
     if (closed_ || nread == 0) return;  // 0: EAGAIN
     if (nread < 0) return on_eof();     // EOF or reset
-    if (draining_) return;              // discarded: the client gets no more answers
+    if (closing_) return;               // discarded: the client gets no more answers
     const uint64_t now = uv_now(worker_.loop());
     last_active_ms_ = now;
     const std::span<const uint8_t> fresh(reinterpret_cast<const uint8_t*>(buf->base),
@@ -99,7 +98,7 @@ void TcpSession::on_read(ssize_t nread, const uv_buf_t* buf) {
     if (in_.empty()) {
         // The common case: whole messages, answered straight from the worker's buffer.
         const size_t used = answer_frames(fresh);
-        if (!draining_ && used < fresh.size()) {
+        if (!closing_ && used < fresh.size()) {
             in_.assign(fresh.begin() + static_cast<ptrdiff_t>(used), fresh.end());
             message_started_ms_ = now;
         }
@@ -107,7 +106,7 @@ void TcpSession::on_read(ssize_t nread, const uv_buf_t* buf) {
         in_.insert(in_.end(), fresh.begin(), fresh.end());
         answer_held();
     }
-    if (draining_) std::vector<uint8_t>().swap(in_);
+    if (closing_) std::vector<uint8_t>().swap(in_);
     if (blocked()) stop_reading();
     maybe_finish();
     rearm();
@@ -118,7 +117,7 @@ void TcpSession::on_eof() {
     stop_reading();
     // A message cut short by the EOF can never be answered; answers still queued go out.
     std::vector<uint8_t>().swap(in_);
-    begin_drain();
+    begin_graceful_close();
     maybe_finish();
     rearm();
 }
@@ -131,7 +130,7 @@ size_t TcpSession::answer_frames(std::span<const uint8_t> data) {
     size_t out_len = 0;
     WorkerStats& st = worker_.mutable_stats();
     const unsigned max_queries = worker_.options().tcp_max_queries;
-    while (!draining_ && !closed_ && data.size() - used >= 2 && !blocked()) {
+    while (!closing_ && !closed_ && data.size() - used >= 2 && !blocked()) {
         const size_t len = dns::load_u16(&data[used]);
         if (data.size() - used < 2 + len) break;  // wait for the rest of the message
         if (batch.size() - out_len < 2 + dns::kMaxTcpMessage) {
@@ -140,24 +139,14 @@ size_t TcpSession::answer_frames(std::span<const uint8_t> data) {
             continue;  // blocked() may have changed
         }
         WorkerStats::bump(st.tcp_queries);
-        const size_t n =
-            answer_query(worker_.snapshot(), data.subspan(used + 2, len), client_, Transport::tcp,
-                         worker_.context(), batch.subspan(out_len + 2));
+        const size_t n = worker_.answer(data.subspan(used + 2, len), peer_, Transport::tcp,
+                                        batch.subspan(out_len + 2));
         used += 2 + len;
         if (n == 0) {
-            // Nothing sensible to say (a response sent to us, a frame too short for a
-            // header): answers to earlier queries still go out, then we close.
-            WorkerStats::bump(st.dropped);
-            WorkerStats::bump(st.dropped_malformed);
-            begin_drain();
+            // Nothing sensible to say (counted as malformed): answers to earlier queries
+            // still go out, then we close.
+            begin_graceful_close();
             break;
-        }
-        WorkerStats::bump(st.rcode[static_cast<size_t>(worker_.context().last.rcode) % 24]);
-        count_query(st, true, worker_.context().last.qtype,
-                    static_cast<uint16_t>(worker_.context().last.rcode));
-        if (QueryLogTap& qlog = worker_.query_log(); qlog.on()) {
-            qlog.record(client_, port_, Transport::tcp, batch.subspan(out_len + 2, n),
-                        worker_.context().last, st);
         }
         dns::store_u16(&batch[out_len], static_cast<uint16_t>(n));
         out_len += 2 + n;
@@ -165,7 +154,7 @@ size_t TcpSession::answer_frames(std::span<const uint8_t> data) {
             // RFC 7766 6.2.3 lets a server close whenever it likes; clients retry what is
             // left on a new connection. Closing after the answers is the polite way.
             WorkerStats::bump(st.tcp_query_limit_closes);
-            begin_drain();
+            begin_graceful_close();
             break;
         }
     }
@@ -176,7 +165,7 @@ size_t TcpSession::answer_frames(std::span<const uint8_t> data) {
 // Answers what is held in in_ (a message that just completed, or messages that waited for
 // a slow reader).
 void TcpSession::answer_held() {
-    if (in_.empty() || draining_) return;
+    if (in_.empty() || closing_) return;
     const size_t used = answer_frames(in_);
     if (used == 0) return;
     in_.erase(in_.begin(), in_.begin() + static_cast<ptrdiff_t>(used));
@@ -228,7 +217,7 @@ void TcpSession::on_written(int status) {
     write_pending();
     // The client is taking its answers: answer what waited, then read again.
     answer_held();
-    if (draining_) std::vector<uint8_t>().swap(in_);
+    if (closing_) std::vector<uint8_t>().swap(in_);
     resume_if_unblocked();
     maybe_finish();
     rearm();
@@ -242,17 +231,18 @@ void TcpSession::resume_if_unblocked() {
     if (!blocked()) start_reading();
 }
 
-void TcpSession::begin_drain() {
-    if (draining_) return;
-    draining_ = true;
-    drain_started_ms_ = uv_now(worker_.loop());
+// No more queries: what is queued goes out, then our FIN (maybe_finish).
+void TcpSession::begin_graceful_close() {
+    if (closing_) return;
+    closing_ = true;
+    closing_started_ms_ = uv_now(worker_.loop());
     // Keep reading (and discarding) until the client closes: closing with its unread bytes
     // in our socket would send a reset, which may destroy answers it has not read yet.
     start_reading();
 }
 
 void TcpSession::maybe_finish() {
-    if (!draining_ || closed_ || inflight_ != nullptr || !pending_out_.empty()) return;
+    if (!closing_ || closed_ || inflight_ != nullptr || !pending_out_.empty()) return;
     if (eof_) return close();  // both directions done
     if (!shut_) {
         shut_ = true;
@@ -267,9 +257,9 @@ void TcpSession::rearm() {
     if (inflight_ != nullptr || !pending_out_.empty()) {
         waiting_ = Wait::write;
         deadline = write_started_ms_ + to_ms(o.tcp_write_timeout);
-    } else if (draining_) {
+    } else if (closing_) {
         waiting_ = Wait::linger;
-        deadline = drain_started_ms_ + to_ms(o.tcp_read_timeout);
+        deadline = closing_started_ms_ + to_ms(o.tcp_read_timeout);
     } else if (!in_.empty()) {
         waiting_ = Wait::read;
         deadline = message_started_ms_ + to_ms(o.tcp_read_timeout);

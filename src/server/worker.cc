@@ -6,84 +6,12 @@
 #include <cerrno>
 #include <cstring>
 
+#include "steerdns/server/pktinfo.h"
 #include "steerdns/server/tcp_session.h"
 #include "steerdns/util/cpu_affinity.h"
 #include "steerdns/util/log.h"
 
 namespace steerdns::server {
-namespace {
-
-// Turns the PKTINFO the kernel gave us for a query into the one that makes the reply leave
-// from the address the query was sent to. Returns the control length, 0 when absent.
-size_t reply_pktinfo(const msghdr& rx, uint8_t* out, size_t room) {
-    for (cmsghdr* c = CMSG_FIRSTHDR(const_cast<msghdr*>(&rx)); c != nullptr;
-         c = CMSG_NXTHDR(const_cast<msghdr*>(&rx), c)) {
-        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
-            room >= CMSG_SPACE(sizeof(in_pktinfo))) {
-            in_pktinfo in{};
-            std::memcpy(&in, CMSG_DATA(c), sizeof in);
-            in_pktinfo reply{};
-            reply.ipi_spec_dst = in.ipi_addr;
-            auto* h = reinterpret_cast<cmsghdr*>(out);
-            h->cmsg_level = IPPROTO_IP;
-            h->cmsg_type = IP_PKTINFO;
-            h->cmsg_len = CMSG_LEN(sizeof reply);
-            std::memcpy(CMSG_DATA(h), &reply, sizeof reply);
-            return CMSG_SPACE(sizeof reply);
-        }
-        if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
-            room >= CMSG_SPACE(sizeof(in6_pktinfo))) {
-            in6_pktinfo reply{};
-            std::memcpy(&reply, CMSG_DATA(c), sizeof reply);  // same address, same interface
-            auto* h = reinterpret_cast<cmsghdr*>(out);
-            h->cmsg_level = IPPROTO_IPV6;
-            h->cmsg_type = IPV6_PKTINFO;
-            h->cmsg_len = CMSG_LEN(sizeof reply);
-            std::memcpy(CMSG_DATA(h), &reply, sizeof reply);
-            return CMSG_SPACE(sizeof reply);
-        }
-    }
-    return 0;
-}
-
-// The address a datagram was sent to, from its PKTINFO (wildcard sockets only).
-bool packet_destination(const msghdr& rx, sockaddr_storage& out) {
-    for (cmsghdr* c = CMSG_FIRSTHDR(const_cast<msghdr*>(&rx)); c != nullptr;
-         c = CMSG_NXTHDR(const_cast<msghdr*>(&rx), c)) {
-        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-            in_pktinfo in{};
-            std::memcpy(&in, CMSG_DATA(c), sizeof in);
-            auto& a = reinterpret_cast<sockaddr_in&>(out);
-            a.sin_family = AF_INET;
-            a.sin_addr = in.ipi_addr;
-            return true;
-        }
-        if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
-            in6_pktinfo in{};
-            std::memcpy(&in, CMSG_DATA(c), sizeof in);
-            auto& a = reinterpret_cast<sockaddr_in6&>(out);
-            a.sin6_family = AF_INET6;
-            a.sin6_addr = in.ipi6_addr;
-            return true;
-        }
-    }
-    return false;
-}
-
-}  // namespace
-
-bool client_from(const sockaddr_storage& ss, lb::Client& client) {
-    if (ss.ss_family == AF_INET) {
-        const auto& a = reinterpret_cast<const sockaddr_in&>(ss);
-        client.family = 4;
-        std::memcpy(client.address, &a.sin_addr, 4);
-        return a.sin_port != 0;
-    }
-    const auto& a = reinterpret_cast<const sockaddr_in6&>(ss);
-    client.family = 6;
-    std::memcpy(client.address, &a.sin6_addr, 16);
-    return a.sin6_port != 0;
-}
 
 Worker::Worker(unsigned id, const ServeOptions& opts, SnapshotSlot& slot, SharedLimits* limits)
     : id_(id), opts_(opts), slot_(slot), limits_(limits) {
@@ -131,7 +59,7 @@ void Worker::add_udp(Fd fd, const ListenAddr& at) {
     util::uv_check(uv_poll_start(s->poll.get(), UV_READABLE,
                                  [](uv_poll_t* p, int status, int) {
                                      auto* sock = static_cast<UdpSocket*>(p->data);
-                                     if (status >= 0) sock->worker->drain_udp(*sock);
+                                     if (status >= 0) sock->worker->on_udp_readable(*sock);
                                  }),
                    "uv_poll_start");
     udp_.push_back(std::move(s));
@@ -195,99 +123,125 @@ void Worker::close_all() {
     snapshot_.reset();
 }
 
-void Worker::drain_udp(UdpSocket& s) {
-    const Snapshot* snap = snapshot_.get();
-    RateLimiter& rrl = limits_->rrl;
-    const uint64_t now_ms = uv_now(loop_.get());  // the loop's cached clock: no syscall
+void Worker::on_udp_readable(UdpSocket& s) {
     // A few batches per wakeup, then back to the loop so TCP and the mailbox get a turn.
     for (int round = 0; round < 8; ++round) {
-        for (unsigned i = 0; i < kBatch; ++i) {
-            msghdr& h = rx_msgs_[i].msg_hdr;
-            h.msg_name = &rx_addr_[i];
-            h.msg_namelen = sizeof(sockaddr_storage);
-            h.msg_control = s.pktinfo ? rx_cmsg_[i].data() : nullptr;
-            h.msg_controllen = s.pktinfo ? kCmsgSpace : 0;
-            h.msg_flags = 0;
-        }
-        const int n = recvmmsg(s.fd.get(), rx_msgs_.data(), kBatch, MSG_DONTWAIT, nullptr);
-        if (n <= 0) return;  // EAGAIN: drained
-        unsigned m = 0;
-        for (int i = 0; i < n; ++i) {
-            const msghdr& h = rx_msgs_[i].msg_hdr;
-            lb::Client client;
-            if (h.msg_flags & MSG_TRUNC) {
-                WorkerStats::bump(stats_.dropped);
-                WorkerStats::bump(stats_.dropped_oversized);
-                continue;
-            }
-            if (!client_from(rx_addr_[i], client)) {
-                WorkerStats::bump(stats_.dropped);
-                WorkerStats::bump(stats_.dropped_source_port);
-                continue;
-            }
-            WorkerStats::bump(stats_.udp_queries);
-            sockaddr_storage local;
-            const bool has_local = s.pktinfo && packet_destination(h, local);
-            if (is_reflection_source(rx_addr_[i], has_local ? &local : nullptr, opts_.listen)) {
-                WorkerStats::bump(stats_.reflection_dropped);
-                WorkerStats::bump(stats_.dropped);
-                continue;
-            }
-            uint8_t* out = tx_buf_.data() + size_t{m} * kTxSlot;
-            size_t len = answer_query(snap, {rx_buf_.data() + i * kRxSlot, rx_msgs_[i].msg_len},
-                                      client, Transport::udp, ctx_, {out, kTxSlot});
-            if (len == 0) {
-                WorkerStats::bump(stats_.dropped);
-                WorkerStats::bump(stats_.dropped_malformed);
-                continue;
-            }
-            if (rrl.enabled()) {
-                const RrlVerdict v = rrl.check(client, rrl_class(ctx_.last.rcode), now_ms);
-                if (v == RrlVerdict::drop) {
-                    WorkerStats::bump(stats_.rrl_dropped);
-                    continue;
-                }
-                if (v == RrlVerdict::slip) {
-                    WorkerStats::bump(stats_.rrl_slipped);
-                    len = slip_response({out, kTxSlot}, len);
-                }
-            }
-            WorkerStats::bump(stats_.rcode[static_cast<size_t>(ctx_.last.rcode) % 24]);
-            count_query(stats_, false, ctx_.last.qtype, static_cast<uint16_t>(ctx_.last.rcode));
-            if (ctx_.last.truncated) WorkerStats::bump(stats_.truncated);
-            if (query_log_.on()) {
-                query_log_.record(client, util::port_of(rx_addr_[i]), Transport::udp, {out, len},
-                                  ctx_.last, stats_);
-            }
-            tx_iov_[m] = {out, len};
-            msghdr& t = tx_msgs_[m].msg_hdr;
-            t.msg_name = &rx_addr_[i];
-            t.msg_namelen = h.msg_namelen;
-            t.msg_control = nullptr;
-            t.msg_controllen = 0;
-            if (s.pktinfo) {
-                const size_t clen = reply_pktinfo(h, tx_cmsg_[m].data(), kCmsgSpace);
-                if (clen > 0) {
-                    t.msg_control = tx_cmsg_[m].data();
-                    t.msg_controllen = clen;
-                }
-            }
-            ++m;
-        }
-        unsigned sent = 0;
-        while (sent < m) {
-            const int r = sendmmsg(s.fd.get(), tx_msgs_.data() + sent, m - sent, MSG_DONTWAIT);
-            if (r < 0) {
-                if (errno == EINTR) continue;
-                // A full send buffer or an unreachable peer: drop, as NSD and Knot do,
-                // rather than stall every other client behind one.
-                for (; sent < m; ++sent) WorkerStats::bump(stats_.send_failed);
-                break;
-            }
-            sent += static_cast<unsigned>(r);
-        }
-        if (static_cast<unsigned>(n) < kBatch) return;
+        const unsigned received = receive_batch(s);
+        if (received == 0) return;  // EAGAIN: nothing left to read
+        unsigned replies = 0;
+        for (unsigned i = 0; i < received; ++i)
+            if (handle_datagram(s, i, replies)) ++replies;
+        send_batch(s, replies);
+        if (received < kBatch) return;
     }
+}
+
+// Up to kBatch datagrams into the receive slots; returns how many.
+unsigned Worker::receive_batch(UdpSocket& s) {
+    for (unsigned i = 0; i < kBatch; ++i) {
+        msghdr& h = rx_msgs_[i].msg_hdr;
+        h.msg_name = &rx_addr_[i];
+        h.msg_namelen = sizeof(sockaddr_storage);
+        h.msg_control = s.pktinfo ? rx_cmsg_[i].data() : nullptr;
+        h.msg_controllen = s.pktinfo ? kCmsgSpace : 0;
+        h.msg_flags = 0;
+    }
+    const int n = recvmmsg(s.fd.get(), rx_msgs_.data(), kBatch, MSG_DONTWAIT, nullptr);
+    return n > 0 ? static_cast<unsigned>(n) : 0;
+}
+
+// Datagram `in` of the batch: answered into send slot `out` (true), or dropped and counted.
+bool Worker::handle_datagram(const UdpSocket& s, unsigned in, unsigned out) {
+    const msghdr& h = rx_msgs_[in].msg_hdr;
+    if (h.msg_flags & MSG_TRUNC) {
+        WorkerStats::bump(stats_.dropped);
+        WorkerStats::bump(stats_.dropped_oversized);
+        return false;
+    }
+    Peer peer;
+    if (!peer_from(rx_addr_[in], peer)) {
+        WorkerStats::bump(stats_.dropped);
+        WorkerStats::bump(stats_.dropped_source_port);
+        return false;
+    }
+    WorkerStats::bump(stats_.udp_queries);
+    PacketInfo info;
+    const bool has_info = s.pktinfo && read_pktinfo(h, info);
+    sockaddr_storage local;
+    if (has_info) destination_of(info, local);
+    if (is_reflection_source(rx_addr_[in], has_info ? &local : nullptr, opts_.listen)) {
+        WorkerStats::bump(stats_.reflection_dropped);
+        WorkerStats::bump(stats_.dropped);
+        return false;
+    }
+    uint8_t* reply = tx_buf_.data() + size_t{out} * kTxSlot;
+    const size_t len = answer({rx_buf_.data() + size_t{in} * kRxSlot, rx_msgs_[in].msg_len}, peer,
+                              Transport::udp, {reply, kTxSlot});
+    if (len == 0) return false;
+    tx_iov_[out] = {reply, len};
+    msghdr& t = tx_msgs_[out].msg_hdr;
+    t.msg_name = &rx_addr_[in];
+    t.msg_namelen = h.msg_namelen;
+    t.msg_control = nullptr;
+    t.msg_controllen = 0;
+    if (has_info) {
+        const size_t clen = write_reply_pktinfo(info, tx_cmsg_[out].data(), kCmsgSpace);
+        if (clen > 0) {
+            t.msg_control = tx_cmsg_[out].data();
+            t.msg_controllen = clen;
+        }
+    }
+    return true;
+}
+
+// The first `count` send slots, in as few sendmmsg calls as the kernel allows.
+void Worker::send_batch(UdpSocket& s, unsigned count) {
+    unsigned sent = 0;
+    while (sent < count) {
+        const int r = sendmmsg(s.fd.get(), tx_msgs_.data() + sent, count - sent, MSG_DONTWAIT);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            // A full send buffer or an unreachable peer: drop, as NSD and Knot do,
+            // rather than stall every other client behind one.
+            for (; sent < count; ++sent) WorkerStats::bump(stats_.send_failed);
+            break;
+        }
+        sent += static_cast<unsigned>(r);
+    }
+}
+
+size_t Worker::answer(std::span<const uint8_t> query, const Peer& peer, Transport transport,
+                      std::span<uint8_t> out) {
+    size_t len = answer_query(snapshot_.get(), query, peer.client, transport, ctx_, out);
+    if (len == 0) {
+        // Nothing sensible to say: a response sent to us, a packet too short for a header.
+        WorkerStats::bump(stats_.dropped);
+        WorkerStats::bump(stats_.dropped_malformed);
+        return 0;
+    }
+    const Outcome& o = ctx_.last;
+    if (transport == Transport::udp) {
+        // Rate limiting is for UDP only: over TCP the source address is not spoofed.
+        if (RateLimiter& rrl = limits_->rrl; rrl.enabled()) {
+            // The loop's cached clock: no syscall.
+            switch (rrl.check(peer.client, rrl_class(o.rcode), uv_now(loop_.get()))) {
+                case RrlVerdict::drop:
+                    WorkerStats::bump(stats_.rrl_dropped);
+                    return 0;
+                case RrlVerdict::slip:
+                    WorkerStats::bump(stats_.rrl_slipped);
+                    len = slip_response(out, len);
+                    break;
+                case RrlVerdict::send:
+                    break;
+            }
+        }
+        if (o.truncated) WorkerStats::bump(stats_.truncated);  // a UDP counter (/metrics)
+    }
+    count_query(stats_, transport == Transport::tcp, o.qtype, static_cast<uint16_t>(o.rcode));
+    if (query_log_.on())
+        query_log_.record(peer.client, peer.port, transport, out.first(len), o, stats_);
+    return len;
 }
 
 void Worker::on_accept(TcpListener& l) {

@@ -2,9 +2,12 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 
 #include "helpers.h"
+#include "steerdns/dns/query.h"
+#include "steerdns/dns/response.h"
 #include "steerdns/dns/wire.h"
 
 using namespace steerdns;
@@ -269,4 +272,82 @@ TEST_CASE("round robin: over N queries each member is first exactly once") {
     // No structured binding here: clang before 16 cannot capture one in the check's lambda.
     for (const auto& first : firsts) CHECK_MESSAGE(first.second == 10, first.first);
     for (size_t i = 5; i < order.size(); ++i) CHECK(order[i] == order[i - 5]);
+}
+
+TEST_CASE("find_name: the whole name, a known suffix and where it stands, or nothing") {
+    // www.lb.example.test in the question at offset 12.
+    const std::vector<uint8_t> query = make_query("www.lb.example.test", LDNS_RR_TYPE_A);
+    dns::Query q;
+    REQUIRE(dns::parse_query(query, q) == dns::ParseResult::ok);
+    std::vector<uint8_t> out(512);
+    dns::ResponseWriter w(out, out.size());
+    w.begin(query, q);
+    const auto wire = [](std::initializer_list<const char*> labels) {
+        std::vector<uint8_t> n;
+        for (const char* l : labels) {
+            n.push_back(static_cast<uint8_t>(std::strlen(l)));
+            n.insert(n.end(), l, l + std::strlen(l));
+        }
+        n.push_back(0);
+        return n;
+    };
+    const auto whole = w.find_name(wire({"www", "lb", "example", "test"}));
+    CHECK(whole.whole());
+    CHECK(whole.offset == dns::kHeaderSize);
+    const auto tail = w.find_name(wire({"example", "test"}));  // a suffix of the question
+    CHECK(tail.whole());
+    CHECK(tail.offset == dns::kHeaderSize + 4 + 3);  // past "\3www\2lb"
+    const auto part = w.find_name(wire({"ns1", "example", "test"}));
+    CHECK(part.found());
+    CHECK_FALSE(part.whole());
+    CHECK(part.from == 4);  // "\3ns1" is not known
+    CHECK(part.offset == dns::kHeaderSize + 4 + 3);
+    const auto none = w.find_name(wire({"example", "org"}));
+    CHECK_FALSE(none.found());
+    CHECK_FALSE(none.whole());
+    // An owner written with part of it known: the unknown label, then a pointer.
+    const uint8_t a_image[14] = {0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1};
+    REQUIRE(w.add_rr_named(dns::Section::answer, wire({"ns1", "example", "test"}), a_image,
+                           sizeof a_image));
+    const size_t end = q.question_end;
+    CHECK(out[end] == 3);
+    CHECK(std::memcmp(&out[end + 1], "ns1", 3) == 0);
+    CHECK(dns::load_u16(&out[end + 4]) == (0xC000 | (dns::kHeaderSize + 4 + 3)));
+}
+
+TEST_CASE(
+    "pool counters: the queried pool counts responses and fallbacks, members count in "
+    "the pool that answered") {
+    // Clients in 192.0.2.0/24 (ap) have no member left: "www" falls back to pool "backup".
+    const auto z = compile_json(R"({"zone": "fb.test", "soa": {"mname": "ns", "rname": "h",
+        "serial": 1}, "ns": ["ns"], "records": ["ns A 192.0.2.1"],
+        "geo": {"rules": [{"net": "192.0.2.0/24", "region": "ap"}], "default": "eu"},
+        "pools": {
+          "www": {"policy": "geo", "fallback": "backup", "regions": {"ap": ["ap"]}, "members": [
+            {"address": "192.0.2.20", "region": "eu"},
+            {"address": "192.0.2.22", "region": "ap", "enabled": false}]},
+          "backup": {"members": [{"address": "192.0.2.99"}]}}})");
+    const Snapshot snap({z}, 1, nullptr, 1);
+    size_t www = 0;
+    size_t backup = 0;
+    for (size_t i = 0; i < z->pools.size(); ++i) (z->pools[i].name == "www" ? www : backup) = i;
+    REQUIRE(www != backup);
+    AnswerContext ctx;
+    const auto query = make_query("www.fb.test", LDNS_RR_TYPE_A);
+    const Answered ap = ask_from(snap, query, client_at("192.0.2.7"), &ctx);
+    CHECK(rdatas(ldns_pkt_answer(ap.pkt.get())) == std::vector<std::string>{"192.0.2.99"});
+    CHECK(ap.outcome.fallback);
+    CHECK(ap.outcome.pool == &z->pools[www]);
+    const Answered eu = ask_from(snap, query, client_at("198.51.100.7"), &ctx);
+    CHECK(rdatas(ldns_pkt_answer(eu.pkt.get())) == std::vector<std::string>{"192.0.2.20"});
+    CHECK_FALSE(eu.outcome.fallback);
+    const auto total = [&](size_t pool, size_t counter) {
+        return snap.pool_counter_total(0, pool, counter);
+    };
+    CHECK(total(www, Snapshot::kPoolResponses) == 2);
+    CHECK(total(www, Snapshot::kPoolFallbacks) == 1);
+    CHECK(total(www, Snapshot::kPoolMembers + 0) == 1);  // 192.0.2.20, for eu
+    CHECK(total(www, Snapshot::kPoolMembers + 1) == 0);
+    CHECK(total(backup, Snapshot::kPoolResponses) == 0);  // not queried itself
+    CHECK(total(backup, Snapshot::kPoolMembers + 0) == 1);
 }

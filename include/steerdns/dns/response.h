@@ -40,9 +40,17 @@ class ResponseWriter {
     bool add_rr_named(Section s, std::span<const uint8_t> owner, const uint8_t* image, size_t len,
                       const uint8_t* rdata_name = nullptr, size_t rdata_name_len = 0);
 
-    // Offset in the message where `name` (or a suffix of it ending at a label boundary)
-    // already stands, or -1. Used to point owners at names in the question or in rdata.
-    int find_name(std::span<const uint8_t> name) const;
+    // How much of a name already stands in the message, for compression: the longest suffix
+    // of `name` (on a label boundary) that ends one of the names the writer knows (question,
+    // rdata names, owners spelled out). Used to point owners at names already written.
+    struct NameMatch {
+        static constexpr uint16_t kNone = 0xFFFF;
+        uint16_t from = kNone;  // where the known suffix starts in `name`; kNone: none is
+        uint16_t offset = 0;    // where it stands in the message
+        bool found() const { return from != kNone; }
+        bool whole() const { return from == 0; }
+    };
+    NameMatch find_name(std::span<const uint8_t> name) const;
 
     // Offset of the rdata name registered by the last add_rr with rdata_name.
     uint16_t last_rdata_name_offset() const { return last_rdata_name_; }

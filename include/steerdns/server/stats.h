@@ -1,5 +1,6 @@
-// Per-worker counters: each worker writes only its own (plain increments, no atomics on the
-// query path); readers sum them with relaxed loads and accept slightly stale totals.
+// Per-worker counters: each worker writes only its own, as relaxed atomics (bump(): a load and
+// a store, no locked instruction, because no other thread writes them); readers sum them with
+// relaxed loads and accept slightly stale totals.
 #pragma once
 
 #include <atomic>
@@ -15,7 +16,6 @@ struct alignas(64) WorkerStats {
     // x86 and keeps concurrent reads by the control thread well-defined.
     std::atomic<uint64_t> udp_queries{0};
     std::atomic<uint64_t> tcp_queries{0};
-    std::atomic<uint64_t> rcode[24]{};
     std::atomic<uint64_t> dropped{0};
     std::atomic<uint64_t> truncated{0};
     std::atomic<uint64_t> send_failed{0};

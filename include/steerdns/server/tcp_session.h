@@ -2,7 +2,7 @@
 // in order of arrival, and the limits that keep one client from holding a worker:
 // - idle timeout (no message started), read timeout (a started message must arrive whole),
 //   write timeout (a client that does not take its answers), all on one timer;
-// - a cap on output held for a client that does not read: reading stops until it drains;
+// - a cap on output held for a client that does not read: reading stops until it catches up;
 // - a cap on queries per connection: the last one is answered, then the connection is
 //   closed gracefully (FIN after the answers, input discarded until the client closes).
 // Memory is taken when data arrives, not per connection: bytes are read into the worker's
@@ -18,6 +18,7 @@
 
 #include "steerdns/dns/wire.h"
 #include "steerdns/lb/policy.h"
+#include "steerdns/server/peer.h"
 #include "steerdns/util/uv.h"
 
 namespace steerdns::server {
@@ -42,7 +43,7 @@ class TcpSession {
     bool accept(uv_stream_t* server);
     // Admitted: `limit_slot` is returned to the connection limiter when the session ends.
     void start(uint32_t limit_slot);
-    const lb::Client& client() const { return client_; }
+    const lb::Client& client() const { return peer_.client; }
 
     void set_position(std::list<std::unique_ptr<TcpSession>>::iterator it) { position_ = it; }
     std::list<std::unique_ptr<TcpSession>>::iterator position() const { return position_; }
@@ -61,7 +62,7 @@ class TcpSession {
     void send(std::span<const uint8_t> bytes);
     void write_pending();
     void on_written(int status);
-    void begin_drain();
+    void begin_graceful_close();
     void maybe_finish();
     void resume_if_unblocked();
     size_t queued_out() const;
@@ -80,18 +81,17 @@ class TcpSession {
     uint64_t last_active_ms_ = 0;
     uint64_t message_started_ms_ = 0;
     uint64_t write_started_ms_ = 0;
-    uint64_t drain_started_ms_ = 0;
+    uint64_t closing_started_ms_ = 0;
     uint64_t answered_ = 0;
     uint32_t limit_slot_ = 0;
     bool admitted_ = false;
     bool reading_ = false;
-    bool draining_ = false;  // no more queries: send what is queued, then close
-    bool eof_ = false;       // the client will send nothing more
-    bool shut_ = false;      // our FIN is requested
-    bool closed_ = false;    // removal scheduled: every callback ignores the session
+    bool closing_ = false;  // no more queries: send what is queued, then close
+    bool eof_ = false;      // the client will send nothing more
+    bool shut_ = false;     // our FIN is requested
+    bool closed_ = false;   // removal scheduled: every callback ignores the session
     Wait waiting_ = Wait::idle;
-    lb::Client client_;  // the peer, as the query path wants it
-    uint16_t port_ = 0;  // and its port, for the query log
+    Peer peer_;  // the client, as the query path and the query log want it
     std::list<std::unique_ptr<TcpSession>>::iterator position_;
 };
 

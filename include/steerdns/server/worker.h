@@ -16,6 +16,7 @@
 
 #include "steerdns/answer/answer.h"
 #include "steerdns/server/options.h"
+#include "steerdns/server/peer.h"
 #include "steerdns/server/query_log.h"
 #include "steerdns/server/shared_limits.h"
 #include "steerdns/server/snapshot_slot.h"
@@ -26,10 +27,6 @@
 namespace steerdns::server {
 
 class TcpSession;
-
-// Fills `client` from a peer address. False for port 0, which no real client sends from and
-// which reflection attacks use.
-bool client_from(const sockaddr_storage& peer, lb::Client& client);
 
 class Worker {
   public:
@@ -60,11 +57,14 @@ class Worker {
     const WorkerStats& stats() const { return stats_; }
     unsigned id() const { return id_; }
 
+    // One query, over UDP or TCP, from receipt to the bytes to send: answer_query(), rate
+    // limiting (UDP), then what every answered query is counted and logged as. Returns the
+    // response length in `out`; 0: send nothing (counted here, as dropped or rate limited).
+    size_t answer(std::span<const uint8_t> query, const Peer& peer, Transport transport,
+                  std::span<uint8_t> out);
+
     // For TcpSession.
-    AnswerContext& context() { return ctx_; }
-    const Snapshot* snapshot() const { return snapshot_.get(); }
     WorkerStats& mutable_stats() { return stats_; }
-    QueryLogTap& query_log() { return query_log_; }
     std::span<uint8_t> tcp_out() { return tcp_out_; }
     // Where every TCP connection of this worker reads into: a connection keeps bytes of its
     // own only for a message that has not fully arrived.
@@ -89,7 +89,11 @@ class Worker {
 
     void run();
     void on_mailbox();
-    void drain_udp(UdpSocket& s);
+    // A UDP socket is readable: a few rounds of receive, handle, send, each a batch.
+    void on_udp_readable(UdpSocket& s);
+    unsigned receive_batch(UdpSocket& s);
+    bool handle_datagram(const UdpSocket& s, unsigned in, unsigned out);
+    void send_batch(UdpSocket& s, unsigned count);
     void on_accept(TcpListener& l);
     void close_all();
 
