@@ -5,7 +5,9 @@
 compose gives fixed addresses; `docker-compose config` accepts the file when it is installed."""
 
 import json
+import os
 import re
+from pathlib import Path
 import shutil
 import subprocess
 import sys
@@ -34,7 +36,8 @@ with h.Test("packaging") as t:
     for key in ("AmbientCapabilities=CAP_NET_BIND_SERVICE", "CapabilityBoundingSet=CAP_NET_BIND_SERVICE",
                 "NoNewPrivileges=yes", "ProtectSystem=strict", "ProtectHome=yes", "PrivateTmp=yes",
                 "PrivateDevices=yes", "SystemCallFilter=@system-service",
-                "ReadWritePaths=/etc/steerdns/zones", "ExecReload=/bin/kill -HUP $MAINPID",
+                "StateDirectory=steerdns", "LogsDirectory=steerdns",
+                "ExecReload=/bin/kill -HUP $MAINPID",
                 "Restart=on-failure"):
         t.check(f"unit sets {key}", re.search(rf"^{re.escape(key)}", unit, re.M) is not None)
     t.check("unit restricts address families to inet, inet6, unix",
@@ -46,7 +49,7 @@ with h.Test("packaging") as t:
         tmp = t.tempdir("steerdns-e2e-unit-")
         copy = tmp / "steerdns.service"
         # verify wants the programs to exist: point it at the binary under test.
-        copy.write_text(unit.replace("/usr/local/bin/steerdns", t.binary))
+        copy.write_text(unit.replace("/usr/sbin/steerdns", t.binary))
         p = subprocess.run([analyze, "verify", "--man=no", str(copy)], capture_output=True,
                            text=True, timeout=60)
         t.eq("systemd-analyze verify: exit 0", p.returncode, 0)
@@ -55,6 +58,29 @@ with h.Test("packaging") as t:
     exec_start = m.group(1).replace("\\\n", " ").split() if m else []
     t.check("the unit's ExecStart is a serve command line this binary accepts",
             exec_start[1:2] == ["serve"], detail=exec_start)
+
+    t.check("the unit's state file is in its StateDirectory",
+            "--state-file /var/lib/steerdns/" in " ".join(exec_start), detail=exec_start)
+
+    # ---- cmake --install: where Debian expects each file -----------------------------------
+    build_dir = Path(t.binary).resolve().parent
+    if (build_dir / "CMakeCache.txt").exists():
+        dest = t.tempdir("steerdns-e2e-install-")
+        p = subprocess.run(["cmake", "--install", str(build_dir), "--prefix", "/usr"],
+                           env={**os.environ, "DESTDIR": str(dest)}, capture_output=True,
+                           text=True, timeout=120)
+        t.eq("cmake --install: exit 0", p.returncode, 0)
+        for rel in ("usr/sbin/steerdns", "usr/share/man/man8/steerdns.8",
+                    "usr/lib/systemd/system/steerdns.service",
+                    "usr/share/steerdns/zone.schema.json"):
+            t.check(f"cmake --install puts {rel}", (dest / rel).exists(), detail=p.stdout)
+        m = re.search(r"^ExecStart=(\S+)", unit, re.M)
+        t.check("the unit's ExecStart names the installed binary",
+                m is not None and (dest / m.group(1).lstrip("/")).exists(), detail=unit)
+        t.check("the unit's Documentation=man:steerdns(8) names the installed man page",
+                "Documentation=man:steerdns(8)" in unit)
+    else:
+        t.skip("cmake --install", f"{build_dir} is not a CMake build tree")
 
     # ---- Dockerfile ------------------------------------------------------------------------
     docker = DOCKERFILE.read_text()
