@@ -70,7 +70,10 @@ void Routes::handle(HttpRequest req, const Reply& reply) {
             return reply(content("text/html; charset=utf-8", std::string(status_page_html())));
         if (path == "/metrics")
             return reply(content("text/plain; version=0.0.4; charset=utf-8", backend_.metrics()));
-        return reply(content("application/json", backend_.status_json()));
+        StatusQuery query;
+        std::string error;
+        if (!parse_status_query(req.query, query, error)) return reply(json_error(400, error));
+        return reply(backend_.status(query));
     }
     if (path == "/drain" || path == "/undrain" || path == "/reload") {
         if (req.method != Method::post) return reply(method_not_allowed(req, "POST"));

@@ -1,5 +1,7 @@
 #include "steerdns/control/status_json.h"
 
+#include <algorithm>
+
 #include "steerdns/health/check.h"
 #include "steerdns/lb/policy.h"
 #include "steerdns/util/clock.h"
@@ -85,7 +87,63 @@ MemberStatus member_status(const StatusInputs& in, const ZoneStatus& zone, const
     return ms;
 }
 
+// Each member's answers over the last minute, and the pool's sum, from the sampled history.
+void add_answers(const AnswerHistory* history, const std::string& zone, PoolStatus& ps) {
+    const AnswerHistory::Pool* h = history ? history->pool(zone, ps.name) : nullptr;
+    if (!h || history->samples() == 0) return;
+    std::vector<std::string> addresses;
+    addresses.reserve(ps.members.size());
+    for (const MemberStatus& m : ps.members) addresses.push_back(m.address);
+    const std::vector<int32_t> at = AnswerHistory::align(*h, addresses);
+    uint64_t sum = 0;
+    for (size_t i = 0; i < ps.members.size(); ++i) {
+        if (at[i] < 0) continue;
+        const uint64_t n = history->last_minute(*h, static_cast<size_t>(at[i]));
+        ps.members[i].answers_last_minute = n;
+        sum += n;
+    }
+    ps.answers_last_minute = sum;
+}
+
+const char* fallback_name(lb::Fallback f) {
+    switch (f) {
+        case lb::Fallback::all:
+            return "all";
+        case lb::Fallback::none:
+            return "none";
+        case lb::Fallback::pool:
+            return "pool";
+    }
+    return "all";
+}
+
 }  // namespace
+
+std::string pool_state(const lb::Pool& pool, const health::HealthTable* health) {
+    // The answer path's own inputs (lb::choose): a family's enabled members, each up unless
+    // the health table says down, and the pool's fallback when none is.
+    enum Rank { ok, degraded, failing_open, empty };
+    bool any = false;
+    Rank worst = ok;
+    for (const lb::FamilySet* fs : {&pool.v4, &pool.v6}) {
+        if (fs->size() == 0) continue;
+        any = true;
+        size_t up = fs->size();
+        if (health && fs->probed) {
+            up = 0;
+            for (const uint32_t slot : fs->slots) up += health->up(slot) ? 1 : 0;
+        }
+        Rank r = ok;
+        if (up == 0)
+            r = pool.fallback == lb::Fallback::all ? failing_open : empty;
+        else if (up < fs->size())
+            r = degraded;
+        worst = std::max(worst, r);
+    }
+    if (!any) return "empty";
+    static constexpr const char* kNames[] = {"ok", "degraded", "failing open", "empty"};
+    return kNames[worst];
+}
 
 StatusModel build_status(const StatusInputs& in) {
     StatusModel model;
@@ -115,12 +173,75 @@ StatusModel build_status(const StatusInputs& in) {
             PoolStatus ps;
             ps.name = p.name;
             ps.policy = lb::policy_name(p.policy);
+            ps.ttl = p.ttl;
+            ps.fallback = fallback_name(p.fallback);
+            if (p.fallback == lb::Fallback::pool && p.fallback_pool >= 0 &&
+                static_cast<size_t>(p.fallback_pool) < z->pools.size())
+                ps.fallback_pool = z->pools[static_cast<size_t>(p.fallback_pool)].name;
+            ps.state = pool_state(p, in.snapshot->health());
             for (const lb::Member& m : p.members) ps.members.push_back(member_status(in, zs, p, m));
+            for (const MemberStatus& m : ps.members)
+                ++(m.state == "up" ? ps.up : m.state == "down" ? ps.down : ps.drained);
+            add_answers(in.answers, zs.zone, ps);
             zs.pools.push_back(std::move(ps));
         }
         model.zones.push_back(std::move(zs));
     }
     return model;
+}
+
+nlohmann::ordered_json member_json(const MemberStatus& m) {
+    nlohmann::ordered_json j;
+    j["address"] = m.address;
+    j["state"] = m.state;
+    j["since"] = time_or_null(m.since_unix_ms);
+    j["check"] = text_or_null(m.check);
+    j["probe_address"] = text_or_null(m.probe_address);
+    j["health"] = m.health;
+    j["last_result"] = m.last_ok ? nlohmann::ordered_json(*m.last_ok ? "success" : "failure")
+                                 : nlohmann::ordered_json(nullptr);
+    j["reason"] = text_or_null(m.last_reason);
+    j["last_probe"] = time_or_null(m.last_probe_unix_ms);
+    j["latency_seconds"] = or_null(m.latency_seconds);
+    j["weight"] = m.weight;
+    j["priority"] = m.priority;
+    j["region"] = text_or_null(m.region);
+    j["drained"] = m.drained;
+    j["drained_by"] = text_or_null(m.drained_by);
+    j["answers_last_minute"] = or_null(m.answers_last_minute);
+    return j;
+}
+
+void pool_fields(const PoolStatus& p, nlohmann::ordered_json& pj) {
+    pj["name"] = p.name;
+    pj["policy"] = p.policy;
+    pj["ttl"] = p.ttl;
+    pj["fallback"] = p.fallback;
+    pj["fallback_pool"] = text_or_null(p.fallback_pool);
+    pj["state"] = p.state;
+    pj["up"] = p.up;
+    pj["down"] = p.down;
+    pj["drained"] = p.drained;
+    pj["answers_last_minute"] = or_null(p.answers_last_minute);
+}
+
+void zone_fields(const ZoneStatus& z, nlohmann::ordered_json& zj) {
+    zj["zone"] = z.zone;
+    zj["serial"] = z.serial;
+    zj["file"] = z.file;
+    zj["loaded_at"] = time_or_null(z.loaded_unix_ms);
+    zj["errors"] = z.errors;
+}
+
+nlohmann::ordered_json rejected_json(const StatusModel& model) {
+    nlohmann::ordered_json rejected = nlohmann::ordered_json::array();
+    for (const RejectedFile& r : model.rejected) {
+        nlohmann::ordered_json j;
+        j["file"] = r.file;
+        j["errors"] = r.errors;
+        rejected.push_back(std::move(j));
+    }
+    return rejected;
 }
 
 nlohmann::ordered_json status_json(const StatusModel& model) {
@@ -129,55 +250,23 @@ nlohmann::ordered_json status_json(const StatusModel& model) {
         nlohmann::ordered_json pools = nlohmann::ordered_json::array();
         for (const PoolStatus& p : z.pools) {
             nlohmann::ordered_json members = nlohmann::ordered_json::array();
-            for (const MemberStatus& m : p.members) {
-                nlohmann::ordered_json j;
-                j["address"] = m.address;
-                j["state"] = m.state;
-                j["since"] = time_or_null(m.since_unix_ms);
-                j["check"] = text_or_null(m.check);
-                j["probe_address"] = text_or_null(m.probe_address);
-                j["health"] = m.health;
-                j["last_result"] = m.last_ok
-                                       ? nlohmann::ordered_json(*m.last_ok ? "success" : "failure")
-                                       : nlohmann::ordered_json(nullptr);
-                j["reason"] = text_or_null(m.last_reason);
-                j["last_probe"] = time_or_null(m.last_probe_unix_ms);
-                j["latency_seconds"] = or_null(m.latency_seconds);
-                j["weight"] = m.weight;
-                j["priority"] = m.priority;
-                j["region"] = text_or_null(m.region);
-                j["drained"] = m.drained;
-                j["drained_by"] = text_or_null(m.drained_by);
-                members.push_back(std::move(j));
-            }
+            for (const MemberStatus& m : p.members) members.push_back(member_json(m));
             nlohmann::ordered_json pj;
-            pj["name"] = p.name;
-            pj["policy"] = p.policy;
+            pool_fields(p, pj);
             pj["members"] = std::move(members);
             pools.push_back(std::move(pj));
         }
         nlohmann::ordered_json zj;
-        zj["zone"] = z.zone;
-        zj["serial"] = z.serial;
-        zj["file"] = z.file;
-        zj["loaded_at"] = time_or_null(z.loaded_unix_ms);
-        zj["errors"] = z.errors;
+        zone_fields(z, zj);
         zj["pools"] = std::move(pools);
         zones.push_back(std::move(zj));
-    }
-    nlohmann::ordered_json rejected = nlohmann::ordered_json::array();
-    for (const RejectedFile& r : model.rejected) {
-        nlohmann::ordered_json j;
-        j["file"] = r.file;
-        j["errors"] = r.errors;
-        rejected.push_back(std::move(j));
     }
     nlohmann::ordered_json doc;
     doc["version"] = model.version;
     doc["now"] = util::rfc3339(model.now_unix_ms);
     doc["started"] = util::rfc3339(model.started_unix_ms);
     doc["zones"] = std::move(zones);
-    doc["rejected_files"] = std::move(rejected);
+    doc["rejected_files"] = rejected_json(model);
     return doc;
 }
 

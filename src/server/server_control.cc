@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "steerdns/control/metrics.h"
+#include "steerdns/control/status_view.h"
 #include "steerdns/server/server.h"
 #include "steerdns/util/clock.h"
 #include "steerdns/util/log.h"
@@ -89,6 +90,15 @@ void Server::start_control() {
         util::log_info("drained members restored",
                        {{"file", state_path_}, {"drained", std::to_string(drains_.size())}});
     if (!opts_.control_enabled) return;
+    revisions_ = control::StatusRevisions(static_cast<uint64_t>(started_unix_ms_));
+    // Unreferenced: the sampler alone does not keep the loop (the daemon) running.
+    sample_timer_ = util::make_uv<uv_timer_t>();
+    uv_timer_init(loop_.get(), sample_timer_.get());
+    sample_timer_->data = this;
+    uv_timer_start(
+        sample_timer_.get(), [](uv_timer_t* t) { static_cast<Server*>(t->data)->sample_answers(); },
+        control::kAnswerSampleMs, control::kAnswerSampleMs);
+    uv_unref(reinterpret_cast<uv_handle_t*>(sample_timer_.get()));
     routes_ = std::make_unique<control::Routes>(
         *static_cast<control::Backend*>(this),
         control::AuthConfig{opts_.control_token, opts_.control_read_from});
@@ -171,6 +181,7 @@ control::StatusModel Server::status_model() {
     in.targets = &targets;
     in.drains = &drains_;
     in.zones = &zones;
+    in.answers = &answers_;
     for (const auto& [file, p] : rejected_) {
         if (!p.zone.empty() && served.count(p.zone) != 0) continue;  // an older version serves
         control::RejectedFile r;
@@ -184,11 +195,34 @@ control::StatusModel Server::status_model() {
     return control::build_status(in);
 }
 
-std::string Server::status_json() {
+control::HttpResponse Server::status(const control::StatusQuery& query) {
+    const control::StatusModel model = status_model();
+    revisions_.observe(model);
+    if (const auto why = control::unknown_selection(model, query))
+        return control::json_error(404, *why);
+    const nlohmann::ordered_json doc = control::status_view(model, revisions_, answers_, query);
+    control::HttpResponse r;
     // File names and probe reasons are not always UTF-8: replaced, never thrown about.
-    return control::status_json(status_model())
-               .dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) +
-           "\n";
+    // Indented for people reading /status; compact for the page's polling (?since=).
+    r.body = doc.dump(query.since ? -1 : 2, ' ', false,
+                      nlohmann::ordered_json::error_handler_t::replace) +
+             "\n";
+    return r;
+}
+
+control::ResponseTotals Server::response_totals() {
+    // Freed snapshots' totals, plus what the live ones (current, and retired ones a worker
+    // may still hold) have counted so far.
+    control::ResponseTotals totals = carried_;
+    if (const SnapshotPtr s = slot_.get()) totals.add(*s);
+    for (const SnapshotPtr& s : retired_) totals.add(*s);
+    return totals;
+}
+
+void Server::sample_answers() {
+    const SnapshotPtr snap = slot_.get();
+    if (!snap) return;
+    answers_.sample(*snap, response_totals(), revisions_.bump());
 }
 
 std::string Server::metrics() {
@@ -200,12 +234,7 @@ std::string Server::metrics() {
     }
     c.reloads_success = reloads_success_;
     c.reloads_failure = reloads_failure_;
-    // Freed snapshots' totals, plus what the live ones (current, and retired ones a worker
-    // may still hold) have counted so far.
-    control::ResponseTotals totals = carried_;
-    if (const SnapshotPtr s = slot_.get()) totals.add(*s);
-    for (const SnapshotPtr& s : retired_) totals.add(*s);
-    return control::render_metrics(status_model(), totals, c);
+    return control::render_metrics(status_model(), response_totals(), c);
 }
 
 void Server::drain(const zone::DrainKey& key, bool drain, control::Reply reply) {

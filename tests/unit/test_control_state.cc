@@ -512,7 +512,11 @@ namespace {
 struct FakeBackend : control::Backend {
     std::vector<std::string> calls;
     std::string metrics() override { return "m 1\n"; }
-    std::string status_json() override { return "{}"; }
+    control::HttpResponse status(const control::StatusQuery&) override {
+        control::HttpResponse r;
+        r.body = "{}";
+        return r;
+    }
     void drain(const DrainKey& k, bool drain, control::Reply reply) override {
         calls.push_back(std::string(drain ? "drain " : "undrain ") + k.zone + " " + k.pool + " " +
                         k.address);

@@ -11,6 +11,7 @@
 #include "steerdns/control/auth.h"
 #include "steerdns/control/drain_state.h"
 #include "steerdns/control/http_request.h"
+#include "steerdns/control/status_query.h"
 
 namespace steerdns::control {
 
@@ -19,8 +20,10 @@ using Reply = std::function<void(HttpResponse)>;
 class Backend {
   public:
     virtual ~Backend() = default;
-    virtual std::string metrics() = 0;      // Prometheus text
-    virtual std::string status_json() = 0;  // GET /status
+    virtual std::string metrics() = 0;  // Prometheus text
+    // GET /status with its parsed query string: the JSON document, or 404 for a zone or pool
+    // that is not served.
+    virtual HttpResponse status(const StatusQuery& query) = 0;
     // Drains (or undrains) a member; replies once answers reflect it (or with the error).
     virtual void drain(const DrainKey& key, bool drain, Reply reply) = 0;
     // Reloads every zone file now; replies with what each file gave.

@@ -1,5 +1,6 @@
 // GET /status: every zone, pool and member with its state and why, as one JSON document;
 // the status page and `steerdns status` read it, and /metrics renders the same model.
+// status_view.h selects from it (?zone=, ?pool=, ?state=) and sends only changes (?since=).
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "steerdns/answer/snapshot.h"
+#include "steerdns/control/answer_history.h"
 #include "steerdns/control/drain_state.h"
 #include "steerdns/health/monitor.h"
 #include "steerdns/health/registry.h"
@@ -35,13 +37,29 @@ struct MemberStatus {
     std::string region;
     bool drained = false;
     std::string drained_by;  // "api", "zone file" or ""
+    // Answers it was in over the last minute (AnswerHistory); nullopt before its first sample.
+    std::optional<uint64_t> answers_last_minute;
 };
 
 struct PoolStatus {
     std::string name;
     std::string policy;
+    uint32_t ttl = 0;
+    std::string fallback;       // "all", "none" or "pool"
+    std::string fallback_pool;  // with "pool": its name
+    // What its answers are, from the health the answer path reads (pool_state()).
+    std::string state;
+    uint32_t up = 0, down = 0, drained = 0;       // members by state
+    std::optional<uint64_t> answers_last_minute;  // its members' answers summed
     std::vector<MemberStatus> members;
 };
+
+// "ok": every enabled member is up. "degraded": some are down, the others answer.
+// "failing open": an address family has members but none up, and fallback "all" answers
+// them all the same, down ones included. "empty": the pool answers none of its members (none
+// enabled, or a family with none up and fallback "none" (NODATA) or "pool" (that pool
+// answers)). With both families, the worse one names the pool.
+std::string pool_state(const lb::Pool& pool, const health::HealthTable* health);
 
 struct ZoneStatus {
     std::string zone;
@@ -80,6 +98,7 @@ struct StatusInputs {
     const std::unordered_map<uint32_t, health::ProbeSpec>* targets = nullptr;
     const DrainSet* drains = nullptr;
     const std::map<std::string, ZoneRecord>* zones = nullptr;  // by apex
+    const AnswerHistory* answers = nullptr;                    // null: no answer counts
     std::vector<RejectedFile> rejected;
     std::string version;
     int64_t now_unix_ms = 0;
@@ -88,5 +107,10 @@ struct StatusInputs {
 
 StatusModel build_status(const StatusInputs& in);
 nlohmann::ordered_json status_json(const StatusModel& model);
+// The parts of status_json(), for status_view.h's partial documents.
+nlohmann::ordered_json member_json(const MemberStatus& m);
+void pool_fields(const PoolStatus& p, nlohmann::ordered_json& out);  // all but "members"
+void zone_fields(const ZoneStatus& z, nlohmann::ordered_json& out);  // all but "pools"
+nlohmann::ordered_json rejected_json(const StatusModel& model);
 
 }  // namespace steerdns::control

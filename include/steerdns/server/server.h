@@ -7,11 +7,13 @@
 #include <string>
 #include <vector>
 
+#include "steerdns/control/answer_history.h"
 #include "steerdns/control/drain_state.h"
 #include "steerdns/control/http_server.h"
 #include "steerdns/control/response_totals.h"
 #include "steerdns/control/routes.h"
 #include "steerdns/control/status_json.h"
+#include "steerdns/control/status_revisions.h"
 
 #include "steerdns/health/monitor.h"
 #include "steerdns/health/registry.h"
@@ -43,8 +45,10 @@ class Server : private control::Backend {
     void note_versions(const Snapshot& s);
     void on_reload_report(const ReloadReport& report);
     control::StatusModel status_model();
+    control::ResponseTotals response_totals();
+    void sample_answers();
     std::string metrics() override;
-    std::string status_json() override;
+    control::HttpResponse status(const control::StatusQuery& query) override;
     void drain(const zone::DrainKey& key, bool drain, control::Reply reply) override;
     void reload(control::Reply reply) override;
     void retire();
@@ -84,6 +88,10 @@ class Server : private control::Backend {
         std::vector<std::string> errors;
     };
     std::map<std::string, FileProblem> rejected_;  // files whose current text is refused
+    // Answers per member every 10 s for the status page, and what changed when for ?since=.
+    control::AnswerHistory answers_;
+    control::StatusRevisions revisions_;
+    util::UvPtr<uv_timer_t> sample_timer_;
     std::unique_ptr<control::Routes> routes_;
     std::unique_ptr<control::HttpServer> http_;
 };
