@@ -285,6 +285,7 @@ void Server::shutdown() {
     sighup_.reset();
     sigusr1_.reset();
     retire_timer_.reset();
+    sample_timer_.reset();
 }
 
 }  // namespace steerdns::server

@@ -102,8 +102,14 @@ with h.Test("packaging") as t:
             detail=sorted(runtime_pkgs))
     t.check("runtime stage runs as a non-root user", re.search(r"^USER\s+steerdns$", stages[1], re.M))
     t.check("EXPOSE 53/udp 53/tcp 8053", re.search(r"^EXPOSE 53/udp 53/tcp 8053(/tcp)?$", docker, re.M))
-    cmd = json.loads(re.search(r"^CMD\s+(\[.*\])$", docker, re.M).group(1))
+    joined = re.sub(r"\\\n\s*", " ", docker)  # continuation lines, as Docker reads them
+    cmd = json.loads(re.search(r"^CMD\s+(\[.*\])$", joined, re.M).group(1))
     t.check("CMD serves on 0.0.0.0:53", cmd[:1] == ["serve"] and "0.0.0.0:53" in cmd, detail=cmd)
+    t.check("CMD lets the bridge networks read the control endpoint (a published port)",
+            "--control-read-from" in cmd and "172.16.0.0/12" in cmd[cmd.index("--control-read-from") + 1],
+            detail=cmd)
+    t.check("CMD keeps drains in the state volume", "--state-file" in cmd and
+            re.search(r"^VOLUME /var/lib/steerdns$", docker, re.M), detail=cmd)
 
     # ---- compose demo ----------------------------------------------------------------------
     p = h.run([t.binary, "check", str(DEMO_ZONE.parent)])
