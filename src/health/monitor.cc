@@ -523,9 +523,9 @@ int Monitor::Impl::on_curl_socket(CURL*, curl_socket_t s, int what, void* userp,
     if (what & CURL_POLL_IN) events |= UV_READABLE;
     if (what & CURL_POLL_OUT) events |= UV_WRITABLE;
     uv_poll_start(cs->poll.get(), events, [](uv_poll_t* h, int status, int ev) {
-        auto* cs = static_cast<CurlSocket*>(h->data);
-        Impl* mon = cs->mon;
-        const curl_socket_t fd = cs->fd;  // cs may be gone once libcurl has run
+        auto* sock = static_cast<CurlSocket*>(h->data);
+        Impl* mon = sock->mon;
+        const curl_socket_t fd = sock->fd;  // sock may be gone once libcurl has run
         int flags = 0;
         if (status < 0) flags = CURL_CSELECT_ERR;
         if (ev & UV_READABLE) flags |= CURL_CSELECT_IN;
