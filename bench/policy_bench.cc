@@ -1,13 +1,10 @@
 // Microbenchmark of the selection policies, run by hand (not a test: timings on a shared
 // 2-core machine are noisy). Also counts heap allocations during the timed loops, which must be
-// zero. Build and run:
+// zero. Build (an optional target, off by default) and run:
 //
-//   g++ -std=c++20 -O2 -DNDEBUG -Iinclude bench/policy_bench.cc src/lb/client_net.cc
-//     src/lb/member_table.cc src/lb/region_preferences.cc
-//     src/lb/policy_{weighted,failover,all,hash,geo}.cc
-//     src/lb/geo_map.cc src/lb/geo_rules.cc src/lb/geoip.cc src/util/sockaddr.cc -lmaxminddb
-//     -o /tmp/policy_bench
-//   /tmp/policy_bench [test.mmdb]
+//   cmake -S . -B build-bench -DCMAKE_BUILD_TYPE=Release -DSTEERDNS_BENCH=ON -DSTEERDNS_TESTS=OFF
+//   cmake --build build-bench -j2 --target policy_bench
+//   build-bench/policy_bench [test.mmdb]
 //
 // (write test.mmdb with tests/data/write_test_mmdb.pl to time GeoIp lookups too).
 #include <arpa/inet.h>

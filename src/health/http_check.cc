@@ -256,9 +256,9 @@ int CurlMultiLoop::Impl::on_curl_socket(CURL*, curl_socket_t s, int what, void* 
     if (what & CURL_POLL_IN) events |= UV_READABLE;
     if (what & CURL_POLL_OUT) events |= UV_WRITABLE;
     uv_poll_start(cs->poll.get(), events, [](uv_poll_t* h, int status, int ev) {
-        auto* cs = static_cast<CurlSocket*>(h->data);
-        Impl* owner = cs->owner;
-        const curl_socket_t fd = cs->fd;  // cs may be gone once libcurl has run
+        auto* sock = static_cast<CurlSocket*>(h->data);
+        Impl* owner = sock->owner;
+        const curl_socket_t fd = sock->fd;  // sock may be gone once libcurl has run
         int flags = 0;
         if (status < 0) flags = CURL_CSELECT_ERR;
         if (ev & UV_READABLE) flags |= CURL_CSELECT_IN;

@@ -16,8 +16,7 @@ struct SlotInfo {
 };
 
 struct RegistryState {
-    explicit RegistryState(size_t capacity)
-        : table(std::make_shared<HealthTable>(capacity)), capacity(capacity) {}
+    explicit RegistryState(size_t n) : table(std::make_shared<HealthTable>(n)), capacity(n) {}
 
     std::mutex m;
     std::shared_ptr<HealthTable> table;

@@ -243,7 +243,7 @@ void QueryLog::stop() {
 
 void QueryLog::run() {
     for (;;) {
-        const size_t n = collect();
+        const size_t n = collect(false);
         write_out();
         if (reopen_.exchange(false, std::memory_order_relaxed)) reopen_now();
         warn_drops(false);
@@ -255,17 +255,17 @@ void QueryLog::run() {
         cv_.wait_for(lock, std::chrono::milliseconds(kFlushMs), [this] { return stop_; });
     }
     // Workers have stopped: what their rings hold is all there will be.
-    collect();
+    collect(true);
     write_out();
     warn_drops(true);
 }
 
-size_t QueryLog::collect() {
+size_t QueryLog::collect(bool final) {
     // Each ring is in time order, but the workers' rings interleave: merged by time before
-    // formatting, so the file reads in time order. What the next pass collects can only be
-    // older than this pass's newest line by the few instructions between a worker reading the
-    // clock and publishing its record.
-    pending_.clear();
+    // formatting, so the file reads in time order. A worker reads the clock a moment before it
+    // publishes its record, and a worker preempted in that moment publishes a record older
+    // than what another worker has already published. So the newest kHoldMs of records wait
+    // for the next pass, where they are sorted with whatever arrived late.
     size_t most = 0;
     for (auto& ring : rings_) {
         const size_t n = ring->consume([this](const QueryLogRecord& r) { pending_.push_back(r); });
@@ -274,10 +274,18 @@ size_t QueryLog::collect() {
     std::stable_sort(
         pending_.begin(), pending_.end(),
         [](const QueryLogRecord& a, const QueryLogRecord& b) { return a.time_ns < b.time_ns; });
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    const int64_t cutoff =
+        int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec - int64_t{kHoldMs} * 1000000;
+    size_t written = 0;
     for (const QueryLogRecord& r : pending_) {
+        if (!final && r.time_ns > cutoff) break;
         format_query_line(r, buffer_);
+        ++written;
         if (buffer_.size() >= 128 * 1024) write_out();
     }
+    pending_.erase(pending_.begin(), pending_.begin() + static_cast<std::ptrdiff_t>(written));
     return most;
 }
 

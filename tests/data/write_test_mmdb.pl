@@ -29,7 +29,7 @@ my $tree = MaxMind::DB::Writer::Tree->new(
 
 sub place { return { country => { iso_code => $_[0] }, continent => { code => $_[1] } } }
 
-# Keep in step with tests/unit/test_geoip.cc, tests/unit/test_steering.cc and
+# Keep in step with tests/unit/lb/test_geoip.cc, tests/unit/zone/test_steering.cc and
 # tests/e2e/test_policies.py.
 $tree->insert_network('203.0.113.0/24',    place('US', 'NA'));
 $tree->insert_network('198.51.100.0/25',   place('FR', 'EU'));

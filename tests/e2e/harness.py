@@ -33,7 +33,7 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import dns.edns
 import dns.flags
@@ -784,6 +784,19 @@ def query(name: str, rdtype: Any = "A", **kw: Any) -> Optional[dns.message.Messa
 
 def send_raw(data: bytes, **kw: Any) -> Optional[bytes]:
     return _srv().send_raw(data, **kw)
+
+
+def poll(fetch: Callable[[], Any], ok: Callable[[Any], bool], timeout: float = 3.0,
+         step: float = 0.05) -> Any:
+    """fetch() until ok(result) or `timeout` seconds; the last result either way. For a state
+    that shows "soon" (a reload, a signal): a quiet machine waits no longer than it takes, a
+    loaded one gets more time than a fixed sleep gave it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = fetch()
+        if ok(result) or time.monotonic() >= deadline:
+            return result
+        time.sleep(step)
 
 
 def run(cmd: list, timeout: float = 10.0, **kw: Any) -> subprocess.CompletedProcess:

@@ -5,6 +5,7 @@
 # the input that caused it is kept in build-fuzz/artifacts/. Prints the executions per harness.
 #
 #   tests/fuzz/run.sh                    # all three, 60 s each
+#   FUZZ_BUILD_ONLY=1 tests/fuzz/run.sh  # only build them
 #   FUZZ_SECONDS=600 tests/fuzz/run.sh fuzz_query
 #   build-fuzz/fuzz_query build-fuzz/artifacts/crash-...   # replay one input
 set -euo pipefail
@@ -19,6 +20,8 @@ echo "== fuzz: build ($BUILD)" >&2
 CC=clang-14 CXX=clang++-14 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Debug \
     -DSTEERDNS_FUZZ=ON -DSTEERDNS_TESTS=OFF >/dev/null
 cmake --build "$BUILD" -j "$(nproc)" --target "${HARNESSES[@]}" >/dev/null
+# tests/run.sh times the build and the run apart, and builds while other tests run.
+[ -z "${FUZZ_BUILD_ONLY:-}" ] || exit 0
 
 # Longest input per harness: a UDP query slot (TCP queries are rarely longer), a zone file of a
 # few hundred lines, an ECS option with room to spare.

@@ -2,6 +2,8 @@
 // implementation of the wire format), and compile zones from JSON text.
 #pragma once
 
+#include <doctest/doctest.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -63,4 +65,19 @@ const std::string& test_mmdb();
 std::vector<std::string> rdatas(const ldns_rr_list* list);
 std::string to_text(const ldns_pkt* p);
 
+// Lines of text, e.g. rendered diagnostics, that a failed CHECK prints one per line (the
+// StringMaker below) instead of doctest's "{?}".
+struct Lines : std::vector<std::string> {
+    using std::vector<std::string>::vector;
+};
+
 }  // namespace steerdns::test
+
+template <>
+struct doctest::StringMaker<steerdns::test::Lines> {
+    static String convert(const steerdns::test::Lines& lines) {
+        std::string out = "{";
+        for (const std::string& line : lines) out += "\n  " + line;
+        return (out + "\n}").c_str();
+    }
+};

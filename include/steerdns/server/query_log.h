@@ -128,6 +128,8 @@ class QueryLog {
     // ~160k queries/s per worker at --query-log-sample 1 before it drops.
     static constexpr size_t kRingRecords = 8192;
     static constexpr unsigned kFlushMs = 50;
+    // Records younger than this wait for the next pass, so late publishers sort into place.
+    static constexpr unsigned kHoldMs = 200;
 
     // Opens `path` for appending ("-" = stderr). Throws std::runtime_error naming the path
     // when it cannot: done before privileges are dropped, so the file may be root's.
@@ -150,7 +152,7 @@ class QueryLog {
 
   private:
     void run();
-    size_t collect();
+    size_t collect(bool final);
     void write_out();
     void reopen_now();
     void warn_drops(bool final);
@@ -160,7 +162,7 @@ class QueryLog {
     int fd_ = -1;  // -1 with path_ "-": stderr, through the log's lock so lines stay whole
     std::vector<std::unique_ptr<QueryLogRing>> rings_;
     std::vector<const WorkerStats*> stats_;
-    std::vector<QueryLogRecord> pending_;  // one pass over the rings, sorted by time
+    std::vector<QueryLogRecord> pending_;  // collected, sorted by time, not yet written
     std::string buffer_;
     uint64_t drops_reported_ = 0;
     int64_t last_drop_warning_ms_ = 0;

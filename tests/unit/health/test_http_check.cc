@@ -85,8 +85,8 @@ class TinyHttpServer {
         uv_read_start(
             reinterpret_cast<uv_stream_t*>(c.tcp.get()),
             [](uv_handle_t* h, size_t, uv_buf_t* b) {
-                auto* c = static_cast<Conn*>(h->data);
-                *b = uv_buf_init(c->buf, sizeof c->buf);
+                auto* conn = static_cast<Conn*>(h->data);
+                *b = uv_buf_init(conn->buf, sizeof conn->buf);
             },
             on_read);
     }
@@ -111,7 +111,7 @@ class TinyHttpServer {
         const std::string path = head.substr(sp1 + 1, head.find(' ', sp1 + 1) - sp1 - 1);
         Reply reply{404, "not found", ""};
         if (auto it = self->routes_.find(path); it != self->routes_.end()) reply = it->second;
-        auto* w = new Write;
+        auto w = std::make_unique<Write>();
         w->conn = c;
         w->out = "HTTP/1.1 " + std::to_string(reply.status) +
                  " X\r\nContent-Type: text/plain\r\nContent-Length: " +
@@ -120,16 +120,17 @@ class TinyHttpServer {
                  reply.body;
         c->writing = true;
         uv_buf_t b = uv_buf_init(w->out.data(), static_cast<unsigned>(w->out.size()));
+        // libuv owns the request until the callback; the callback takes it back.
         uv_write(&w->req, s, &b, 1, [](uv_write_t* req, int st) {
-            auto* w = reinterpret_cast<Write*>(req);
+            std::unique_ptr<Write> done(reinterpret_cast<Write*>(req));
             if (st != UV_ECANCELED) {  // else the server is gone
-                Conn* c = w->conn;
-                c->writing = false;
+                Conn* conn = done->conn;
+                conn->writing = false;
                 // The client hung up while we wrote: nothing will read this connection.
-                if (c->closed) c->server->conns_.erase(c->self);
+                if (conn->closed) conn->server->conns_.erase(conn->self);
             }
-            delete w;
         });
+        (void)w.release();
     }
 
     util::UvPtr<uv_tcp_t> listener_;

@@ -23,9 +23,8 @@ using health::State;
 
 namespace {
 
-struct HLines : std::vector<std::string> {
-    using std::vector<std::string>::vector;
-};
+// Printed one per line by a failed CHECK (helpers.h).
+using HLines = test::Lines;
 
 HLines problems(std::string_view text) {
     const zone::LoadResult result = zone::parse_zone_json(text, "z.json");
@@ -50,15 +49,6 @@ std::string one_pool(std::string_view pool_body) {
 }
 
 }  // namespace
-
-template <>
-struct doctest::StringMaker<HLines> {
-    static String convert(const HLines& lines) {
-        std::string out = "{";
-        for (const std::string& line : lines) out += "\n  " + line;
-        return (out + "\n}").c_str();
-    }
-};
 
 // --- FlapFilter ----------------------------------------------------------------------------
 

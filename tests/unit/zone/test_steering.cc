@@ -21,9 +21,8 @@ using namespace steerdns::test;
 
 namespace {
 
-struct Problems : std::vector<std::string> {
-    using std::vector<std::string>::vector;
-};
+// Printed one per line by a failed CHECK (helpers.h).
+using Problems = test::Lines;
 
 // Everything `steerdns check` would say: the loader's problems, else compile's.
 Problems problems(std::string_view text) {
@@ -37,15 +36,6 @@ Problems problems(std::string_view text) {
 }
 
 }  // namespace
-
-template <>
-struct doctest::StringMaker<Problems> {
-    static String convert(const Problems& lines) {
-        std::string out = "{";
-        for (const std::string& line : lines) out += "\n  " + line;
-        return (out + "\n}").c_str();
-    }
-};
 
 namespace {
 

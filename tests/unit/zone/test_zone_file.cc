@@ -10,6 +10,7 @@
 
 #include <doctest/doctest.h>
 
+#include "helpers.h"
 #include "steerdns/zone/json_positions.h"
 #include "steerdns/zone/zone_spec.h"
 
@@ -17,11 +18,8 @@ using namespace steerdns::zone;
 
 namespace {
 
-// Rendered diagnostics. A type of this file's own, so that the StringMaker below (which makes
-// a failed CHECK show the messages) cannot clash with another test file's.
-struct Lines : std::vector<std::string> {
-    using std::vector<std::string>::vector;
-};
+// Rendered diagnostics, printed one per line by a failed CHECK (helpers.h).
+using Lines = steerdns::test::Lines;
 
 Lines problems(std::string_view text) {
     const LoadResult result = parse_zone_json(text, "z.json");
@@ -31,15 +29,6 @@ Lines problems(std::string_view text) {
 }
 
 }  // namespace
-
-template <>
-struct doctest::StringMaker<Lines> {
-    static String convert(const Lines& lines) {
-        std::string out = "{";
-        for (const std::string& line : lines) out += "\n  " + line;
-        return (out + "\n}").c_str();
-    }
-};
 
 namespace {
 
