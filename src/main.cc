@@ -10,6 +10,7 @@
 #include "steerdns/cli/check.h"
 #include "steerdns/cli/status.h"
 #include "steerdns/control/auth.h"
+#include "steerdns/dns/nsid.h"
 #include "steerdns/server/rrl.h"
 #include "steerdns/server/server.h"
 #include "steerdns/server/zone_dir.h"
@@ -177,6 +178,12 @@ int main(int argc, char** argv) {
                    "Drop privileges to this user once the sockets are bound (start as root); "
                    "the zones directory must be readable by it")
         ->type_name("NAME");
+    std::string nsid;
+    app.add_option("--nsid", nsid,
+                   "Identify this server in answers to the EDNS NSID option and to CH TXT "
+                   "id.server. and hostname.bind.: the text itself, 0x and hex digits for raw "
+                   "bytes, or `hostname` for this host's name (default: off)")
+        ->type_name("ID");
     std::string read_from;
     app.add_option("--control-read-from", read_from,
                    "Networks whose reads (GET /status, /metrics, the page) need no token, e.g. "
@@ -275,6 +282,13 @@ int main(int argc, char** argv) {
             return 2;
         }
         opts.listen.push_back(at);
+    }
+    if (!nsid.empty()) {
+        std::string error;
+        if (!dns::parse_nsid(nsid, opts.nsid, error)) {
+            std::cerr << "steerdns: --nsid " << nsid << ": " << error << "\n";
+            return 2;
+        }
     }
     if (control_addr == "off") {
         opts.control_enabled = false;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstring>
 
 #include "steerdns/dns/query.h"
 #include "steerdns/dns/response.h"
@@ -208,6 +209,37 @@ uint8_t write_pool_answer(const Snapshot& snap, const NodeRef& at, uint16_t qtyp
     return sel.ecs_scope;
 }
 
+// ---- CHAOS: the server's identity (RFC 4892) ----------------------------------------------
+
+// id.server. and hostname.bind., lowercased wire form: the names RFC 4892 answers.
+constexpr uint8_t kIdServer[] = {2, 'i', 'd', 6, 's', 'e', 'r', 'v', 'e', 'r', 0};
+constexpr uint8_t kHostnameBind[] = {8,   'h', 'o', 's', 't', 'n', 'a', 'm',
+                                     'e', 4,   'b', 'i', 'n', 'd', 0};
+
+bool is_identity_name(std::span<const uint8_t> name) {
+    const auto is = [name](std::span<const uint8_t> n) {
+        return name.size() == n.size() && std::equal(n.begin(), n.end(), name.begin());
+    };
+    return is(kIdServer) || is(kHostnameBind);
+}
+
+// CH TXT (or ANY) id.server. / hostname.bind. with --nsid set: one TXT of the NSID, TTL 0,
+// authoritative, as NSD answers them. False when the query is not one of those.
+bool write_identity(const dns::Query& q, const dns::Nsid& nsid, ResponseWriter& w) {
+    if (!nsid.set || q.qclass != dns::klass::CH) return false;
+    if ((q.qtype != type::TXT && q.qtype != type::ANY) || !is_identity_name(q.name())) return false;
+    uint8_t img[10 + 1 + dns::Nsid::kMaxLen];
+    dns::store_u16(img, type::TXT);
+    dns::store_u16(img + 2, dns::klass::CH);
+    dns::store_u32(img + 4, 0);
+    dns::store_u16(img + 8, static_cast<uint16_t>(1 + nsid.len));
+    img[10] = nsid.len;
+    std::memcpy(img + 11, nsid.data, nsid.len);
+    w.set_aa(true);
+    if (!w.add_rr(Section::answer, dns::kHeaderSize, img, 11u + nsid.len)) w.truncate();
+    return true;
+}
+
 // ---- The name's answer ---------------------------------------------------------------------
 
 // Answers an existing, authoritative name: classifies it, then writes what that kind answers,
@@ -289,7 +321,9 @@ size_t answer_query(const Snapshot* snap, std::span<const uint8_t> packet, const
             break;
     }
     if (parsed == dns::ParseResult::ok) {
-        if (q.qclass != dns::klass::IN) {
+        if (write_identity(q, ctx.nsid, w)) {
+            // answered: CH TXT id.server. / hostname.bind.
+        } else if (q.qclass != dns::klass::IN) {
             w.set_rcode(Rcode::refused);  // CHAOS (version.bind) and friends: not ours
         } else if (q.qtype == type::AXFR || q.qtype == type::IXFR) {
             w.set_rcode(Rcode::refused);  // no transfers (yet)
@@ -313,7 +347,7 @@ size_t answer_query(const Snapshot* snap, std::span<const uint8_t> packet, const
     }
     ctx.last.rcode = w.rcode();
     ctx.last.truncated = w.truncated();
-    return w.finish(q, ctx.max_udp_payload, ecs_scope);
+    return w.finish(q, ctx.max_udp_payload, ecs_scope, ctx.nsid.bytes());
 }
 
 }  // namespace steerdns

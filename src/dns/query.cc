@@ -63,6 +63,9 @@ ParseResult parse_opt(std::span<const uint8_t> p, size_t rdata, size_t rdlen, ui
         if (code == kOptionEcs) {
             if (q.edns.ecs.present) return ParseResult::formerr;  // RFC 7871 7.2.1: only one
             if (!parse_client_subnet({&p[pos], len}, q.edns.ecs)) return ParseResult::formerr;
+        } else if (code == kOptionNsid) {
+            // RFC 5001 2.3: the request is empty; data in it is ignored, as NSD and Knot do.
+            q.edns.nsid = true;
         }
         pos += len;  // unknown options are ignored (RFC 6891 6.1.2)
     }

@@ -6,7 +6,7 @@
 namespace steerdns::dns {
 
 ResponseWriter::ResponseWriter(std::span<uint8_t> out, size_t limit)
-    : out_(out), limit_(std::min(limit, out.size())) {}
+    : out_(out), limit_(std::min(limit, out.size())), message_limit_(limit_) {}
 
 void ResponseWriter::begin(std::span<const uint8_t> packet, const Query& q) {
     std::memcpy(out_.data(), packet.data(), kHeaderSize);
@@ -114,7 +114,8 @@ void ResponseWriter::truncate() {
     tc_ = true;
 }
 
-size_t ResponseWriter::finish(const Query& q, uint16_t our_udp_size, uint8_t ecs_scope) {
+size_t ResponseWriter::finish(const Query& q, uint16_t our_udp_size, uint8_t ecs_scope,
+                              std::span<const uint8_t> nsid) {
     uint8_t* h = out_.data();
     const uint16_t rcode = static_cast<uint16_t>(rcode_);
     h[2] = static_cast<uint8_t>(kFlagQR | (q.flags1 & (kOpcodeMask | kFlagRD)) |
@@ -146,6 +147,15 @@ size_t ResponseWriter::finish(const Query& q, uint16_t our_udp_size, uint8_t ecs
             opt[7] = std::min(ecs_scope, static_cast<uint8_t>(e.family == 1 ? 32 : 128));
             std::memcpy(opt + 8, e.address, octets);
             rdlen = 8 + octets;
+        }
+        // NSID was not reserved for: it goes in only when the records left room, since the
+        // answer matters more than which server gave it.
+        if (q.edns.nsid && !nsid.empty() && pos_ + 11 + rdlen + 4 + nsid.size() <= message_limit_) {
+            uint8_t* opt = o + 11 + rdlen;
+            store_u16(opt, kOptionNsid);
+            store_u16(opt + 2, static_cast<uint16_t>(nsid.size()));
+            std::memcpy(opt + 4, nsid.data(), nsid.size());
+            rdlen += 4 + nsid.size();
         }
         store_u16(o + 9, static_cast<uint16_t>(rdlen));
         pos_ += 11 + rdlen;

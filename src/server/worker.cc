@@ -20,6 +20,7 @@ Worker::Worker(unsigned id, const ServeOptions& opts, SnapshotSlot& slot, Shared
         limits_ = own_limits_.get();
     }
     ctx_.max_udp_payload = opts.max_udp_payload;
+    ctx_.nsid = opts.nsid;
     ctx_.worker = id;  // its row of every snapshot's response counters
     ctx_.rng.reseed(0x5eed0000ull + id * 7919ull + static_cast<uint64_t>(uv_hrtime()));
     rx_buf_.resize(kBatch * kRxSlot);

@@ -5,9 +5,11 @@
 // (fuzz_world.h check_response). Queries carry ECS or not as the input says.
 #include <algorithm>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "fuzz_world.h"
+#include "steerdns/dns/nsid.h"
 #include "steerdns/dns/query.h"
 #include "steerdns/dns/wire.h"
 
@@ -68,6 +70,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const uint64_t seed = fuzz::seed_of(q);
     fuzz::set_health(w, seed);
     ctx.rng.reseed(seed);
+    // Half the inputs run with --nsid at its longest (255 bytes): the NSID option must still
+    // never push a response past the client's limit, and CH TXT id.server. is answered.
+    static const dns::Nsid longest = [] {
+        dns::Nsid n;
+        std::string error;
+        dns::parse_nsid(std::string(dns::Nsid::kMaxLen, 'n'), n, error);
+        return n;
+    }();
+    ctx.nsid = (seed & 1) ? longest : dns::Nsid{};
     const lb::Client client = fuzz::client_from_seed(seed);
     const Snapshot* snap = w.snapshot.get();
 

@@ -51,6 +51,7 @@ std::vector<uint8_t> make_query(const std::string& name, uint16_t qtype, const Q
                      0};
             rdata.insert(rdata.end(), o.ecs_address.begin(), o.ecs_address.end());
         }
+        if (o.nsid) rdata.insert(rdata.end(), {0, 3, 0, 0});
         const uint8_t opt[] = {0,
                                0,
                                41,

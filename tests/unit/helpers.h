@@ -28,6 +28,7 @@ struct QueryOptions {
     uint16_t ecs_family = 1;
     uint8_t ecs_source = 24;
     std::vector<uint8_t> ecs_address = {198, 51, 100};
+    bool nsid = false;  // an empty NSID option (RFC 5001), after ECS when both are set
 };
 
 std::vector<uint8_t> make_query(const std::string& name, uint16_t qtype,

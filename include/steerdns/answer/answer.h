@@ -8,6 +8,7 @@
 #include <span>
 
 #include "steerdns/answer/snapshot.h"
+#include "steerdns/dns/nsid.h"
 #include "steerdns/dns/wire.h"
 #include "steerdns/lb/policy.h"
 #include "steerdns/lb/rng.h"
@@ -31,6 +32,8 @@ struct AnswerContext {
     lb::Rng rng;
     uint16_t max_udp_payload = 1232;  // our EDNS buffer size (DNS flag day 2020)
     unsigned worker = 0;  // the row of the snapshot's response counters this context writes
+    // --nsid, copied in at start: answers the NSID option and CH TXT id.server. when set.
+    dns::Nsid nsid;
     Outcome last;
     // The eligible members of the pool being answered: its buffer is allocated once with the
     // context and reused by every query, so health filtering never allocates.

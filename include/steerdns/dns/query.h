@@ -25,6 +25,7 @@ struct Edns {
     uint16_t udp_size = 0;  // as sent; the responder clamps it
     uint8_t version = 0;
     bool do_bit = false;
+    bool nsid = false;  // the client asked for our name server identifier (RFC 5001)
     ClientSubnet ecs;
 };
 

@@ -69,8 +69,11 @@ class ResponseWriter {
     bool truncated() const { return tc_; }
 
     // Writes counts and flags, appends OPT when the query had one (with `ecs_scope` in the
-    // echoed ECS option), and returns the message length.
-    size_t finish(const Query& q, uint16_t our_udp_size, uint8_t ecs_scope);
+    // echoed ECS option), and returns the message length. When the query asked for NSID and
+    // `nsid` is not empty, the OPT carries it if it fits in the room the records left: the
+    // identifier never displaces an answer record.
+    size_t finish(const Query& q, uint16_t our_udp_size, uint8_t ecs_scope,
+                  std::span<const uint8_t> nsid = {});
 
     uint16_t count(Section s) const { return count_[static_cast<int>(s)]; }
 
@@ -87,7 +90,8 @@ class ResponseWriter {
                        size_t rdata_name_len);
 
     std::span<uint8_t> out_;
-    size_t limit_;  // for records: the message limit minus room for our OPT
+    size_t limit_;          // for records: the message limit minus room for our OPT
+    size_t message_limit_;  // the whole message's: what an NSID option must fit in
     size_t pos_ = 0;
     size_t question_end_ = kHeaderSize;
     uint16_t count_[3] = {0, 0, 0};

@@ -66,7 +66,8 @@ enum class Rcode : uint16_t {
 // "NOERROR", "NXDOMAIN", ... for the codes above; null for any other (callers print the number).
 const char* rcode_name(uint16_t rcode);
 
-inline constexpr uint16_t kOptionEcs = 8;  // RFC 7871
+inline constexpr uint16_t kOptionNsid = 3;  // RFC 5001
+inline constexpr uint16_t kOptionEcs = 8;   // RFC 7871
 
 inline uint16_t load_u16(const uint8_t* p) {
     return static_cast<uint16_t>((p[0] << 8) | p[1]);

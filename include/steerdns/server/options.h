@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "steerdns/control/auth.h"
+#include "steerdns/dns/nsid.h"
 #include "steerdns/server/socket.h"
 #include "steerdns/util/log.h"
 
@@ -37,6 +38,7 @@ struct ServeOptions {
     std::string query_log;                 // --query-log PATH ("-" = stderr); empty = off
     unsigned query_log_sample = 1;         // log 1 query in N
     std::string user;                      // --user: drop to this account once sockets are bound
+    dns::Nsid nsid;  // --nsid: the identifier answered to NSID and CH TXT id.server.; off unset
     // --state-file: drained members kept across restarts; empty = <zones>/.steerdns-state.json
     std::string state_file;
     // The HTTP control endpoint (--control; "off" clears control_enabled).

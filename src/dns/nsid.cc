@@ -1,0 +1,67 @@
+#include "steerdns/dns/nsid.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+namespace steerdns::dns {
+namespace {
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+bool set_bytes(std::string_view bytes, Nsid& out, std::string& error) {
+    if (bytes.empty()) {
+        error = "empty";
+        return false;
+    }
+    if (bytes.size() > Nsid::kMaxLen) {
+        error = "longer than " + std::to_string(Nsid::kMaxLen) + " bytes";
+        return false;
+    }
+    std::memcpy(out.data, bytes.data(), bytes.size());
+    out.len = static_cast<uint8_t>(bytes.size());
+    out.set = true;
+    return true;
+}
+
+}  // namespace
+
+bool parse_nsid(std::string_view spec, Nsid& out, std::string& error) {
+    out = Nsid{};
+    if (spec == "hostname") {
+        char host[HOST_NAME_MAX + 1] = {};
+        if (gethostname(host, sizeof host - 1) != 0) {
+            error = std::string("gethostname: ") + std::strerror(errno);
+            return false;
+        }
+        return set_bytes(host, out, error);
+    }
+    if (spec.size() >= 2 && spec[0] == '0' && (spec[1] == 'x' || spec[1] == 'X')) {
+        const std::string_view hex = spec.substr(2);
+        if (hex.size() % 2 != 0) {
+            error = "odd number of hex digits after 0x";
+            return false;
+        }
+        std::string bytes;
+        for (size_t i = 0; i < hex.size(); i += 2) {
+            const int hi = hex_value(hex[i]);
+            const int lo = hex_value(hex[i + 1]);
+            if (hi < 0 || lo < 0) {
+                error = "not a hex digit after 0x";
+                return false;
+            }
+            bytes.push_back(static_cast<char>(hi * 16 + lo));
+        }
+        return set_bytes(bytes, out, error);
+    }
+    return set_bytes(spec, out, error);
+}
+
+}  // namespace steerdns::dns
