@@ -218,10 +218,14 @@ std::string render_metrics(const StatusModel& status, const ResponseTotals& resp
     for (const ZoneStatus& z : status.zones)
         w.sample("steerdns_zone_serial", {{"zone", z.zone}}, uint64_t{z.serial});
     w.family("steerdns_zone_file_rejected", "gauge",
-             "1 when the zone file's current text is rejected (the previous version serves).");
+             "1 when the zone file's current text is rejected (its previous version, or "
+             "another file's, serves); one series per file.");
     for (const ZoneStatus& z : status.zones)
-        w.sample("steerdns_zone_file_rejected", {{"zone", z.zone}},
+        w.sample("steerdns_zone_file_rejected", {{"zone", z.zone}, {"file", z.file}},
                  uint64_t{z.errors.empty() ? 0u : 1u});
+    // Files none of whose text serves: never loaded, or a duplicate of a served zone.
+    for (const RejectedFile& r : status.rejected)
+        w.sample("steerdns_zone_file_rejected", {{"zone", r.zone}, {"file", r.file}}, uint64_t{1});
     return w.text();
 }
 

@@ -34,6 +34,16 @@ nlohmann::ordered_json time_or_null(const std::optional<int64_t>& ms) {
     return ms ? nlohmann::ordered_json(util::rfc3339(*ms)) : nlohmann::ordered_json(nullptr);
 }
 
+}  // namespace
+
+std::string member_since_key(const std::string& zone, const std::string& pool,
+                             const std::string& address) {
+    return zone::canonical_zone(zone) + ' ' + zone::canonical_pool(pool) + ' ' +
+           zone::canonical_address(address);
+}
+
+namespace {
+
 MemberStatus member_status(const StatusInputs& in, const ZoneStatus& zone, const lb::Pool& pool,
                            const lb::Member& m) {
     MemberStatus ms;
@@ -48,8 +58,14 @@ MemberStatus member_status(const StatusInputs& in, const ZoneStatus& zone, const
     key.address = ms.address;
     const std::optional<int64_t> drained_since = in.drains ? in.drains->since(key) : std::nullopt;
 
+    // Unchecked, or drained in the file: the state began when the member's file state did.
+    std::optional<int64_t> file_since = zone.loaded_unix_ms;
+    if (in.member_since) {
+        const auto f = in.member_since->find(member_since_key(zone.zone, pool.name, ms.address));
+        if (f != in.member_since->end()) file_since = f->second.since_unix_ms;
+    }
     ms.health = "unchecked";
-    std::optional<int64_t> health_since = zone.loaded_unix_ms;
+    std::optional<int64_t> health_since = file_since;
     health::State health = health::State::up;
     if (m.probe_slot != health::kNoProbe) {
         const health::HealthTable* table = in.snapshot->health();
@@ -79,7 +95,7 @@ MemberStatus member_status(const StatusInputs& in, const ZoneStatus& zone, const
         ms.state = "drained";
         ms.drained = true;
         ms.drained_by = drained_since ? "api" : "zone file";
-        ms.since_unix_ms = drained_since ? drained_since : zone.loaded_unix_ms;
+        ms.since_unix_ms = drained_since ? drained_since : file_since;
     } else {
         ms.state = health == health::State::down ? "down" : "up";
         ms.since_unix_ms = health_since;

@@ -105,7 +105,7 @@ std::string_view status_page_html() {
   </div>
 </header>
 <div id="error"></div>
-<section id="rejected"><h2>Files never loaded (nothing of them is served)</h2><div></div></section>
+<section id="rejected"><h2>Rejected files (nothing of them is served)</h2><div></div></section>
 <template id="cols"><colgroup><col class="address"><col class="state"><col class="since">
   <col class="answers"><col class="probe"><col class="reason"><col class="num"><col class="num">
   <col class="region"></colgroup></template>

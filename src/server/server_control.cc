@@ -124,6 +124,43 @@ void Server::note_versions(const Snapshot& s) {
         next.emplace(apex, it != loaded_at_.end() ? it->second : now);
     }
     loaded_at_ = std::move(next);
+    std::map<std::string, control::MemberSince> since;
+    for (const zone::ZonePtr& z : s.zones()) {
+        for (const lb::Pool& p : z->pools) {
+            for (const lb::Member& m : p.members) {
+                std::string key = control::member_since_key(z->apex_text(), p.name, m.address_text);
+                const auto it = member_since_.find(key);
+                control::MemberSince ms{m.enabled, now};
+                if (it != member_since_.end() && it->second.enabled == m.enabled)
+                    ms.since_unix_ms = it->second.since_unix_ms;
+                since.emplace(std::move(key), ms);
+            }
+        }
+    }
+    member_since_ = std::move(since);
+    drop_orphan_drains(s);
+}
+
+void Server::drop_orphan_drains(const Snapshot& s) {
+    // A drain whose member left its zone file goes with it: re-adding the address later
+    // brings back a member in service, as the file says, not one drained long ago. Only for
+    // zones served: a zone whose file has not loaded (yet) keeps its drains.
+    zone::DrainSet next = drains_;
+    bool dropped = false;
+    for (const auto& [key, since] : drains_.entries()) {
+        const Found f = find_member(&s, key);
+        if (!f.zone || f.member) continue;
+        next.remove(key);
+        dropped = true;
+        util::log_info("drain dropped: the member left its zone file",
+                       {{"zone", key.zone}, {"pool", key.pool}, {"address", key.address}});
+    }
+    if (!dropped) return;
+    std::string error;
+    if (!control::save_drain_state(state_path_, next, error))
+        util::log_error("cannot write drain state", {{"error", error}});
+    drains_ = std::move(next);
+    if (reloader_) reloader_->set_drains(std::make_shared<const zone::DrainSet>(drains_));
 }
 
 void Server::on_reload_report(const ReloadReport& report) {
@@ -162,12 +199,12 @@ control::StatusModel Server::status_model() {
         targets.emplace(slot, std::move(s));
     }
     std::map<std::string, control::ZoneRecord> zones;
-    std::set<std::string> served;
+    std::set<std::string> served_files;
     if (snap) {
         for (const zone::ZonePtr& z : snap->zones()) {
             control::ZoneRecord r;
             const std::string apex = z->apex_text();
-            served.insert(apex);
+            served_files.insert(z->file);
             if (const auto at = loaded_at_.find(apex); at != loaded_at_.end())
                 r.loaded_unix_ms = at->second;
             if (const auto p = rejected_.find(z->file); p != rejected_.end())
@@ -181,11 +218,15 @@ control::StatusModel Server::status_model() {
     in.targets = &targets;
     in.drains = &drains_;
     in.zones = &zones;
+    in.member_since = &member_since_;
     in.answers = &answers_;
     for (const auto& [file, p] : rejected_) {
-        if (!p.zone.empty() && served.count(p.zone) != 0) continue;  // an older version serves
+        // An older version of this file serves: its zone shows the errors. A file refused
+        // because another file serves its zone is listed here like any rejected file.
+        if (served_files.count(file) != 0) continue;
         control::RejectedFile r;
         r.file = file;
+        r.zone = p.zone;
         r.errors = p.errors;
         in.rejected.push_back(std::move(r));
     }

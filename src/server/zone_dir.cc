@@ -107,6 +107,7 @@ ReloadReport ZoneDir::refresh(Settle settle, bool force) {
         // members changed.
         recompile_for_drains(path, e, report);
     }
+    take_over_orphans(report);
     return report;
 }
 
@@ -128,7 +129,9 @@ bool ZoneDir::load(const std::string& path, Entry& e, ReloadReport& report) {
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     if (r.zone) {
-        // One file per apex: a second file claiming a loaded apex is refused.
+        // One file per apex: a second file claiming a loaded apex is refused. The file serving
+        // keeps serving; at start, files load in name order, so the first in name order wins.
+        // `steerdns check` applies the same rule.
         const std::string apex = r.zone->apex_text();
         outcome.zone = apex;
         std::string clash;
@@ -139,6 +142,7 @@ bool ZoneDir::load(const std::string& path, Entry& e, ReloadReport& report) {
             util::log_error("zone rejected", {{"file", path}, {"zone", apex}, {"error", why}});
             outcome.ok = false;
             outcome.errors.push_back(path + ": zone " + apex + ": " + why);
+            e.duplicate_of = apex;
             report.files.push_back(std::move(outcome));
             ++report.failed;
             return false;
@@ -156,11 +160,13 @@ bool ZoneDir::load(const std::string& path, Entry& e, ReloadReport& report) {
         e.text = std::move(text);
         e.drained = std::move(drained);
         e.drain_failed.reset();
+        e.duplicate_of.clear();
         ++report.loaded;
         report.changed = true;
         report.files.push_back(std::move(outcome));
         return true;
     }
+    e.duplicate_of.clear();
     for (const zone::Diagnostic& d : r.diags) {
         util::log_error("zone file error", {{"error", d.to_string()}});
         outcome.errors.push_back(d.to_string());
@@ -172,6 +178,20 @@ bool ZoneDir::load(const std::string& path, Entry& e, ReloadReport& report) {
     report.files.push_back(std::move(outcome));
     ++report.failed;
     return false;
+}
+
+void ZoneDir::take_over_orphans(ReloadReport& report) {
+    std::set<std::string> served;
+    for (const auto& [path, e] : files_)
+        if (e.zone) served.insert(e.zone->apex_text());
+    for (auto& [path, e] : files_) {
+        if (e.duplicate_of.empty() || served.count(e.duplicate_of) != 0) continue;
+        // The file serving this apex went away or now defines another zone: this one takes
+        // over in the same reload. Its stat fields stay as they are: it was read whole.
+        util::log_info("zone taken over by another file",
+                       {{"zone", e.duplicate_of}, {"file", path}});
+        if (load(path, e, report) && e.zone) served.insert(e.zone->apex_text());
+    }
 }
 
 std::vector<zone::DrainKey> ZoneDir::drained_in(const zone::ZoneSpec& spec) const {

@@ -71,9 +71,10 @@ struct ZoneStatus {
     std::vector<PoolStatus> pools;
 };
 
-// A file that has never loaded: nothing of it is served.
+// A file none of whose text is served: it never loaded, or another file serves its zone.
 struct RejectedFile {
     std::string file;
+    std::string zone;  // the apex, when the file got far enough to name it
     std::vector<std::string> errors;
 };
 
@@ -91,6 +92,15 @@ struct ZoneRecord {
     std::vector<std::string> errors;
 };
 
+// When a member's state as the file has it began: since it is in the file, or since its
+// "enabled" (or an API drain) last changed.
+struct MemberSince {
+    bool enabled = true;
+    int64_t since_unix_ms = 0;
+};
+std::string member_since_key(const std::string& zone, const std::string& pool,
+                             const std::string& address);
+
 struct StatusInputs {
     const Snapshot* snapshot = nullptr;
     // The monitor's per-probe status and the registry's active probes, by slot.
@@ -98,7 +108,9 @@ struct StatusInputs {
     const std::unordered_map<uint32_t, health::ProbeSpec>* targets = nullptr;
     const DrainSet* drains = nullptr;
     const std::map<std::string, ZoneRecord>* zones = nullptr;  // by apex
-    const AnswerHistory* answers = nullptr;                    // null: no answer counts
+    // By member_since_key(); a member missing from it counts from its zone's load.
+    const std::map<std::string, MemberSince>* member_since = nullptr;
+    const AnswerHistory* answers = nullptr;  // null: no answer counts
     std::vector<RejectedFile> rejected;
     std::string version;
     int64_t now_unix_ms = 0;

@@ -43,6 +43,7 @@ class Server : private control::Backend {
     void start_control();
     void warn_if_state_unwritable() const;
     void note_versions(const Snapshot& s);
+    void drop_orphan_drains(const Snapshot& s);
     void on_reload_report(const ReloadReport& report);
     control::StatusModel status_model();
     control::ResponseTotals response_totals();
@@ -83,6 +84,9 @@ class Server : private control::Backend {
     uint64_t reloads_failure_ = 0;
     // When each zone's file was last loaded, by apex (a recompile for a drain is no load).
     std::map<std::string, int64_t> loaded_at_;
+    // When each member's file state (in the file, enabled or not) began: a reload that does
+    // not change the member keeps it. Keyed by control::member_since_key().
+    std::map<std::string, control::MemberSince> member_since_;
     struct FileProblem {
         std::string zone;  // the apex it had, if it ever loaded
         std::vector<std::string> errors;

@@ -76,7 +76,12 @@ class ZoneDir {
         std::shared_ptr<const std::string> text;
         std::vector<zone::DrainKey> drained;
         std::optional<std::vector<zone::DrainKey>> drain_failed;  // one that did not compile
+        // The apex this file defines while another file serves it: read again as soon as no
+        // file serves that apex, so the zone stays on the air while a valid file for it exists.
+        std::string duplicate_of;
     };
+    // Reads again, in name order, the duplicates of apexes no file serves any more.
+    void take_over_orphans(ReloadReport& report);
     // Reads and compiles a changed file; true when its new version replaced the old one.
     bool load(const std::string& path, Entry& e, ReloadReport& report);
     std::vector<zone::DrainKey> drained_in(const zone::ZoneSpec& spec) const;

@@ -302,7 +302,7 @@ TEST_CASE("status revisions: changes, probe refreshes, structure") {
     CHECK(r.can_patch(before + 1));
 
     // Rejected files are news too.
-    m.rejected.push_back({"zones/bad.json", {"zones/bad.json:1:1: syntax error"}});
+    m.rejected.push_back({"zones/bad.json", "", {"zones/bad.json:1:1: syntax error"}});
     r.observe(m);
     CHECK(r.rejected() == r.current());
 }
