@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 
 #include "steerdns/dns/wire.h"
 
@@ -16,6 +17,21 @@
 #endif
 
 namespace steerdns::test {
+
+TempDir::TempDir() {
+    char t[] = "/tmp/steerdns-test-XXXXXX";
+    REQUIRE(mkdtemp(t) != nullptr);
+    path = t;
+}
+
+TempDir::~TempDir() {
+    std::error_code ec;  // a destructor must not throw; a leftover /tmp dir is harmless
+    std::filesystem::remove_all(path, ec);
+}
+
+void TempDir::write(const std::string& name, const std::string& text) const {
+    std::ofstream(path / name, std::ios::binary) << text;
+}
 
 std::vector<uint8_t> make_query(const std::string& name, uint16_t qtype, const QueryOptions& o) {
     std::vector<uint8_t> q(12, 0);

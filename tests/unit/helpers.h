@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -41,6 +42,17 @@ zone::ZonePtr compile_json(const std::string& json);
 
 // The example zone from the README / contract.
 std::string example_zone_json();
+
+// A fresh directory under /tmp, removed with everything in it when the test ends.
+struct TempDir {
+    std::filesystem::path path;
+    TempDir();
+    ~TempDir();
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    std::string file(const std::string& name) const { return (path / name).string(); }
+    void write(const std::string& name, const std::string& text) const;
+};
 
 struct Answered {
     std::vector<uint8_t> wire;

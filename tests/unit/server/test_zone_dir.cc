@@ -11,25 +11,11 @@
 #include "steerdns/server/zone_dir.h"
 
 using namespace steerdns;
-using steerdns::test::example_zone_json;
+using namespace steerdns::test;
 
 namespace {
 
 namespace fs = std::filesystem;
-
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        char t[] = "/tmp/steerdns-zonedir-XXXXXX";
-        REQUIRE(mkdtemp(t) != nullptr);
-        path = t;
-    }
-    ~TempDir() { fs::remove_all(path); }
-    std::string file(const std::string& name) const { return (path / name).string(); }
-    void write(const std::string& name, const std::string& text) const {
-        std::ofstream(path / name, std::ios::binary) << text;
-    }
-};
 
 std::string served_file(const server::ZoneDir& zd) {
     const auto zones = zd.zones();
