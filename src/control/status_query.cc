@@ -3,17 +3,11 @@
 #include <charconv>
 #include <set>
 
+#include "steerdns/util/hex.h"
 #include "steerdns/zone/drain_set.h"
 
 namespace steerdns::control {
 namespace {
-
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 bool percent_decode(std::string_view in, std::string& out, std::string& error) {
     out.clear();
@@ -23,8 +17,8 @@ bool percent_decode(std::string_view in, std::string& out, std::string& error) {
         } else if (in[i] != '%') {
             out += in[i];
         } else {
-            const int hi = i + 2 < in.size() ? hex_digit(in[i + 1]) : -1;
-            const int lo = hi >= 0 ? hex_digit(in[i + 2]) : -1;
+            const int hi = i + 2 < in.size() ? util::hex_digit(in[i + 1]) : -1;
+            const int lo = hi >= 0 ? util::hex_digit(in[i + 2]) : -1;
             if (lo < 0) {
                 error = "bad percent-encoding in the query string";
                 return false;

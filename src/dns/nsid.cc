@@ -6,15 +6,10 @@
 #include <climits>
 #include <cstring>
 
+#include "steerdns/util/hex.h"
+
 namespace steerdns::dns {
 namespace {
-
-int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 
 bool set_bytes(std::string_view bytes, Nsid& out, std::string& error) {
     if (bytes.empty()) {
@@ -51,8 +46,8 @@ bool parse_nsid(std::string_view spec, Nsid& out, std::string& error) {
         }
         std::string bytes;
         for (size_t i = 0; i < hex.size(); i += 2) {
-            const int hi = hex_value(hex[i]);
-            const int lo = hex_value(hex[i + 1]);
+            const int hi = util::hex_digit(hex[i]);
+            const int lo = util::hex_digit(hex[i + 1]);
             if (hi < 0 || lo < 0) {
                 error = "not a hex digit after 0x";
                 return false;

@@ -7,6 +7,8 @@
 #include <unordered_map>
 #include <utility>
 
+#include "steerdns/util/hex.h"
+
 namespace steerdns::zone {
 namespace {
 
@@ -19,13 +21,6 @@ size_t bom_length(std::string_view text) {
 
 bool is_json_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
 }
 
 void append_utf8(std::string& out, uint32_t cp) {
@@ -329,7 +324,7 @@ class JsonPositions::Scanner {
     uint32_t read_hex4() {
         uint32_t v = 0;
         for (int n = 0; n < 4 && i_ < text_.size(); ++n, ++i_) {
-            v = v * 16 + static_cast<uint32_t>(std::max(hex_digit(text_[i_]), 0));
+            v = v * 16 + static_cast<uint32_t>(std::max(util::hex_digit(text_[i_]), 0));
         }
         return v;
     }

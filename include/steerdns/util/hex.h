@@ -1,0 +1,14 @@
+// One hex digit's value: percent-decoding (control), \uXXXX (zone JSON positions), --nsid 0x.
+#pragma once
+
+namespace steerdns::util {
+
+// 0-15, or -1 when `c` is not a hex digit (either case).
+constexpr int hex_digit(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+}  // namespace steerdns::util
