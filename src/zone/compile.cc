@@ -615,6 +615,12 @@ class Compiler {
         }
         nodes_.try_emplace(apex_);
         nodes_[apex_].flags |= node_flag::apex;
+        // A wildcard's parent exists (the loop above made it at worst an empty non-terminal);
+        // it is the closest encloser every synthesized answer starts from.
+        for (const auto& [name, nb] : nodes_) {
+            if (name.size() > 2 && name[0] == 1 && name[1] == '*' && name != apex_)
+                nodes_.at(name.substr(2)).flags |= node_flag::wildcard_child;
+        }
     }
 
     const Record* first_of(const NodeBuild& nb, uint16_t type) const {

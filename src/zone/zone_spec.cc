@@ -122,9 +122,12 @@ bool check_zone_name(std::string_view name, std::string& error) {
     return true;
 }
 
-// A pool name is an owner name: relative to the zone, absolute with a trailing dot, or "@".
+// A pool name is an owner name: relative to the zone, absolute with a trailing dot, or "@";
+// "*.<name>" is a wildcard owner (every name below <name> that does not exist is balanced).
+// A bare "*" stays out: it would balance every missing name of the zone, typos included.
 bool is_valid_pool_name(std::string_view name) {
     if (name == "@") return true;
+    if (name.starts_with("*.")) name.remove_prefix(2);
     const std::string_view body = name.ends_with('.') ? name.substr(0, name.size() - 1) : name;
     if (body.empty() || body.size() > 253) return false;
     size_t label = 0;
