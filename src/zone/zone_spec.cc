@@ -522,7 +522,13 @@ class ZoneLoader : private JsonReader {
             // Positioned on the key, as the name is what the operator wrote there.
             pool.name = {std::string(m.key), key_pos(m.value.node, m.value.path)};
             if (!is_valid_pool_name(m.key)) {
-                error(pool.name.pos, "bad pool name " + json_quoted(m.key));
+                std::string why = "bad pool name " + json_quoted(m.key);
+                // "a.*.b", "x*.b": say where a wildcard may stand (a bare "*" is refused on
+                // purpose, see is_valid_pool_name).
+                if (m.key != "*" && m.key.find('*') != std::string_view::npos &&
+                    m.key.size() <= kMaxNameLength)
+                    why += ": \"*\" is a wildcard only as the whole leftmost label (\"*.cdn\")";
+                error(pool.name.pos, why);
                 // Every path inside repeats the name: a pool named with a megabyte would cost
                 // a megabyte per member, so only names of sane length are looked into.
                 if (m.key.size() > kMaxNameLength) continue;
