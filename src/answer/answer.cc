@@ -103,6 +103,8 @@ struct Classified {
     const zone::Node* cut = nullptr;     // referral: the delegation node
 };
 
+// A wildcard match (Lookup::wildcard) is classified as an existing name holding the wildcard
+// node's data; answer_name writes them at the query name, so synthesis needs nothing more.
 Classified classify(const zone::Zone& z, const zone::Node& n, Lookup::Kind found, uint16_t qtype) {
     // DS lives on the parent side of a cut: asked at the cut itself, it is ours to answer.
     const bool at_cut =

@@ -94,6 +94,19 @@ NodeRef Snapshot::find_exact(std::span<const uint8_t> name) const {
     return {z, &z->nodes[s->node], s->zone};
 }
 
+NodeRef Snapshot::wildcard_below(const NodeRef& encloser) const {
+    // Most closest enclosers have no wildcard child: the flag spares them the probe. Below a
+    // cut nothing is synthesized (RFC 4592 2.2.1): the referral is the answer.
+    constexpr uint8_t no_synthesis = zone::node_flag::delegation | zone::node_flag::occluded;
+    const zone::Node& n = *encloser.node;
+    if (!(n.flags & zone::node_flag::wildcard_child) || (n.flags & no_synthesis)) return {};
+    uint8_t name[2 + 255];  // "*." and the encloser: compile made it, so it fits in 255
+    name[0] = 1;
+    name[1] = '*';
+    std::memcpy(name + 2, encloser.zone->names.data() + n.name_offset, n.name_len);
+    return find_exact({name, size_t{n.name_len} + 2});
+}
+
 Lookup Snapshot::find(std::span<const uint8_t> qname) const {
     // The common case, a name that exists, costs one probe; misses walk up label by label to
     // the closest encloser, which tells NXDOMAIN (inside a zone) from REFUSED (outside all).
@@ -101,7 +114,9 @@ Lookup Snapshot::find(std::span<const uint8_t> qname) const {
     bool first = true;
     while (pos < qname.size()) {
         if (NodeRef r = find_exact(qname.subspan(pos))) {
-            return Lookup{first ? Lookup::exact : Lookup::nxdomain, r};
+            if (first) return Lookup{Lookup::exact, r};
+            if (NodeRef w = wildcard_below(r)) return Lookup{Lookup::wildcard, w};
+            return Lookup{Lookup::nxdomain, r};
         }
         if (qname[pos] == 0) break;
         pos += 1 + qname[pos];

@@ -222,6 +222,7 @@ class Compiler {
             free(o);
             return;
         }
+        if (!wildcard_leftmost_only(owner, pos)) return;
         if (t == LDNS_RR_TYPE_SOA) {
             error(pos, "the SOA record comes from the \"soa\" object, not from \"records\"");
             return;
@@ -237,6 +238,23 @@ class Compiler {
             return;
         }
         keep(std::move(rr), pos);
+    }
+
+    // RFC 4592 2.1.1: "*" makes a wildcard only as the leftmost label. Elsewhere (a.*.b, 2.1.3)
+    // it is a literal label that matches nothing but itself, almost surely a mistake, so it is
+    // refused rather than served as a name nobody asks for. Labels of the apex are not ours.
+    bool wildcard_leftmost_only(const ldns_rdf* owner, const SourcePos& pos) {
+        const Wire name = to_wire(owner);
+        for (size_t at = 1 + static_cast<uint8_t>(name[0]); at + apex_.size() < name.size();
+             at += 1 + static_cast<uint8_t>(name[at])) {
+            if (name[at] == 1 && name[at + 1] == '*') {
+                error(pos, "owner " + text(name) +
+                               " has \"*\" in the middle: a wildcard is \"*\" as the leftmost "
+                               "label only (*.name, RFC 4592)");
+                return false;
+            }
+        }
+        return true;
     }
 
     void add_pools() {
@@ -615,6 +633,16 @@ class Compiler {
         }
         nodes_.try_emplace(apex_);
         nodes_[apex_].flags |= node_flag::apex;
+        // A wildcard's parent exists (the loop above made it at worst an empty non-terminal);
+        // it is the closest encloser every synthesized answer starts from.
+        for (const auto& [name, nb] : nodes_) {
+            if (is_wildcard(name) && name != apex_)
+                nodes_.at(name.substr(2)).flags |= node_flag::wildcard_child;
+        }
+    }
+
+    static bool is_wildcard(const Wire& name) {
+        return name.size() > 2 && name[0] == 1 && name[1] == '*';
     }
 
     const Record* first_of(const NodeBuild& nb, uint16_t type) const {
@@ -645,6 +673,11 @@ class Compiler {
                     error(r.pos, dns::rr_type_text(r.type) + " at " + text(name) +
                                      " is below the delegation at " + text(*cut) +
                                      " and would never be answered");
+                } else if (at_cut && r.type == dns::type::NS && is_wildcard(name)) {
+                    // RFC 4592 4.2: synthesizing a referral from a wildcard is left undefined
+                    // and discouraged; refusing it beats an answer nobody can predict.
+                    error(r.pos, dns::rr_type_text(r.type) + " at the wildcard " + text(name) +
+                                     ": a wildcard cannot delegate (RFC 4592 4.2)");
                 } else if (at_cut && !glue && r.type != dns::type::NS && r.type != dns::type::DS) {
                     error(r.pos,
                           dns::rr_type_text(r.type) + " at " + text(name) +

@@ -122,9 +122,12 @@ bool check_zone_name(std::string_view name, std::string& error) {
     return true;
 }
 
-// A pool name is an owner name: relative to the zone, absolute with a trailing dot, or "@".
+// A pool name is an owner name: relative to the zone, absolute with a trailing dot, or "@";
+// "*.<name>" is a wildcard owner (every name below <name> that does not exist is balanced).
+// A bare "*" stays out: it would balance every missing name of the zone, typos included.
 bool is_valid_pool_name(std::string_view name) {
     if (name == "@") return true;
+    if (name.starts_with("*.")) name.remove_prefix(2);
     const std::string_view body = name.ends_with('.') ? name.substr(0, name.size() - 1) : name;
     if (body.empty() || body.size() > 253) return false;
     size_t label = 0;
@@ -519,7 +522,13 @@ class ZoneLoader : private JsonReader {
             // Positioned on the key, as the name is what the operator wrote there.
             pool.name = {std::string(m.key), key_pos(m.value.node, m.value.path)};
             if (!is_valid_pool_name(m.key)) {
-                error(pool.name.pos, "bad pool name " + json_quoted(m.key));
+                std::string why = "bad pool name " + json_quoted(m.key);
+                // "a.*.b", "x*.b": say where a wildcard may stand (a bare "*" is refused on
+                // purpose, see is_valid_pool_name).
+                if (m.key != "*" && m.key.find('*') != std::string_view::npos &&
+                    m.key.size() <= kMaxNameLength)
+                    why += ": \"*\" is a wildcard only as the whole leftmost label (\"*.cdn\")";
+                error(pool.name.pos, why);
                 // Every path inside repeats the name: a pool named with a megabyte would cost
                 // a megabyte per member, so only names of sane length are looked into.
                 if (m.key.size() > kMaxNameLength) continue;

@@ -80,7 +80,7 @@ std::string zone_text(const std::string& database) {
   "zone": "lb.example.test.",
   "soa": {"mname": "ns1", "rname": "hostmaster", "serial": 1},
   "ns": ["ns1"],
-  "records": ["via CNAME h"],
+  "records": ["via CNAME h", "*.wc CNAME x.cdn", "*.wild A 192.0.2.7"],
   )" + geo +
            R"(
   "pools": {
@@ -90,7 +90,8 @@ std::string zone_text(const std::string& database) {
     "h": {"policy": "hash", "members": [{"address": "192.0.2.1"}, {"address": "192.0.2.2", "weight": 4}, {"address": "2001:db8::1"}]},
     "a": {"policy": "all", "members": [{"address": "192.0.2.1"}, {"address": "192.0.2.2"}]},
     "g": {"policy": "geo", "regions": {"eu": ["eu", "us"]}, "members": [{"address": "192.0.2.20", "region": "eu"}, {"address": "192.0.2.21", "region": "us"}, {"address": "192.0.2.22", "region": "ap"}]},
-    "gw": {"policy": "geo", "fallback": "none", "regions": {"ap": ["ap"]}, "members": [{"address": "192.0.2.20", "region": "eu", "weight": 2}, {"address": "192.0.2.21", "region": "us"}, {"address": "192.0.2.23", "region": "ap", "enabled": false}]}
+    "gw": {"policy": "geo", "fallback": "none", "regions": {"ap": ["ap"]}, "members": [{"address": "192.0.2.20", "region": "eu", "weight": 2}, {"address": "192.0.2.21", "region": "us"}, {"address": "192.0.2.23", "region": "ap", "enabled": false}]},
+    "*.cdn": {"policy": "hash", "members": [{"address": "192.0.2.1"}, {"address": "192.0.2.2"}]}
   }
 })";
 }
@@ -122,7 +123,11 @@ TEST_CASE("query path: no allocation in any policy, with or without ECS and a da
         // Two rows of response counters, as two workers have: counting allocates nothing.
         const Snapshot snap({compile_json(zone_text(database))}, 1, nullptr, 2);
         std::vector<std::vector<uint8_t>> queries;
-        for (const char* name : {"rr", "w", "f", "h", "a", "g", "gw", "via"}) {
+        // Wildcards too: a synthesized name, a pool at *.cdn, a CNAME wildcard into it, and
+        // a miss next to a wildcard (the probe for *.<closest encloser> builds its name on
+        // the stack).
+        for (const char* name :
+             {"rr", "w", "f", "h", "a", "g", "gw", "via", "x.wild", "x.y.cdn", "z.wc", "q.x.rr"}) {
             const std::string qname = std::string(name) + ".lb.example.test";
             queries.push_back(make_query(qname, LDNS_RR_TYPE_A));
             queries.push_back(make_query(qname, LDNS_RR_TYPE_AAAA));
@@ -155,7 +160,7 @@ TEST_CASE("query path: no allocation in any policy, with or without ECS and a da
 TEST_CASE("query path with the query log on: pushing records allocates nothing") {
     const Snapshot snap({compile_json(zone_text(""))});
     std::vector<std::vector<uint8_t>> queries;
-    for (const char* name : {"rr", "w", "f", "h", "a", "g", "via", "nope"}) {
+    for (const char* name : {"rr", "w", "f", "h", "a", "g", "via", "nope", "x.cdn"}) {
         const std::string qname = std::string(name) + ".lb.example.test";
         queries.push_back(make_query(qname, LDNS_RR_TYPE_A));
         queries.push_back(make_query(qname, LDNS_RR_TYPE_A, ecs(1, 24, {203, 0, 113})));

@@ -6,7 +6,7 @@ lines) is written twice: as a steerdns zone file and as an NSD master file (the 
 lines under $ORIGIN/$TTL, with the SOA and apex NS the JSON keys describe). Both servers run on
 loopback (NSD in the foreground with its own config in a temp dir, no chroot, no privilege
 drop, killed by PID). A seeded random set of queries (names inside and outside the zone,
-below the delegation, empty non-terminals, random case; every common type including ANY,
+below the delegation, empty non-terminals, wildcards, random case; every common type including ANY,
 RRSIG, DS, NS, SOA; EDNS or not, random buffer sizes and options: ECS, cookies, NSID, padding,
 unknown codes; DO, CD and AD bits) goes to both over UDP, and a sample over TCP. For each
 query the rcode (extended too), the flags QR AA TC RD RA AD CD, the OPT (present, version, DO)
@@ -84,7 +84,16 @@ ZONE = {
       # A referral whose glue does not all fit in 512 bytes.
       + [f"huge NS name-server-number-{i}.huge" for i in range(8)]
       + [f"name-server-number-{i}.huge A 203.0.113.{i}" for i in range(8)]
-      + [f"name-server-number-{i}.huge AAAA 2001:db8:4:6::{i}" for i in range(8)],
+      + [f"name-server-number-{i}.huge AAAA 2001:db8:4:6::{i}" for i in range(8)]
+      # Wildcards (RFC 4592): synthesis below wild, not for host.wild or the empty
+      # non-terminal ent.wild (nor below them); CNAME wildcards into the zone, into a
+      # synthesized name, out of the zone and to a missing name; a * beside an existing
+      # empty non-terminal (a.b.ent); a * below a delegation, never synthesized from.
+      + ["*.wild A 192.0.2.77", "*.wild AAAA 2001:db8::77", "*.wild TXT \"wild card\"",
+         "*.wild MX 10 mail", "host.wild A 192.0.2.78", "x.ent.wild A 192.0.2.79",
+         "*.cw CNAME www", "*.cwild CNAME foo.wild", "*.cwx CNAME www.outside.example.",
+         "*.cwn CNAME nothing.host.wild", "*.b.ent 600 TXT \"ent wild\"",
+         "*.sub A 192.0.2.99"],
 }
 
 NAMES_IN = [
@@ -94,6 +103,9 @@ NAMES_IN = [
     "sub", "ns.sub", "host.sub", "deeper.host.sub", "big", "ns1.big", "x.big", "bigtxt",
     "huge", "www.huge", "name-server-number-3.huge",
     "nx", "a.nx", "x.www", "x.deep.a.b.ent", "x.alias", "_udp", "*", "x.ns1",
+    "foo.wild", "a.b.wild", "*.wild", "wild", "host.wild", "x.host.wild", "ent.wild",
+    "y.ent.wild", "a.*.wild", "*.x.wild", "x.cw", "a.b.cw", "cw", "x.cwild", "x.cwx", "x.cwn",
+    "x.b.ent", "y.x.b.ent", "*.b.ent", "x.sub", "*.sub",
 ]
 NAMES_OUT = ["outside.example.", "www.outside.example.", "test.", ".", "xdiff.test.",
              "diff.test.example.", "sub.diff.test.evil."]

@@ -48,6 +48,7 @@ def main() -> None:
         b = copy.deepcopy(base); b["pools"]["www"]["answers"] = 0; bad["answers 0"] = b
         b = copy.deepcopy(base); b["soa"]["serial"] = "1"; bad["serial as a string"] = b
         b = copy.deepcopy(base); b["pools"]["www"]["members"] = []; bad["no members"] = b
+        b = copy.deepcopy(base); b["pools"]["a.*.b"] = b["pools"].pop("www"); bad["* inside a pool name"] = b
         with tempfile.TemporaryDirectory() as d:
             for what, doc in bad.items():
                 t.check(f"schema rejects: {what}", any(True for _ in validator.iter_errors(doc)))
@@ -67,6 +68,15 @@ def main() -> None:
             t.check("a \"$schema\" key is accepted by steerdns check", r.returncode == 0,
                     detail=r.stdout + r.stderr)
             t.eq("and by the schema", [e.message for e in validator.iter_errors(good)], [])
+            # A pool at a wildcard owner (RFC 4592): accepted by both.
+            wild = copy.deepcopy(base)
+            wild["pools"]["*.cdn"] = copy.deepcopy(wild["pools"]["www"])
+            p.write_text(json.dumps(wild, indent=2))
+            r = subprocess.run([t.binary, "check", str(p)], capture_output=True, text=True,
+                               timeout=10)
+            t.check("a pool at *.cdn is accepted by steerdns check", r.returncode == 0,
+                    detail=r.stdout + r.stderr)
+            t.eq("and by the schema", [e.message for e in validator.iter_errors(wild)], [])
 
 
 if __name__ == "__main__":

@@ -97,6 +97,15 @@ def fuzz_query():
         "*.child.fuzz.test.": ["A"], "x.child.fuzz.test.": ["A"],
         "back.child.fuzz.test.": ["A"],
         "example.org.": ["A"], ".": ["NS"],
+        # Wildcards: synthesized, the * itself, an existing name and an empty non-terminal
+        # beside it, below them, a CNAME wildcard (one into a pool, one into itself), a * below
+        # a delegation, a pool at *.cdn.
+        "foo.wild.fuzz.test.": ["A", "AAAA", "MX", "TXT", "ANY"], "*.wild.fuzz.test.": ["A"],
+        "host.wild.fuzz.test.": ["A", "MX"], "ent.wild.fuzz.test.": ["A"],
+        "y.ent.wild.fuzz.test.": ["A"], "a.*.wild.fuzz.test.": ["A"],
+        "x.cw.fuzz.test.": ["A"], "x.cwc.fuzz.test.": ["A"], "y.cwl.fuzz.test.": ["A"],
+        "x.sub.fuzz.test.": ["A"], "a.b.cdn.fuzz.test.": ["A", "AAAA"],
+        "static.cdn.fuzz.test.": ["A"], "y.wild.child.fuzz.test.": ["TXT"],
     }
     n = 0
     for name, ts in plain.items():
@@ -108,6 +117,7 @@ def fuzz_query():
     write(h, "edns-ecs-v4-ap-geo", query("g.fuzz.test.", "A", edns=0, options=[ECS_V4_AP]))
     write(h, "edns-ecs-v6-geo", query("g.fuzz.test.", "AAAA", edns=0, options=[ECS_V6]))
     write(h, "edns-ecs-hash", query("h.fuzz.test.", "A", edns=0, options=[ECS_V4]))
+    write(h, "edns-ecs-wildcard-hash", query("edge.cdn.fuzz.test.", "A", edns=0, options=[ECS_V4]))
     write(h, "edns-ecs-cname-hash", query("docs.fuzz.test.", "A", edns=0, options=[ECS_V6]))
     write(h, "edns-cookie-nsid-do", query("www.fuzz.test.", "A", edns=0, do=True,
                                           options=[COOKIE, NSID, UNKNOWN]))
@@ -203,6 +213,9 @@ def fuzz_zone():
         "bom-blank.json": "\ufeff\n ",  # found by fuzz_zone: blank after a byte order mark
         "utf8-bom.json": '\ufeff{"zone": "a.test"}',
         "deep-nesting.json": "[" * 200 + "]" * 200,
+        "wildcard-errors.json": '{"zone": "a.test", "soa": {"mname": "ns1", "rname": "h", "serial": 1}, "ns": ["ns1"],\n'
+                                ' "records": ["a.*.b A 192.0.2.1", "*.d NS ns.d", "*.ok A 192.0.2.2"],\n'
+                                ' "pools": {"x.*.y": {"members": [{"address": "192.0.2.3"}]}, "*.cdn": {"members": [{"address": "192.0.2.4"}]}}}',
     }
     for name, text in broken.items():
         write(h, name, text.encode())

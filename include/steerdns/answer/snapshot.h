@@ -33,6 +33,8 @@ struct Lookup {
         refused,   // under no zone of ours
         exact,     // the name exists (possibly as an empty non-terminal)
         nxdomain,  // inside a zone, no such name; `found` is the closest encloser
+        wildcard,  // no such name, but `*.<closest encloser>` is: `found` is that wildcard
+                   // node, whose data answers with the query name as owner (RFC 4592)
     } kind = refused;
     NodeRef found;
 };
@@ -78,6 +80,8 @@ class Snapshot {
         uint32_t node = 0;
     };
     const Slot* probe(const uint8_t* name, size_t len) const;
+    // `*.<encloser>` when it exists and may synthesize answers; null otherwise.
+    NodeRef wildcard_below(const NodeRef& encloser) const;
     void insert(uint16_t zone_index, uint32_t node_index);
 
     std::vector<zone::ZonePtr> zones_;

@@ -47,6 +47,9 @@ namespace node_flag {
 inline constexpr uint8_t apex = 1;
 inline constexpr uint8_t delegation = 2;  // NS below the apex: a zone cut
 inline constexpr uint8_t occluded = 4;    // below a zone cut: glue, not authoritative data
+// `*.<this name>` exists: a lookup that stops here as closest encloser probes for it, and
+// every other NXDOMAIN skips that probe (RFC 4592 4.1).
+inline constexpr uint8_t wildcard_child = 8;
 }  // namespace node_flag
 
 struct Node {

@@ -524,6 +524,25 @@ TEST_CASE("zone file: not an IPv4 or IPv6 address") {
             R"(z.json:6:67: pools.www.members[0].probe_address: "fe80::1%eth0" is not an IPv4 or IPv6 address)"});
 }
 
+TEST_CASE("zone file: a pool at a wildcard owner; * elsewhere in a pool name is refused") {
+    const auto pool = [](std::string_view name) {
+        return problems(zone_with_pool("    " + std::string(name) +
+                                       R"(: {"members": [{"address": "192.0.2.1"}]})"));
+    };
+    CHECK(pool(R"("*.cdn")").empty());
+    CHECK(pool(R"("*.edge.cdn")").empty());
+    CHECK(pool(R"("*.cdn.lb.example.test.")").empty());
+    CHECK(
+        pool(R"("a.*.cdn")") ==
+        Lines{
+            R"(z.json:6:5: pools["a.*.cdn"]: bad pool name "a.*.cdn": "*" is a wildcard only as the whole leftmost label ("*.cdn"))"});
+    CHECK(
+        pool(R"("x*.cdn")") ==
+        Lines{
+            R"(z.json:6:5: pools["x*.cdn"]: bad pool name "x*.cdn": "*" is a wildcard only as the whole leftmost label ("*.cdn"))"});
+    CHECK(pool(R"("*.*.cdn")").size() == 1);
+}
+
 TEST_CASE("zone file: duplicate member") {
     CHECK(
         problems(zone_with_pool(
