@@ -56,6 +56,9 @@ class ExecAttempt final : public Attempt {
         if (rc < 0) {
             return finish(false, "exec: cannot run " + args[0] + ": " + uv_strerror(rc));
         }
+        // The loop's clock dates from the start of this turn, before the connect (or the
+        // fork) above: a timer set from it would cut the attempt's timeout short.
+        uv_update_time(loop());
         uv_timer_start(timer_.get(), on_timeout, check().timeout_ms, 0);
     }
 

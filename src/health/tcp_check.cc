@@ -40,6 +40,9 @@ class TcpAttempt final : public Attempt {
         req_.data = this;
         rc = uv_tcp_connect(&req_, tcp_.get(), reinterpret_cast<const sockaddr*>(&ss), on_connect);
         if (rc < 0) return finish(false, std::string("tcp connect: ") + uv_strerror(rc));
+        // The loop's clock dates from the start of this turn, before the connect (or the
+        // fork) above: a timer set from it would cut the attempt's timeout short.
+        uv_update_time(loop());
         uv_timer_start(timer_.get(), on_timeout, check().timeout_ms, 0);
     }
 

@@ -404,7 +404,7 @@ class Server:
     def control_url(self) -> str:
         return f"http://127.0.0.1:{self.control_port}"
 
-    def start(self, timeout: float = 5.0) -> None:
+    def start(self, timeout: float = 15.0) -> None:
         fixed_port = self.port is not None
         for attempt in range(3):
             if not fixed_port:
