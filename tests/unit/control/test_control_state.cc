@@ -283,7 +283,7 @@ const char* kProbedZone = R"({
   "ns": ["ns1.example."],
   "checks": {"web": {"type": "http", "port": 8080}},
   "pools": {
-    "www": {"check": "web", "members": [
+    "www": {"check": "web", "ttl": 30, "members": [
       {"address": "192.0.2.10", "weight": 3, "priority": 7},
       {"address": "192.0.2.11"},
       {"address": "192.0.2.12", "enabled": false},
