@@ -121,6 +121,8 @@ class Compiler {
     }
 
     CompileResult finish() {
+        for (Located& d : ns_doubled_) warning(d.pos, std::move(d.text));
+        ns_doubled_.clear();
         CompileResult r;
         // Problems come out per check; the operator reads the file top to bottom.
         std::stable_sort(
@@ -218,6 +220,8 @@ class Compiler {
                                  std::to_string(s.expire) + " " + std::to_string(s.minimum);
         RrPtr rr = parse(line, s.pos);
         if (!rr) return;
+        warn_doubled_origin(ldns_rr_rdf(rr.get(), 0), s.mname.pos);
+        warn_doubled_origin(ldns_rr_rdf(rr.get(), 1), s.rname.pos);
         serial_ = s.serial;
         negative_ttl_ = std::min(spec_.ttl, s.minimum);
         keep(std::move(rr), s.pos);
@@ -257,7 +261,14 @@ class Compiler {
         warn_doubled_origin(ldns_rr_owner(rr.get()), pos);
         for (size_t i = 0; i < ldns_rr_rd_count(rr.get()); ++i) {
             const ldns_rdf* rd = ldns_rr_rdf(rr.get(), i);
-            if (ldns_rdf_get_type(rd) == LDNS_RDF_TYPE_DNAME) warn_doubled_origin(rd, pos);
+            if (ldns_rdf_get_type(rd) != LDNS_RDF_TYPE_DNAME) continue;
+            if (!from_ns_list) {
+                warn_doubled_origin(rd, pos);
+            } else if (std::string message = doubled_origin(rd); !message.empty()) {
+                // Said later, once: as the error when the name also has no address (the
+                // missing glue is this same mistake), else as a warning.
+                ns_doubled_.push_back(Located{std::move(message), pos});
+            }
         }
         keep(std::move(rr), pos);
     }
@@ -281,9 +292,11 @@ class Compiler {
 
     // A name written without its final dot is relative to the zone: "ns1.md.example.test" in
     // md.example.test. is ns1.md.example.test.md.example.test., valid and almost never meant
-    // (named-checkzone warns the same way). A warning, with the two ways to write it.
-    void warn_doubled_origin(const ldns_rdf* name, const SourcePos& pos) {
-        if (ldns_dname_label_count(origin_.get()) == 0) return;  // the root zone
+    // (named-checkzone warns the same way). The message saying so with the two ways to write
+    // the name meant, or "" when `name` does not end in the zone name twice. Zones of one
+    // label are left out: "test" in test. is test.test., as likely meant as not.
+    std::string doubled_origin(const ldns_rdf* name) const {
+        if (ldns_dname_label_count(origin_.get()) < 2) return "";
         const auto lower_text = [](const ldns_rdf* rdf) {
             char* raw = ldns_rdf2str(rdf);
             std::string out = raw ? raw : "";
@@ -294,19 +307,23 @@ class Compiler {
         const std::string origin = lower_text(origin_.get());  // "md.example.test."
         const std::string full = lower_text(name);
         const std::string twice = origin + origin;
-        if (!full.ends_with(twice)) return;
+        if (!full.ends_with(twice)) return "";
         const std::string prefix = full.substr(0, full.size() - twice.size());  // "ns1." or ""
-        if (!prefix.empty() && prefix.back() != '.') return;
-        const std::string meant = prefix + origin;
+        if (!prefix.empty() && prefix.back() != '.') return "";
         std::string message = full +
                               " has the zone name twice: a name without a final dot is "
                               "relative to the zone; write \"" +
-                              meant + "\"";
+                              prefix + origin + "\"";
         if (!prefix.empty())
             message += " or \"" + prefix.substr(0, prefix.size() - 1) + "\"";
         else
             message += " or \"@\"";
-        warning(pos, std::move(message));
+        return message;
+    }
+
+    void warn_doubled_origin(const ldns_rdf* name, const SourcePos& pos) {
+        if (std::string message = doubled_origin(name); !message.empty())
+            warning(pos, std::move(message));
     }
 
     void add_pools() {
@@ -827,6 +844,18 @@ class Compiler {
                 (node->second.pool >= 0 || first_of(node->second, dns::type::A) ||
                  first_of(node->second, dns::type::AAAA)))
                 continue;
+            const auto doubled =
+                std::find_if(ns_doubled_.begin(), ns_doubled_.end(), [&](const Located& d) {
+                    return d.pos.line == r.pos.line && d.pos.col == r.pos.col &&
+                           d.pos.path == r.pos.path;
+                });
+            if (doubled != ns_doubled_.end()) {
+                error(r.pos, "name server " + doubled->text +
+                                 "; as written it has no A or AAAA record, so the delegation "
+                                 "to this zone cannot be followed");
+                ns_doubled_.erase(doubled);
+                continue;
+            }
             error(r.pos, "name server " + text(target) +
                              " is inside the zone but has no A or AAAA record (nor pool): "
                              "without glue the delegation to this zone cannot be followed");
@@ -983,6 +1012,8 @@ class Compiler {
     uint32_t serial_ = 0;
     uint32_t negative_ttl_ = 0;
     std::vector<Record> records_;
+    // Apex NS names with the zone name twice (message, where): see add_line.
+    std::vector<Located> ns_doubled_;
     std::vector<lb::Pool> pools_;
     std::vector<Wire> pool_owner_;
     std::vector<SourcePos> pool_pos_;
