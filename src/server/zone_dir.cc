@@ -10,8 +10,23 @@
 #include <set>
 
 #include "steerdns/util/log.h"
+#include "steerdns/zone/json_reader.h"
 
 namespace steerdns::server {
+namespace {
+
+// Whether two texts of one zone file say different things: indenting again or reordering
+// keys changes the text, not the zone.
+bool content_differs(const std::string& before, const std::string& after) {
+    if (before == after) return false;
+    zone::Json a;
+    zone::Json b;
+    std::string error;
+    if (!zone::parse_json(before, a, error) || !zone::parse_json(after, b, error)) return true;
+    return a != b;
+}
+
+}  // namespace
 
 std::vector<std::string> zone_files(const std::string& path, std::string& error) {
     std::vector<std::string> out;
@@ -151,7 +166,7 @@ bool ZoneDir::load(const std::string& path, Entry& e, ReloadReport& report) {
             util::log_warn("zone file warning", {{"warning", d.to_string()}});
         // Secondaries and monitoring compare serials: new content under the old serial is
         // never transferred or noticed.
-        if (e.zone && e.text && r.zone->serial == e.zone->serial && *e.text != *text)
+        if (e.zone && e.text && r.zone->serial == e.zone->serial && content_differs(*e.text, *text))
             util::log_warn(
                 "zone content changed but its serial did not",
                 {{"zone", apex}, {"file", path}, {"serial", std::to_string(r.zone->serial)}});

@@ -258,6 +258,7 @@ class ZoneLoader : private JsonReader {
             check.name = {std::string(m.key), key_pos(m.value.node, m.value.path)};
             if (m.key.empty() || m.key.size() > kMaxNameLength) {
                 error(check.name.pos, "bad check name " + json_quoted(m.key.substr(0, 64)));
+                rejected_checks_.push_back(std::string(m.key));
                 continue;
             }
             if (load_check(m.value, check)) {
