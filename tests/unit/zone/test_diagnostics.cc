@@ -72,6 +72,12 @@ TEST_CASE("diagnostics: an invalid check is reported once, not again where a poo
         problems(zone_with(
             kNs, kGlue, R"(  "checks": {"web": {"type": "http", "paths": ["healthz"]}})", pools)) ==
         Lines{R"(z.json:6:48: checks.web.paths[0]: bad path "healthz" (must start with "/"))"});
+    CHECK(
+        problems(zone_with(kNs, kGlue,
+                           R"(  "checks": {"web": {"type": "http", "paths": ["/health z"]}})",
+                           pools)) ==
+        Lines{
+            R"(z.json:6:48: checks.web.paths[0]: bad path "/health z" (must have no spaces or control characters))"});
 }
 
 TEST_CASE("diagnostics: an invalid check does not get a \"did you mean\" to another one") {
