@@ -9,6 +9,7 @@ namespace steerdns::cli {
 
 int run_check(const std::vector<std::string>& paths, std::ostream& out, std::ostream& err) {
     int problems = 0;
+    size_t warnings = 0;
     std::map<std::string, std::string> apex_file;
     for (const std::string& p : paths) {
         std::string error;
@@ -25,7 +26,9 @@ int run_check(const std::vector<std::string>& paths, std::ostream& out, std::ost
         for (const std::string& f : files) {
             zone::CompileResult r = zone::load_zone(f);
             for (const zone::Diagnostic& d : r.diags) err << d.to_string() << "\n";
-            problems += static_cast<int>(r.diags.size());
+            const size_t errors = zone::error_count(r.diags);
+            problems += static_cast<int>(errors);  // warnings do not fail
+            warnings += r.diags.size() - errors;
             if (!r.zone) continue;
             const std::string apex = r.zone->apex_text();
             auto [it, fresh] = apex_file.emplace(apex, f);
@@ -41,7 +44,10 @@ int run_check(const std::vector<std::string>& paths, std::ostream& out, std::ost
                 << r.zone->nodes.size() << " names\n";
         }
     }
-    if (problems > 0) err << problems << (problems == 1 ? " problem\n" : " problems\n");
+    if (problems > 0) err << problems << (problems == 1 ? " problem" : " problems");
+    if (problems > 0 && warnings > 0) err << ", ";
+    if (warnings > 0) err << warnings << (warnings == 1 ? " warning" : " warnings");
+    if (problems > 0 || warnings > 0) err << "\n";
     return problems == 0 ? 0 : 1;
 }
 

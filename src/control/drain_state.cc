@@ -15,6 +15,7 @@
 #include "steerdns/util/clock.h"
 #include "steerdns/util/fd.h"
 #include "steerdns/util/file.h"
+#include "steerdns/zone/json_reader.h"
 
 namespace steerdns::control {
 namespace {
@@ -53,13 +54,10 @@ std::string drain_state_json(const DrainSet& set) {
 }
 
 bool parse_drain_state(std::string_view text, DrainSet& out, std::string& error) {
-    nlohmann::ordered_json doc;
-    try {
-        doc = nlohmann::ordered_json::parse(text);
-    } catch (const nlohmann::ordered_json::parse_error& e) {
-        error = e.what();
-        return false;
-    }
+    // Syntax first, for a message in the same words as a zone file's (a hand-edited state
+    // file has the same trailing commas); the document itself keeps its key order.
+    if (nlohmann::json checked; !zone::parse_json(text, checked, error)) return false;
+    nlohmann::ordered_json doc = nlohmann::ordered_json::parse(text);
     if (!doc.is_object() || !doc.contains("version") || doc["version"] != 1) {
         error = "not a steerdns state file (expected {\"version\": 1, ...})";
         return false;

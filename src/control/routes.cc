@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "steerdns/control/status_page.h"
+#include "steerdns/zone/json_reader.h"
 
 namespace steerdns::control {
 namespace {
@@ -28,10 +29,9 @@ bool parse_drain_body(std::string_view body, DrainKey& out, std::string& error) 
         " (expected {\"zone\": \"lb.example.test.\", \"pool\": \"www\", \"address\": "
         "\"192.0.2.11\"})";
     nlohmann::json doc;
-    try {
-        doc = nlohmann::json::parse(body);
-    } catch (const nlohmann::json::parse_error& e) {
-        error = std::string("request body is not JSON: ") + e.what() + kExample;
+    std::string syntax;
+    if (!zone::parse_json(body, doc, syntax)) {
+        error = "request body is not JSON: " + syntax + kExample;
         return false;
     }
     if (!doc.is_object()) {

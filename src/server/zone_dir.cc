@@ -10,8 +10,23 @@
 #include <set>
 
 #include "steerdns/util/log.h"
+#include "steerdns/zone/json_reader.h"
 
 namespace steerdns::server {
+namespace {
+
+// Whether two texts of one zone file say different things: indenting again or reordering
+// keys changes the text, not the zone.
+bool content_differs(const std::string& before, const std::string& after) {
+    if (before == after) return false;
+    zone::Json a;
+    zone::Json b;
+    std::string error;
+    if (!zone::parse_json(before, a, error) || !zone::parse_json(after, b, error)) return true;
+    return a != b;
+}
+
+}  // namespace
 
 std::vector<std::string> zone_files(const std::string& path, std::string& error) {
     std::vector<std::string> out;
@@ -147,6 +162,14 @@ bool ZoneDir::load(const std::string& path, Entry& e, ReloadReport& report) {
             ++report.failed;
             return false;
         }
+        for (const zone::Diagnostic& d : r.diags)  // warnings only: the zone compiled
+            util::log_warn("zone file warning", {{"warning", d.to_string()}});
+        // Secondaries and monitoring compare serials: new content under the old serial is
+        // never transferred or noticed.
+        if (e.zone && e.text && r.zone->serial == e.zone->serial && content_differs(*e.text, *text))
+            util::log_warn(
+                "zone content changed but its serial did not",
+                {{"zone", apex}, {"file", path}, {"serial", std::to_string(r.zone->serial)}});
         char took[32];
         std::snprintf(took, sizeof took, "%.1f", ms);
         util::log_info(e.zone ? "zone reloaded" : "zone loaded",
@@ -168,12 +191,16 @@ bool ZoneDir::load(const std::string& path, Entry& e, ReloadReport& report) {
     }
     e.duplicate_of.clear();
     for (const zone::Diagnostic& d : r.diags) {
+        if (!d.is_error()) {
+            util::log_warn("zone file warning", {{"warning", d.to_string()}});
+            continue;
+        }
         util::log_error("zone file error", {{"error", d.to_string()}});
         outcome.errors.push_back(d.to_string());
     }
     util::log_error(
         e.zone ? "zone rejected, previous version keeps serving" : "zone rejected, not served",
-        {{"file", path}, {"problems", std::to_string(r.diags.size())}});
+        {{"file", path}, {"problems", std::to_string(zone::error_count(r.diags))}});
     outcome.ok = false;
     report.files.push_back(std::move(outcome));
     ++report.failed;
@@ -262,7 +289,8 @@ void ZoneDir::recompile_for_drains(const std::string& path, Entry& e, ReloadRepo
     if (!r.zone) {
         // The drain itself makes the zone invalid (say, the only weighted member left weighs
         // 0): the version serving stays as it is.
-        for (const zone::Diagnostic& d : r.diags) outcome.errors.push_back(d.to_string());
+        for (const zone::Diagnostic& d : r.diags)
+            if (d.is_error()) outcome.errors.push_back(d.to_string());
         util::log_error("drained members not applied, zone unchanged",
                         {{"zone", outcome.zone},
                          {"file", path},

@@ -50,6 +50,20 @@ struct Record {
     SourcePos pos;
 };
 
+// A health-checked pool answers for a member only while it is up, but resolvers keep an
+// answer for its TTL: above this (inherited from the zone), `check` warns.
+constexpr uint32_t kProbedTtlWarnAbove = 300;
+
+// "an hour", "2 hours", "5 minutes", "90 seconds".
+std::string for_how_long(uint32_t seconds) {
+    const auto count = [](uint32_t n, const char* one, const char* many) {
+        return n == 1 ? std::string(one) : std::to_string(n) + " " + many;
+    };
+    if (seconds % 3600 == 0) return count(seconds / 3600, "an hour", "hours");
+    if (seconds % 60 == 0) return count(seconds / 60, "a minute", "minutes");
+    return count(seconds, "a second", "seconds");
+}
+
 // Region ids are uint16_t and each geo pool holds a region x region rank matrix: this many
 // regions already cost 2 MB per geo pool.
 constexpr size_t kMaxRegions = 1000;
@@ -90,10 +104,10 @@ class Compiler {
         add_geo();
         add_pools();
         check_regions();
-        if (!diags_.empty()) return finish();
+        if (has_errors(diags_)) return finish();
         group();
         check_consistency();
-        if (!diags_.empty()) return finish();
+        if (has_errors(diags_)) return finish();
         build();
         return finish();
     }
@@ -102,8 +116,13 @@ class Compiler {
     void error(const SourcePos& pos, std::string message) {
         diags_.push_back(Diagnostic{spec_.file, pos, std::move(message)});
     }
+    void warning(const SourcePos& pos, std::string message) {
+        diags_.push_back(Diagnostic{spec_.file, pos, std::move(message), Severity::warning});
+    }
 
     CompileResult finish() {
+        for (Located& d : ns_doubled_) warning(d.pos, std::move(d.text));
+        ns_doubled_.clear();
         CompileResult r;
         // Problems come out per check; the operator reads the file top to bottom.
         std::stable_sort(
@@ -111,7 +130,7 @@ class Compiler {
                 return a.pos.line != b.pos.line ? a.pos.line < b.pos.line : a.pos.col < b.pos.col;
             });
         r.diags = std::move(diags_);
-        if (r.diags.empty()) r.zone = std::move(zone_);
+        if (!has_errors(r.diags)) r.zone = std::move(zone_);
         return r;
     }
 
@@ -201,6 +220,8 @@ class Compiler {
                                  std::to_string(s.expire) + " " + std::to_string(s.minimum);
         RrPtr rr = parse(line, s.pos);
         if (!rr) return;
+        warn_doubled_origin(ldns_rr_rdf(rr.get(), 0), s.mname.pos);
+        warn_doubled_origin(ldns_rr_rdf(rr.get(), 1), s.rname.pos);
         serial_ = s.serial;
         negative_ttl_ = std::min(spec_.ttl, s.minimum);
         keep(std::move(rr), s.pos);
@@ -237,6 +258,18 @@ class Compiler {
             error(pos, "NS records at the apex come from the \"ns\" list, not from \"records\"");
             return;
         }
+        warn_doubled_origin(ldns_rr_owner(rr.get()), pos);
+        for (size_t i = 0; i < ldns_rr_rd_count(rr.get()); ++i) {
+            const ldns_rdf* rd = ldns_rr_rdf(rr.get(), i);
+            if (ldns_rdf_get_type(rd) != LDNS_RDF_TYPE_DNAME) continue;
+            if (!from_ns_list) {
+                warn_doubled_origin(rd, pos);
+            } else if (std::string message = doubled_origin(rd); !message.empty()) {
+                // Said later, once: as the error when the name also has no address (the
+                // missing glue is this same mistake), else as a warning.
+                ns_doubled_.push_back(Located{std::move(message), pos});
+            }
+        }
         keep(std::move(rr), pos);
     }
 
@@ -255,6 +288,42 @@ class Compiler {
             }
         }
         return true;
+    }
+
+    // A name written without its final dot is relative to the zone: "ns1.md.example.test" in
+    // md.example.test. is ns1.md.example.test.md.example.test., valid and almost never meant
+    // (named-checkzone warns the same way). The message saying so with the two ways to write
+    // the name meant, or "" when `name` does not end in the zone name twice. Zones of one
+    // label are left out: "test" in test. is test.test., as likely meant as not.
+    std::string doubled_origin(const ldns_rdf* name) const {
+        if (ldns_dname_label_count(origin_.get()) < 2) return "";
+        const auto lower_text = [](const ldns_rdf* rdf) {
+            char* raw = ldns_rdf2str(rdf);
+            std::string out = raw ? raw : "";
+            free(raw);
+            for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            return out;
+        };
+        const std::string origin = lower_text(origin_.get());  // "md.example.test."
+        const std::string full = lower_text(name);
+        const std::string twice = origin + origin;
+        if (!full.ends_with(twice)) return "";
+        const std::string prefix = full.substr(0, full.size() - twice.size());  // "ns1." or ""
+        if (!prefix.empty() && prefix.back() != '.') return "";
+        std::string message = full +
+                              " has the zone name twice: a name without a final dot is "
+                              "relative to the zone; write \"" +
+                              prefix + origin + "\"";
+        if (!prefix.empty())
+            message += " or \"" + prefix.substr(0, prefix.size() - 1) + "\"";
+        else
+            message += " or \"@\"";
+        return message;
+    }
+
+    void warn_doubled_origin(const ldns_rdf* name, const SourcePos& pos) {
+        if (std::string message = doubled_origin(name); !message.empty())
+            warning(pos, std::move(message));
     }
 
     void add_pools() {
@@ -292,6 +361,13 @@ class Compiler {
                 continue;
             }
             pool.ttl = ps.ttl.value_or(spec_.ttl);
+            if (!ps.ttl && is_probed(ps) && spec_.ttl > kProbedTtlWarnAbove) {
+                SourcePos at = ps.pos;
+                at.path += ".ttl";
+                warning(at,
+                        std::to_string(spec_.ttl) + " s lets resolvers keep a dead member for " +
+                            for_how_long(spec_.ttl) + "; health-checked pools usually use 30-60");
+            }
             pool.answers = static_cast<uint16_t>(ps.answers.value_or(0));
             resolve_fallback(ps, pool);
             std::vector<MemberProbe> probes;
@@ -479,6 +555,9 @@ class Compiler {
                 if (ms.region) served.insert(ms.region->text);
             for (const RegionListSpec& list : ps.regions) served.insert(list.client.text);
         }
+        // Client regions already reported as served by no pool: a name elsewhere that is a
+        // typo away from one of them is the same mistake, reported once where it was made.
+        std::set<std::string_view> unserved;
         // `valid`: the names that would have been accepted here, for the "did you mean".
         const auto unknown = [&](const Located& name, std::string_view why,
                                  const std::set<std::string_view>& valid) {
@@ -486,8 +565,10 @@ class Compiler {
             std::string message = "unknown region " + json_quoted(name.text);
             message += ": ";
             message += why;
-            if (const std::string_view best = closest(name.text, candidates); !best.empty())
+            if (const std::string_view best = closest(name.text, candidates); !best.empty()) {
+                if (unserved.count(best)) return;
                 message += " (did you mean " + json_quoted(best) + "?)";
+            }
             error(name.pos, std::move(message));
         };
         if (any_geo_pool) {
@@ -498,6 +579,8 @@ class Compiler {
             if (!served.count(spec_.geo->default_region.text))
                 unknown(spec_.geo->default_region,
                         "no geo pool has a member in it or a \"regions\" list for it", served);
+            for (std::string_view region : client_regions)
+                if (!served.count(region)) unserved.insert(region);
         }
         for (const PoolSpec& ps : spec_.pools) {
             if (ps.policy.text != "geo") continue;
@@ -565,6 +648,20 @@ class Compiler {
             }
         }
         return p;
+    }
+
+    // Whether a check other than "none" probes some member of the pool.
+    bool is_probed(const PoolSpec& ps) const {
+        const auto probes = [&](const std::optional<Located>& name) -> bool {
+            if (!name) return false;
+            for (const CheckSpec& c : spec_.checks)
+                if (c.name.text == name->text) return c.def.type != health::CheckType::none;
+            return false;
+        };
+        if (probes(ps.check)) return true;
+        for (const MemberSpec& ms : ps.members)
+            if (probes(ms.check)) return true;
+        return false;
     }
 
     void resolve_fallback(const PoolSpec& ps, lb::Pool& pool) {
@@ -729,6 +826,40 @@ class Compiler {
                                      " (an RRset has one TTL, RFC 2181 5.2)");
             }
         }
+        check_apex_ns_addresses();
+    }
+
+    // A name server named inside the zone is found only through the zone's own A/AAAA for it
+    // (the glue its parent copies): without one the delegation cannot be followed.
+    void check_apex_ns_addresses() {
+        const auto it = nodes_.find(apex_);
+        if (it == nodes_.end()) return;
+        for (size_t i : it->second.records) {
+            const Record& r = records_[i];
+            if (r.type != dns::type::NS) continue;
+            const Wire& target = r.rdata;  // the NS rdata is the (lowercased) name
+            if (!dns::is_subdomain(as_span(target), as_span(apex_))) continue;
+            const auto node = nodes_.find(target);
+            if (node != nodes_.end() &&
+                (node->second.pool >= 0 || first_of(node->second, dns::type::A) ||
+                 first_of(node->second, dns::type::AAAA)))
+                continue;
+            const auto doubled =
+                std::find_if(ns_doubled_.begin(), ns_doubled_.end(), [&](const Located& d) {
+                    return d.pos.line == r.pos.line && d.pos.col == r.pos.col &&
+                           d.pos.path == r.pos.path;
+                });
+            if (doubled != ns_doubled_.end()) {
+                error(r.pos, "name server " + doubled->text +
+                                 "; as written it has no A or AAAA record, so the delegation "
+                                 "to this zone cannot be followed");
+                ns_doubled_.erase(doubled);
+                continue;
+            }
+            error(r.pos, "name server " + text(target) +
+                             " is inside the zone but has no A or AAAA record (nor pool): "
+                             "without glue the delegation to this zone cannot be followed");
+        }
     }
 
     static void put_u16(std::vector<uint8_t>& v, uint16_t x) {
@@ -828,7 +959,7 @@ class Compiler {
         dns::store_u32(&z->soa_fallback[4], std::min(negative_ttl_, kFallbackNodataTtl));
 
         assign_probes(*z);
-        if (!diags_.empty()) return;
+        if (has_errors(diags_)) return;
         z->geo = geo_;
         const auto region_count = static_cast<uint16_t>(region_names_.size());
         for (size_t i = 0; i < pools_.size(); ++i) {
@@ -881,6 +1012,8 @@ class Compiler {
     uint32_t serial_ = 0;
     uint32_t negative_ttl_ = 0;
     std::vector<Record> records_;
+    // Apex NS names with the zone name twice (message, where): see add_line.
+    std::vector<Located> ns_doubled_;
     std::vector<lb::Pool> pools_;
     std::vector<Wire> pool_owner_;
     std::vector<SourcePos> pool_pos_;

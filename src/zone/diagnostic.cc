@@ -59,8 +59,14 @@ std::string Diagnostic::to_string() const {
     if (pos.line != 0) out += std::to_string(pos.line) + ":" + std::to_string(pos.col) + ":";
     if (!out.empty()) out += ' ';
     if (!pos.path.empty()) out += pos.path + ": ";
+    if (severity == Severity::warning) out += "warning: ";
     out += message;
     return out;
+}
+
+size_t error_count(const Diagnostics& diags) {
+    return static_cast<size_t>(std::count_if(diags.begin(), diags.end(),
+                                             [](const Diagnostic& d) { return d.is_error(); }));
 }
 
 }  // namespace steerdns::zone

@@ -98,11 +98,40 @@ size_t token_start(std::string_view text, size_t last) {
     return last;
 }
 
+// Two mistakes people make writing JSON by hand that nlohmann words in grammar terms
+// ("unexpected ']'; expected '[', '{', or a literal"): a comma before a closing bracket and a
+// comment. True with `message` and `offset` replaced when the error at `offset` is one.
+bool plain_words(std::string_view text, size_t& offset, std::string& message) {
+    if (offset >= text.size()) return false;
+    for (size_t at : {offset, offset > 0 ? offset - 1 : offset}) {
+        const std::string_view rest = text.substr(at);
+        if (rest.starts_with("//") || rest.starts_with("/*")) {
+            offset = at;
+            message = "comments are not allowed in JSON";
+            return true;
+        }
+    }
+    const char close = text[offset];
+    if (close != ']' && close != '}') return false;
+    size_t before = offset;
+    while (before > 0 &&
+           std::string_view(" \t\r\n").find(text[before - 1]) != std::string_view::npos)
+        --before;
+    if (before == 0 || text[before - 1] != ',') return false;
+    offset = before - 1;  // where the comma to delete is
+    message = std::string("trailing comma before \"") + close + '"';
+    return true;
+}
+
 Diagnostic syntax_error(std::string_view text, const std::string& file, std::string_view what) {
     ErrorLocator locator;
     Json::sax_parse(text.begin(), text.end(), &locator);
     std::string message = syntax_message(locator.what.empty() ? what : locator.what);
     size_t offset = std::min(locator.position > 0 ? locator.position - 1 : 0, text.size());
+    if (plain_words(text, offset, message)) {
+        const TextPos pos = text_pos_at(text, offset);
+        return {file, {pos.line, pos.col, ""}, std::move(message)};
+    }
     if (offset < text.size() && is_about_whole_token(message)) offset = token_start(text, offset);
     const TextPos pos = text_pos_at(text, offset);
     return {file, {pos.line, pos.col, ""}, std::move(message)};
@@ -142,6 +171,15 @@ bool parse_json(std::string_view text, const std::string& file, Json& dom, Diagn
         return false;
     }
     return true;
+}
+
+bool parse_json(std::string_view text, Json& dom, std::string& error) {
+    Diagnostics diags;
+    if (parse_json(text, "", dom, diags)) return true;
+    const SourcePos& pos = diags.front().pos;
+    error = "line " + std::to_string(pos.line) + ":" + std::to_string(pos.col) + ": " +
+            diags.front().message;
+    return false;
 }
 
 JsonReader::JsonReader(std::string_view text, std::string file, Diagnostics& diags)

@@ -258,9 +258,15 @@ class ZoneLoader : private JsonReader {
             check.name = {std::string(m.key), key_pos(m.value.node, m.value.path)};
             if (m.key.empty() || m.key.size() > kMaxNameLength) {
                 error(check.name.pos, "bad check name " + json_quoted(m.key.substr(0, 64)));
+                rejected_checks_.push_back(std::string(m.key));
                 continue;
             }
-            if (load_check(m.value, check)) checks.push_back(std::move(check));
+            if (load_check(m.value, check)) {
+                checks.push_back(std::move(check));
+            } else {
+                // Its problem is reported where it is; the pools naming it are not wrong too.
+                rejected_checks_.push_back(std::string(m.key));
+            }
         }
     }
 
@@ -384,10 +390,13 @@ class ZoneLoader : private JsonReader {
         bool ok = true;
         for (const JsonValue& e : elements(v)) {
             std::optional<Located> path = string_value(e);
-            if (path && (!path->text.starts_with('/') || !is_token_text(path->text))) {
+            if (path && !path->text.starts_with('/')) {
+                error(path->pos,
+                      "bad path " + json_quoted(path->text) + " (must start with \"/\")");
+                path.reset();
+            } else if (path && !is_token_text(path->text)) {
                 error(path->pos, "bad path " + json_quoted(path->text) +
-                                     " (it starts with \"/\" and has no spaces or control "
-                                     "characters)");
+                                     " (must have no spaces or control characters)");
                 path.reset();
             }
             if (path) paths.push_back(std::move(path->text));
@@ -451,6 +460,9 @@ class ZoneLoader : private JsonReader {
         for (const PoolSpec& p : spec.pools) pool_names.push_back(p.name.text);
         const auto check_ref = [&](const Located& ref) {
             if (contains(check_names, ref.text)) return;
+            if (std::find(rejected_checks_.begin(), rejected_checks_.end(), ref.text) !=
+                rejected_checks_.end())
+                return;
             std::string message = "unknown check " + json_quoted(ref.text);
             if (check_names.empty()) {
                 message += " (the zone has no \"checks\")";
@@ -761,6 +773,9 @@ class ZoneLoader : private JsonReader {
         require(v, {"address"});
         return true;
     }
+
+    // Checks defined in the file but rejected (their problems already reported).
+    std::vector<std::string> rejected_checks_;
 };
 
 bool is_blank(std::string_view text) {

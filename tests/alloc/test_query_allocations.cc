@@ -80,7 +80,7 @@ std::string zone_text(const std::string& database) {
   "zone": "lb.example.test.",
   "soa": {"mname": "ns1", "rname": "hostmaster", "serial": 1},
   "ns": ["ns1"],
-  "records": ["via CNAME h", "*.wc CNAME x.cdn", "*.wild A 192.0.2.7"],
+  "records": ["ns1 A 192.0.2.53", "via CNAME h", "*.wc CNAME x.cdn", "*.wild A 192.0.2.7"],
   )" + geo +
            R"(
   "pools": {

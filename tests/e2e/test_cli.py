@@ -121,6 +121,81 @@ with h.Test("cli") as t:
     t.check("check on a missing path exits non-zero", res.returncode != 0,
             detail=res.stdout + res.stderr)
 
+    # ---- check: warnings, and every problem once, in plain words (issue 13) ---------------
+    warn_dir = tmp / "warn"
+    warn_dir.mkdir()
+    warned = copy.deepcopy(h.LB_ZONE)
+    warned["zone"] = "md.example.test."
+    del warned["ttl"]  # the default, 3600
+    warned["records"] = ["ns1 A 127.0.0.1", "ns2 A 127.0.0.2", "docs CNAME www.md.example.test"]
+    warned["checks"] = {"web": {"type": "tcp", "port": 80}}
+    warned["pools"]["www"] = {"check": "web", "members": h.members("192.0.2.10")}
+    warned_path = warn_dir / "md.json"
+    warned_text = json.dumps(warned, indent=2) + "\n"
+    warned_path.write_text(warned_text)
+    res = h.run([b, "check", str(warned_path)])
+    t.eq("check with only warnings exits 0", res.returncode, 0)
+    t.check("check with only warnings says the zone is ok", "md.json: ok: zone md.example.test."
+            in res.stdout, detail=res.stdout + res.stderr)
+    wline, wcol = value_pos(warned_text, '"docs CNAME www.md.example.test"')
+    t.check("warning: FILE:LINE:COL: records[2]: warning: ... has the zone name twice ... fix",
+            f'md.json:{wline}:{wcol}: records[2]: warning: www.md.example.test.md.example.test. '
+            f'has the zone name twice' in res.stderr and 'write "www.md.example.test." or "www"'
+            in res.stderr, detail=res.stderr)
+    t.check("warning: a health-checked pool inheriting 3600 s",
+            re.search(r"md\.json:\d+:\d+: pools\.www\.ttl: warning: 3600 s lets resolvers keep a "
+                      r"dead member for an hour; health-checked pools usually use 30-60", res.stderr),
+            detail=res.stderr)
+    t.check("the summary counts the warnings", res.stderr.rstrip().endswith("2 warnings"),
+            detail=res.stderr)
+
+    glueless = copy.deepcopy(h.LB_ZONE)
+    glueless["records"] = [r for r in glueless["records"] if not r.startswith("ns2 ")]
+    glueless_path = bad_dir.parent / "glueless.json"
+    glueless_text = json.dumps(glueless, indent=2) + "\n"
+    glueless_path.write_text(glueless_text)
+    res = h.run([b, "check", str(glueless_path)])
+    t.eq("check: an in-zone name server without an address exits 1", res.returncode, 1)
+    gline, gcol = value_pos(glueless_text, '"ns2"')
+    t.check("check: the error is at ns[1] and says why",
+            f"glueless.json:{gline}:{gcol}: ns[1]: name server ns2.lb.example.test. is inside the "
+            f"zone but has no A or AAAA record" in res.stderr, detail=res.stderr)
+
+    bad_check = copy.deepcopy(h.LB_ZONE)
+    bad_check["checks"] = {"web": {"type": "http", "paths": ["healthz"]},
+                           "web2": {"type": "tcp", "port": 80}}
+    bad_check["pools"]["www"]["check"] = "web"
+    bad_check_path = tmp / "bad-check.json"
+    bad_check_path.write_text(json.dumps(bad_check, indent=2) + "\n")
+    res = h.run([b, "check", str(bad_check_path)])
+    lines = [l for l in res.stderr.splitlines() if l.startswith(str(bad_check_path))]
+    t.eq("check: an invalid check is one problem, not one more at the pool naming it",
+         [re.sub(r"^.*?: ", "", l, count=1) for l in lines],
+         ['checks.web.paths[0]: bad path "healthz" (must start with "/")'])
+
+    comma_path = tmp / "comma.json"
+    comma_path.write_text('{\n  "zone": "comma.test.",\n  "ns": ["ns1.example.net."],\n}\n')
+    res = h.run([b, "check", str(comma_path)])
+    t.check("check: a trailing comma is named, at the comma",
+            'comma.json:3:29: trailing comma before "}"' in res.stderr, detail=res.stderr)
+    comment_path = tmp / "comment.json"
+    comment_path.write_text('// lb zone\n{"zone": "comment.test."}\n')
+    res = h.run([b, "check", str(comment_path)])
+    t.check("check: a comment is named", "comment.json:1:1: comments are not allowed in JSON"
+            in res.stderr, detail=res.stderr)
+    t.check("check: no nlohmann exception names", "json.exception" not in res.stderr,
+            detail=res.stderr)
+
+    srv = t.start_server({"md.example.test.json": warned_text}, ready_name="md.example.test.",
+                         name="warned")
+    r = srv.query("docs.md.example.test.", "CNAME")
+    t.check("a zone with warnings is served", r is not None and r.rcode() == 0, resp=r)
+    log = srv.stderr()
+    t.check("the server logs warnings at level=warn with FILE:LINE:COL: json.path: warning:",
+            re.search(r'level=warn msg="zone file warning" warning="[^"]*md\.example\.test\.json:'
+                      r'\d+:\d+: pools\.www\.ttl: warning: 3600 s', log), detail=log)
+    t.eq("warned server exits 0 on SIGTERM", srv.stop(), 0)
+
     # ---- serving a directory with one good and one broken zone ----------------------------
     srv = t.start_server({"lb.example.test.json": h.LB_ZONE, "broken.json": broken_text,
                           "syntax.json": syntax.read_text()}, ready_name=LB, name="mixed-dir")

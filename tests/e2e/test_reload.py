@@ -276,6 +276,33 @@ def main() -> None:
                 m is not None and [rd.to_text() for rr in m.answer for rd in rr] == ['"version B"'],
                 resp=m)
 
+        # New content under the serial already served: loaded, with a warning (secondaries
+        # and monitoring compare serials and would never see it). Indenting the same content
+        # again is no change of content: no warning.
+        same_serial = two_version("B")
+        same_serial["records"][1] = 'v TXT "version C"'
+        reloads_before = srv.stderr().count('msg="zone reloaded" zone=two.example.test.')
+        write_rename(two_path, json.dumps(same_serial, indent=2))
+        m = h.poll(lambda: srv.query("v." + TWO, "TXT"),
+                   lambda m: m is not None and
+                   [rd.to_text() for rr in m.answer for rd in rr] == ['"version C"'])
+        t.check("new content under the same serial is served",
+                m is not None and [rd.to_text() for rr in m.answer for rd in rr] == ['"version C"'],
+                resp=m)
+        serial_warning = 'level=warn msg="zone content changed but its serial did not" ' \
+                         'zone=two.example.test.'
+        log = srv.stderr()
+        t.eq("the reload warns that the content changed and the serial did not",
+             log.count(serial_warning), 1)
+        write_rename(two_path, json.dumps(same_serial, indent=4, sort_keys=True))
+        h.poll(lambda: srv.stderr().count('msg="zone reloaded" zone=two.example.test.'),
+               lambda n: n >= reloads_before + 2)
+        log = srv.stderr()
+        t.check("the same content indented again is reloaded",
+                log.count('msg="zone reloaded" zone=two.example.test.') >= reloads_before + 2,
+                detail=log[-2000:])
+        t.eq("the same content indented again: no second warning", log.count(serial_warning), 1)
+
 
 if __name__ == "__main__":
     main()

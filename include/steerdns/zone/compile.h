@@ -13,7 +13,7 @@
 namespace steerdns::zone {
 
 struct CompileResult {
-    ZonePtr zone;  // null when diags is not empty
+    ZonePtr zone;  // null when diags has an error; warnings come with a zone
     Diagnostics diags;
 };
 

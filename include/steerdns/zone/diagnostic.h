@@ -24,16 +24,29 @@ struct Located {
     SourcePos pos;
 };
 
+// An error rejects the zone (and makes `steerdns check` exit 1); a warning is printed and
+// logged but the zone is served: it is valid, only probably not what the operator meant.
+enum class Severity : uint8_t { error, warning };
+
 struct Diagnostic {
     std::string file;
     SourcePos pos;
     std::string message;
+    Severity severity = Severity::error;
 
-    // "file:line:col: path: message" (parts that are unknown are left out).
+    // "file:line:col: path: message", or "...: path: warning: message" (parts that are
+    // unknown are left out).
     std::string to_string() const;
+    bool is_error() const { return severity == Severity::error; }
 };
 
 using Diagnostics = std::vector<Diagnostic>;
+
+// How many of `diags` are errors (warnings do not reject a zone).
+size_t error_count(const Diagnostics& diags);
+inline bool has_errors(const Diagnostics& diags) {
+    return error_count(diags) != 0;
+}
 
 // The closest of `candidates` to `word` within a typo's reach (case ignored), or "": the
 // "did you mean" of messages about names.

@@ -39,6 +39,10 @@ std::string unknown_key_message(std::string_view key, Keys allowed);
 // it) and without nlohmann's "[json.exception...] parse error at ..." prefix.
 bool parse_json(std::string_view text, const std::string& file, Json& dom, Diagnostics& diags);
 
+// The same for JSON that is not a file (a request body, the state file read by its caller):
+// false with `error` set to "line L:C: message", in the same words.
+bool parse_json(std::string_view text, Json& dom, std::string& error);
+
 // A DOM value with where it was written.
 struct JsonValue {
     const Json& dom;

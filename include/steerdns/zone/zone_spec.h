@@ -94,12 +94,12 @@ struct ZoneSpec {
     std::vector<PoolSpec> pools;  // in file order
 };
 
-// Parses and shape-checks one zone file's text. On success `diags` is empty. Every problem
+// Parses and shape-checks one zone file's text. On success `diags` has no errors. Every problem
 // is reported (not only the first); a JSON syntax error stops parsing.
 struct LoadResult {
     ZoneSpec spec;
     Diagnostics diags;
-    bool ok() const { return diags.empty(); }
+    bool ok() const { return !has_errors(diags); }
 };
 
 LoadResult parse_zone_json(std::string_view text, const std::string& file);

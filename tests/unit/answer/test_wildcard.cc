@@ -260,7 +260,7 @@ TEST_CASE("wildcard: a pool at *.cdn skips members that are down, and honours it
     const zone::LoadResult loaded = zone::parse_zone_json(R"({
   "zone": "h.test.", "soa": {"mname": "ns1", "rname": "h", "serial": 1}, "ns": ["ns1.example."],
   "checks": {"web": {"type": "tcp", "port": 80}},
-  "pools": {"*.cdn": {"check": "web", "fallback": "none",
+  "pools": {"*.cdn": {"check": "web", "ttl": 30, "fallback": "none",
                       "members": [{"address": "192.0.2.1"}, {"address": "192.0.2.2"}]}}
 })",
                                                           "h.json");

@@ -103,6 +103,11 @@ TEST_CASE("drain request body: a normalised key, or what is wrong with the body"
     CHECK(problem(R"({"zone": "x.", "pool": "p", "address": "192.0.2.300"})") ==
           R"("192.0.2.300" is not an IPv4 or IPv6 address)");
     CHECK(problem("{").rfind("request body is not JSON: ", 0) == 0);
+    // In words, without nlohmann's "[json.exception.parse_error.101] ..." (issue 13, item 7).
+    CHECK(problem(R"({"zone": "x.", "pool": "p", "address": "192.0.2.1",})") ==
+          R"(request body is not JSON: line 1:51: trailing comma before "}")" + example);
+    CHECK(problem("{\"zone\": \"x.\" // lb\n}") ==
+          "request body is not JSON: line 1:15: comments are not allowed in JSON" + example);
 }
 
 TEST_CASE("drain state file: round trip, errors, atomic write") {
@@ -165,6 +170,11 @@ TEST_CASE("drain state file: round trip, errors, atomic write") {
     CHECK(error.find(".steerdns-state.json: drained[0]: \"pool\" is empty") != std::string::npos);
     dir.write(".steerdns-state.json", "{ nope");
     CHECK_FALSE(control::load_drain_state(path, back, error));
+    CHECK(error.find("json.exception") == std::string::npos);
+    dir.write(".steerdns-state.json", "{\"version\": 1, \"drained\": [],\n}");
+    CHECK_FALSE(control::load_drain_state(path, back, error));
+    CHECK(error.find(R"(line 1:29: trailing comma before "}")") != std::string::npos);
+    CHECK(error.find("json.exception") == std::string::npos);
     dir.write(".steerdns-state.json", "[]");
     CHECK_FALSE(control::load_drain_state(path, back, error));
     CHECK(error.find("not a steerdns state file") != std::string::npos);
@@ -283,7 +293,7 @@ const char* kProbedZone = R"({
   "ns": ["ns1.example."],
   "checks": {"web": {"type": "http", "port": 8080}},
   "pools": {
-    "www": {"check": "web", "members": [
+    "www": {"check": "web", "ttl": 30, "members": [
       {"address": "192.0.2.10", "weight": 3, "priority": 7},
       {"address": "192.0.2.11"},
       {"address": "192.0.2.12", "enabled": false},

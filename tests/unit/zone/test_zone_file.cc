@@ -287,9 +287,30 @@ TEST_CASE("zone file: expected an object at the top level") {
 // --- JSON syntax ------------------------------------------------------------------------
 
 TEST_CASE("zone file: syntax error at an unexpected character") {
+    CHECK(problems("{\n  \"zone\": \"a.\",\n5}\n") ==
+          Lines{"z.json:3:1: syntax error while parsing object key - unexpected number literal; "
+                "expected string literal"});
+}
+
+TEST_CASE("zone file: a trailing comma is named, at the comma") {
+    // nlohmann's words were "unexpected '}'; expected string literal", at the bracket.
     CHECK(problems("{\n  \"zone\": \"a.\",\n}\n") ==
-          Lines{"z.json:3:1: syntax error while parsing object key - unexpected '}'; expected "
-                "string literal"});
+          Lines{R"(z.json:2:15: trailing comma before "}")"});
+    CHECK(problems("{\"ns\": [\"ns1\",\n   ]}") ==
+          Lines{R"(z.json:1:14: trailing comma before "]")"});
+    CHECK(problems("{\"ns\": [\"ns1\",]}") == Lines{R"(z.json:1:14: trailing comma before "]")"});
+}
+
+TEST_CASE("zone file: a comment is named, where it starts") {
+    CHECK(problems("// the lb zone\n{\"zone\": \"a.\"}") ==
+          Lines{"z.json:1:1: comments are not allowed in JSON"});
+    CHECK(problems("{\n  \"zone\": \"a.\", // the apex\n  \"ttl\": 5\n}") ==
+          Lines{"z.json:2:17: comments are not allowed in JSON"});
+    CHECK(problems("{\n  \"ttl\": 5 /* seconds */\n}") ==
+          Lines{"z.json:2:12: comments are not allowed in JSON"});
+    // Slashes inside a string are text.
+    for (const std::string& line : problems("{\"zone\": \"a.\", \"x\": \"//\"}"))
+        CHECK(line.find("comment") == std::string::npos);
 }
 
 TEST_CASE("zone file: syntax error points at the start of an unexpected token") {
