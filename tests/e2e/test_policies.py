@@ -24,7 +24,7 @@ import dns.edns  # noqa: E402
 import dns.message  # noqa: E402
 
 import harness as h  # noqa: E402
-from backends import (DOWN_BOUND, TIMING, UP_BOUND, HttpBackend, common_port,  # noqa: E402
+from backends import (DOWN_BOUND, SCALE, TIMING, UP_BOUND, HttpBackend, common_port,  # noqa: E402
                       wait_until)
 
 LB = "lb.example.test."
@@ -261,7 +261,7 @@ with h.Test("steering policies") as t:
         # ---- hash: one of 10 members goes down, then leaves the file ---------------------------
         nets = subnets(1000)
         # Up by a probe result, not merely "unknown, counted up": 13 probed members.
-        settled = wait_until(lambda: srv.stderr().count('msg="member up"') >= 13, 5.0)
+        settled = wait_until(lambda: srv.stderr().count('msg="member up"') >= 13, 5.0 * SCALE)
         t.check("every probed member has a first result", settled is not None,
                 detail=srv.stderr()[-2000:])
         before = hash_map(srv, f"h10.{LB}", nets)

@@ -18,7 +18,7 @@ import time
 
 sys.dont_write_bytecode = True  # keep tests/e2e free of __pycache__
 import harness as h  # noqa: E402
-from backends import DOWN_BOUND, TIMING, HttpBackend, common_port, wait_until  # noqa: E402
+from backends import DOWN_BOUND, SCALE, TIMING, HttpBackend, common_port, wait_until  # noqa: E402
 
 LB = "lb.example.test."
 
@@ -118,7 +118,7 @@ with h.Test("privileges") as t:
                 r = srv.query("app." + LB, "A", timeout=0.5)
                 return h.addresses(r) if r is not None else []
 
-            both = wait_until(lambda: set(app_addresses()) == set(backends_addrs), 5.0)
+            both = wait_until(lambda: set(app_addresses()) == set(backends_addrs), 5.0 * SCALE)
             t.check("probes as nobody: both backends up and answered", both is not None)
 
             # Reload: the edited file is read by nobody.
