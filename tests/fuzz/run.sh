@@ -6,6 +6,8 @@
 #
 #   tests/fuzz/run.sh                    # all three, 60 s each
 #   FUZZ_BUILD_ONLY=1 tests/fuzz/run.sh  # only build them
+#   FUZZ_BUILD_DIR=build-test-asan FUZZ_NO_BUILD=1 tests/fuzz/run.sh  # run harnesses built
+#                                        # elsewhere (tests/run.sh: in its sanitizer tree, -O0)
 #   FUZZ_SECONDS=600 tests/fuzz/run.sh fuzz_query
 #   build-fuzz/fuzz_query build-fuzz/artifacts/crash-...   # replay one input
 set -euo pipefail
@@ -16,11 +18,16 @@ SECONDS_EACH="${FUZZ_SECONDS:-60}"
 HARNESSES=("$@")
 [ ${#HARNESSES[@]} -gt 0 ] || HARNESSES=(fuzz_query fuzz_zone fuzz_ecs)
 
-echo "== fuzz: build ($BUILD)" >&2
-CC=clang-14 CXX=clang++-14 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Debug \
-    -DSTEERDNS_FUZZ=ON -DSTEERDNS_TESTS=OFF >/dev/null
-cmake --build "$BUILD" -j "$(nproc)" --target "${HARNESSES[@]}" >/dev/null
-# tests/run.sh times the build and the run apart, and builds while other tests run.
+if [ -n "${FUZZ_NO_BUILD:-}" ]; then
+    for h in "${HARNESSES[@]}"; do
+        [ -x "$BUILD/$h" ] || { echo "fuzz: $BUILD/$h is not built" >&2; exit 1; }
+    done
+else
+    echo "== fuzz: build ($BUILD)" >&2
+    CC=clang-14 CXX=clang++-14 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Debug \
+        "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g" -DSTEERDNS_FUZZ=ON -DSTEERDNS_TESTS=OFF >/dev/null
+    cmake --build "$BUILD" -j "$(nproc)" --target "${HARNESSES[@]}" >/dev/null
+fi
 [ -z "${FUZZ_BUILD_ONLY:-}" ] || exit 0
 
 # Longest input per harness: a UDP query slot (TCP queries are rarely longer), a zone file of a
