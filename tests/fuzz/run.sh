@@ -7,7 +7,7 @@
 #   tests/fuzz/run.sh                    # all three, 60 s each
 #   FUZZ_BUILD_ONLY=1 tests/fuzz/run.sh  # only build them
 #   FUZZ_BUILD_DIR=build-test-asan FUZZ_NO_BUILD=1 tests/fuzz/run.sh  # run harnesses built
-#                                        # elsewhere (tests/run.sh: in its sanitizer tree, -O0)
+#                                        # elsewhere (tests/run.sh: in its sanitizer tree)
 #   FUZZ_SECONDS=600 tests/fuzz/run.sh fuzz_query
 #   build-fuzz/fuzz_query build-fuzz/artifacts/crash-...   # replay one input
 set -euo pipefail
