@@ -47,10 +47,16 @@ stage() {
     return $rc
 }
 
+# Ninja: it keeps both cores busy through each library's tail where make -j2 idles (about 30 s
+# less per tree here). A tree configured another way (generator, compiler) starts afresh.
 configure() {
-    local dir="$1"
+    local dir="$1" compiler="${CXX:-c++}"
     shift
-    cmake -S . -B "$dir" "$@" >"$LOGS/configure-$dir.log" 2>&1 || {
+    if [ -f "$dir/CMakeCache.txt" ] && ! { grep -q '^CMAKE_GENERATOR:INTERNAL=Ninja$' \
+        "$dir/CMakeCache.txt" && grep -q "^CMAKE_CXX_COMPILER:.*$compiler\$" "$dir/CMakeCache.txt"; }; then
+        rm -rf "$dir"
+    fi
+    cmake -S . -B "$dir" -G Ninja "$@" >"$LOGS/configure-$dir.log" 2>&1 || {
         cat "$LOGS/configure-$dir.log"
         return 1
     }
@@ -114,11 +120,6 @@ stage clang-format check_format || true
 # tables: sanitizer reports keep file:line) compiles faster than -g. STEERDNS_FUZZ adds the
 # coverage instrumentation and the harnesses.
 asan_ok=1
-# A tree configured for another compiler (g++ before clang built this one) starts afresh.
-if [ -f build-test-asan/CMakeCache.txt ] &&
-    ! grep -q '^CMAKE_CXX_COMPILER:.*clang++-14' build-test-asan/CMakeCache.txt; then
-    rm -rf build-test-asan
-fi
 stage "asan build" eval 'CC=clang-14 CXX=clang++-14 configure build-test-asan \
     -DCMAKE_BUILD_TYPE=Debug -DSTEERDNS_SANITIZE=ON -DSTEERDNS_FUZZ=ON \
     "-DCMAKE_CXX_FLAGS_DEBUG=-O1 -g1" && build build-test-asan' || asan_ok=0
