@@ -1,4 +1,4 @@
-// steerdns command line: `serve` (the default), `check` and `status` (src/cli/).
+// steerdns command line: `serve` (the default), `check`, `status` and `why` (src/cli/).
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -9,6 +9,7 @@
 
 #include "steerdns/cli/check.h"
 #include "steerdns/cli/status.h"
+#include "steerdns/cli/why.h"
 #include "steerdns/control/auth.h"
 #include "steerdns/dns/nsid.h"
 #include "steerdns/server/rrl.h"
@@ -194,11 +195,17 @@ int main(int argc, char** argv) {
                    "Where drained members are kept across restarts (default: "
                    "DIR/.steerdns-state.json beside the zones); must be writable by --user")
         ->type_name("PATH");
+    std::string explain_from;
+    app.add_option("--explain-from", explain_from,
+                   "Networks that may ask decision traces (dig TXT _why.NAME, _why6.NAME); others "
+                   "get REFUSED (default: loopback, 127.0.0.0/8,::1/128; off: nobody)")
+        ->type_name("PREFIXES");
     std::string control_addr = "127.0.0.1:8053";
     std::string token_file;
-    app.add_option("--control", control_addr,
-                   "ADDR:PORT of the HTTP control endpoint (/, /status, /metrics, POST /drain, "
-                   "/undrain, /reload), or off")
+    app.add_option(
+           "--control", control_addr,
+           "ADDR:PORT of the HTTP control endpoint (/, /status, /metrics, /why, POST /drain, "
+           "/undrain, /reload), or off")
         ->type_name("ADDR:PORT")
         ->capture_default_str();
     app.add_option("--control-token-file", token_file,
@@ -238,6 +245,31 @@ int main(int argc, char** argv) {
                      "Token file, for a control endpoint on another host")
         ->type_name("PATH");
 
+    cli::WhyRequest why_request;
+    CLI::App* why = app.add_subcommand(
+        "why",
+        "Print why a running steerdns answers NAME as it does (its GET /why): the "
+        "decision trace, as dig TXT _why.NAME gives it");
+    why->add_option("NAME", why_request.name, "A balanced name (or any name: it says what it is)")
+        ->type_name("NAME")
+        ->required();
+    why->add_option("--type", why_request.type, "Trace the A or the AAAA selection")
+        ->type_name("A|AAAA")
+        ->check(CLI::IsMember({"A", "AAAA", "a", "aaaa"}))
+        ->capture_default_str();
+    why->add_option("--client", why_request.client,
+                    "The asking client's address (default: 127.0.0.1)")
+        ->type_name("ADDR");
+    why->add_option("--ecs", why_request.ecs,
+                    "Trace as if a resolver sent this EDNS Client Subnet, e.g. 198.51.100.0/24")
+        ->type_name("NET");
+    why->add_option("--control", why_request.control, "ADDR:PORT of its control endpoint")
+        ->type_name("ADDR:PORT")
+        ->capture_default_str();
+    why->add_option("--control-token-file", why_request.token_file,
+                    "Token file, for a control endpoint on another host")
+        ->type_name("PATH");
+
     app.footer(
         "Signals: SIGHUP re-reads every zone file; SIGUSR1 reopens --query-log; SIGTERM or SIGINT "
         "stops.\nExit status: 0 stopped cleanly or all files good; 1 cannot start, or `check` "
@@ -253,6 +285,7 @@ int main(int argc, char** argv) {
     opts.rrl_ipv6_prefix = static_cast<uint8_t>(rrl_ipv6_prefix);
 
     if (check->parsed()) return cli::run_check(check_paths, std::cout, std::cerr);
+    if (why->parsed()) return cli::run_why_command(why_request, std::cout, std::cerr);
     if (status->parsed()) {
         return cli::run_status_command(status_control, status_token_file, std::cout, std::cerr,
                                        isatty(STDOUT_FILENO) == 1);
@@ -297,6 +330,13 @@ int main(int argc, char** argv) {
         if (!util::parse_listen(control_addr, opts.control, error)) {
             std::cerr << "steerdns: --control " << control_addr << ": " << error
                       << " (ADDR:PORT, or off)\n";
+            return 2;
+        }
+    }
+    if (!explain_from.empty()) {
+        std::string error;
+        if (!lb::parse_net_list(explain_from, opts.explain_from, error)) {
+            std::cerr << "steerdns: --explain-from " << explain_from << ": " << error << "\n";
             return 2;
         }
     }

@@ -6,6 +6,7 @@
 
 #include "steerdns/dns/query.h"
 #include "steerdns/dns/response.h"
+#include "steerdns/util/clock.h"
 
 namespace steerdns {
 namespace {
@@ -191,6 +192,12 @@ uint8_t write_pool_answer(const Snapshot& snap, const NodeRef& at, uint16_t qtyp
                                                   ctx.rng, ctx.eligible, sel);
     ctx.last.pool = &z.pools[index];
     ctx.last.fallback = c.fallback;
+    ctx.last.region = sel.client_region;
+    if (c.kind == lb::Choice::answer && sel.count > 0 && c.pool->policy == lb::Policy::failover) {
+        const lb::FamilySet& fs = c.pool->family(qtype);
+        ctx.last.has_tier = true;
+        ctx.last.tier = c.pool->members[fs.members[sel.position(0)]].priority;
+    }
     std::atomic<uint64_t>* counters = count_pool_response(snap, ctx.worker, at, index, c);
     if (c.kind == lb::Choice::nodata_short) {
         write_negative(w, z, z.soa_fallback);
@@ -240,6 +247,53 @@ bool write_identity(const dns::Query& q, const dns::Nsid& nsid, ResponseWriter& 
     w.set_aa(true);
     if (!w.add_rr(Section::answer, dns::kHeaderSize, img, 11u + nsid.len)) w.truncate();
     return true;
+}
+
+// ---- `_why`: the decision trace -------------------------------------------------------------
+
+// The transport source (an IPv4-mapped IPv6 source is the IPv4 client) is in --explain-from.
+bool may_explain(const lb::Client& client, const AnswerContext& ctx) {
+    static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (client.family == 6 && std::memcmp(client.address, kMapped, sizeof kMapped) == 0)
+        return lb::net_list_contains(ctx.explain_from, 4, client.address + 12);
+    return lb::net_list_contains(ctx.explain_from, client.family, client.address);
+}
+
+// TXT <name> 0 IN "..." per trace line, at the question's name. Not the query path: only
+// `_why` queries get here, and they may allocate.
+void write_why(const Snapshot& snap, std::span<const uint8_t> target, uint16_t traced,
+               const lb::Client& client, AnswerContext& ctx, ResponseWriter& w,
+               uint8_t& ecs_scope) {
+    if (!may_explain(client, ctx)) {
+        ctx.last.explain_refused = true;
+        w.set_rcode(Rcode::refused);
+        return;
+    }
+    if (snap.find(target).kind == Lookup::refused) {
+        w.set_rcode(Rcode::refused);  // as for any name outside our zones
+        return;
+    }
+    ctx.last.explained = true;
+    w.set_aa(true);
+    why::Question question{target, traced, client};
+    const std::vector<std::string> lines =
+        why::explain(snap, question, ctx.probes, util::unix_ms_now());
+    uint8_t img[10 + 1 + 255];
+    dns::store_u16(img, type::TXT);
+    dns::store_u16(img + 2, dns::klass::IN);
+    dns::store_u32(img + 4, 0);  // a trace is true now, for this client only
+    for (const std::string& line : lines) {
+        const size_t len = std::min<size_t>(line.size(), 255);
+        dns::store_u16(img + 8, static_cast<uint16_t>(1 + len));
+        img[10] = static_cast<uint8_t>(len);
+        std::memcpy(img + 11, line.data(), len);
+        if (!w.add_rr(Section::answer, dns::kHeaderSize, img, 11 + len)) {
+            w.truncate();
+            break;
+        }
+    }
+    // Only this client's answer: a resolver must not hand it to other subnets.
+    if (client.ecs != nullptr) ecs_scope = client.ecs->source_prefix;
 }
 
 // ---- The name's answer ---------------------------------------------------------------------
@@ -335,6 +389,11 @@ size_t answer_query(const Snapshot* snap, std::span<const uint8_t> packet, const
             w.set_rcode(Rcode::notimp);
         } else if (snap == nullptr) {
             w.set_rcode(Rcode::refused);
+        } else if (std::span<const uint8_t> target;
+                   q.qtype == type::TXT && why::traced_type(q.name(), target) != 0) {
+            lb::Client who = client;
+            who.ecs = q.edns.ecs.present ? &q.edns.ecs : nullptr;
+            write_why(*snap, target, why::traced_type(q.name(), target), who, ctx, w, ecs_scope);
         } else {
             const Lookup lk = snap->find(q.name());
             if (lk.kind == Lookup::refused) {

@@ -1,15 +1,11 @@
 #include "steerdns/cli/status.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <memory>
 #include <vector>
 
-#include "steerdns/control/auth.h"
+#include "steerdns/cli/control_get.h"
 #include "steerdns/util/clock.h"
-#include "steerdns/util/curl.h"
-#include "steerdns/util/sockaddr.h"
 
 namespace steerdns::cli {
 namespace {
@@ -47,14 +43,6 @@ const char* state_color(const std::string& state) {
     if (state == "down") return "\033[1;31m";
     if (state == "drained") return "\033[33m";
     return "";
-}
-
-size_t on_data(char* data, size_t size, size_t n, void* userp) {
-    auto* body = static_cast<std::string*>(userp);
-    const size_t len = size * n;
-    if (body->size() + len > (64u << 20)) return 0;  // a status document is far smaller
-    body->append(data, len);
-    return len;
 }
 
 }  // namespace
@@ -129,60 +117,9 @@ std::string format_status_table(const nlohmann::json& doc, bool color) {
 
 int run_status_command(const std::string& control, const std::string& token_file, std::ostream& out,
                        std::ostream& err, bool color) {
-    util::ListenAddr at;
-    std::string error;
-    if (!util::parse_listen(control, at, error)) {
-        err << "steerdns status: --control " << control << ": " << error << "\n";
-        return 2;
-    }
-    std::string token;
-    if (!token_file.empty() && !control::read_token_file(token_file, token, error)) {
-        err << "steerdns status: --control-token-file " << error << "\n";
-        return 2;
-    }
-    util::curl_init_once();
-    util::CurlEasyPtr curl(curl_easy_init());
-    if (!curl) {
-        err << "steerdns status: cannot initialise libcurl\n";
-        return 1;
-    }
-    const std::string url = "http://" + control + "/status";
-    std::string body;
-    char errbuf[CURL_ERROR_SIZE] = {};
-    util::CurlSlistPtr headers;
-    if (!token.empty()) {
-        const std::string h = "Authorization: Bearer " + token;
-        headers.reset(curl_slist_append(nullptr, h.c_str()));
-        curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
-    }
-    curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
-    curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
-    curl_easy_setopt(curl.get(), CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(curl.get(), CURLOPT_TIMEOUT_MS, 5000L);
-    curl_easy_setopt(curl.get(), CURLOPT_CONNECTTIMEOUT_MS, 2000L);
-    curl_easy_setopt(curl.get(), CURLOPT_PROXY, "");  // never through http_proxy & co
-    curl_easy_setopt(curl.get(), CURLOPT_NOSIGNAL, 1L);
-    const CURLcode rc = curl_easy_perform(curl.get());
-    if (rc != CURLE_OK) {
-        err << "steerdns status: cannot reach the control endpoint at " << control << ": "
-            << (errbuf[0] ? errbuf : curl_easy_strerror(rc))
-            << " (is steerdns running, with --control " << control << "?)\n";
-        return 1;
-    }
-    long status = 0;
-    curl_easy_getinfo(curl.get(), CURLINFO_RESPONSE_CODE, &status);
-    nlohmann::json doc = nlohmann::json::parse(body, nullptr, false);
-    if (status != 200) {
-        const std::string why =
-            doc.is_object() && doc.contains("error") ? str(doc, "error") : body.substr(0, 200);
-        err << "steerdns status: " << url << ": HTTP " << status << ": " << why << "\n";
-        return 1;
-    }
-    if (doc.is_discarded() || !doc.is_object()) {
-        err << "steerdns status: " << url << " did not answer with a status document\n";
-        return 1;
-    }
+    nlohmann::json doc;
+    const int rc = control_get("status", control, token_file, "/status", doc, err);
+    if (rc != 0) return rc;
     out << format_status_table(doc, color);
     return 0;
 }

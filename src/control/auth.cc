@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "steerdns/lb/net_list.h"
 #include "steerdns/util/file.h"
 
 namespace steerdns::control {
@@ -70,36 +71,15 @@ bool constant_time_equal(std::string_view given, std::string_view secret) {
 }
 
 std::vector<lb::Cidr> AuthConfig::default_read_from() {
-    std::vector<lb::Cidr> nets(2);
-    nets[0].family = 4;
-    nets[0].prefix = 8;
-    nets[0].address[0] = 127;
-    nets[1].family = 6;
-    nets[1].prefix = 128;
-    nets[1].address[15] = 1;
-    return nets;
+    return lb::loopback_nets();
 }
 
 bool parse_read_from(std::string_view text, std::vector<lb::Cidr>& out, std::string& error) {
-    out.clear();
-    if (trim(text) == "off") return true;
-    while (!text.empty()) {
-        const size_t comma = text.find(',');
-        const std::string_view part = trim(text.substr(0, comma));
-        text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
-        lb::Cidr net;
-        std::string problem;
-        if (!lb::parse_cidr(part, net, problem)) {
-            error.assign(1, '"').append(part).append("\": ").append(problem);
-            return false;
-        }
-        out.push_back(net);
-    }
-    if (out.empty()) {
+    if (lb::parse_net_list(text, out, error)) return true;
+    // The generic advice, said for this option.
+    if (error.starts_with("no prefix given"))
         error = "no prefix given (write off to need a token for every read)";
-        return false;
-    }
-    return true;
+    return false;
 }
 
 bool reads_open_to(const std::vector<lb::Cidr>& nets, const sockaddr_storage& peer) {
@@ -115,18 +95,7 @@ bool reads_open_to(const std::vector<lb::Cidr>& nets, const sockaddr_storage& pe
     } else {
         return false;
     }
-    for (const lb::Cidr& net : nets) {
-        if (net.family != family) continue;
-        const unsigned full = net.prefix / 8;
-        const unsigned rest = net.prefix % 8;
-        if (std::memcmp(address, net.address, full) != 0) continue;
-        if (rest != 0) {
-            const uint8_t mask = static_cast<uint8_t>(0xff << (8 - rest));
-            if ((address[full] & mask) != net.address[full]) continue;
-        }
-        return true;
-    }
-    return false;
+    return lb::net_list_contains(nets, static_cast<uint8_t>(family), address);
 }
 
 std::optional<HttpResponse> check_access(const AuthConfig& auth, Method method, bool read_open,

@@ -149,6 +149,11 @@ std::string render_metrics(const StatusModel& status, const ResponseTotals& resp
     w.family("steerdns_query_log_dropped_total", "counter",
              "--query-log records lost because the writer fell behind.");
     w.sample("steerdns_query_log_dropped_total", {}, c.query_log_dropped);
+    w.family("steerdns_why_queries_total", "counter",
+             "`_why` decision-trace queries: answered, or refused (client not in "
+             "--explain-from).");
+    w.sample("steerdns_why_queries_total", {{"result", "answered"}}, c.why_answered);
+    w.sample("steerdns_why_queries_total", {{"result", "refused"}}, c.why_refused);
     w.family("steerdns_probes_delayed_total", "counter",
              "Health probe runs that waited for a place under --max-probes-in-flight or "
              "--max-exec-checks.");

@@ -75,6 +75,13 @@ void Routes::handle(HttpRequest req, const Reply& reply) {
         if (!parse_status_query(req.query, query, error)) return reply(json_error(400, error));
         return reply(backend_.status(query));
     }
+    if (path == "/why") {
+        if (!read) return reply(method_not_allowed(req, "GET, HEAD"));
+        WhyQuery query;
+        std::string error;
+        if (!parse_why_query(req.query, query, error)) return reply(json_error(400, error));
+        return reply(backend_.why(query));
+    }
     if (path == "/drain" || path == "/undrain" || path == "/reload") {
         if (req.method != Method::post) return reply(method_not_allowed(req, "POST"));
         if (path == "/reload") return backend_.reload(reply);
@@ -84,7 +91,7 @@ void Routes::handle(HttpRequest req, const Reply& reply) {
         return backend_.drain(key, path == "/drain", reply);
     }
     reply(json_error(404, "no such endpoint: " + path +
-                              " (endpoints: GET /, /status, /metrics; POST /drain, /undrain, "
+                              " (endpoints: GET /, /status, /metrics, /why; POST /drain, /undrain, "
                               "/reload)"));
 }
 

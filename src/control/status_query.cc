@@ -9,6 +9,11 @@
 namespace steerdns::control {
 namespace {
 
+constexpr const char* kAccepted =
+    " (GET /status accepts zone=APEX, pool=NAME, state=up|down|drained, since=REVISION)";
+
+}  // namespace
+
 bool percent_decode(std::string_view in, std::string& out, std::string& error) {
     out.clear();
     for (size_t i = 0; i < in.size(); ++i) {
@@ -29,11 +34,6 @@ bool percent_decode(std::string_view in, std::string& out, std::string& error) {
     }
     return true;
 }
-
-constexpr const char* kAccepted =
-    " (GET /status accepts zone=APEX, pool=NAME, state=up|down|drained, since=REVISION)";
-
-}  // namespace
 
 bool parse_status_query(std::string_view query, StatusQuery& out, std::string& error) {
     out = StatusQuery{};

@@ -375,6 +375,14 @@ std::unordered_map<uint32_t, ProbeStatus> Monitor::status() const {
     return impl_->status;
 }
 
+bool Monitor::status_of(uint32_t slot, ProbeStatus& out) const {
+    std::lock_guard lock(impl_->status_m);
+    const auto it = impl_->status.find(slot);
+    if (it == impl_->status.end()) return false;
+    out = it->second;
+    return true;
+}
+
 ProbeResultCounts Monitor::results() const {
     std::lock_guard lock(impl_->status_m);
     return impl_->results;

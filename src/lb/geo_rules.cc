@@ -4,6 +4,22 @@
 
 namespace steerdns::lb {
 
+const char* geo_source_name(GeoSource s) {
+    switch (s) {
+        case GeoSource::none:
+            return "none";
+        case GeoSource::net:
+            return "net";
+        case GeoSource::country:
+            return "country";
+        case GeoSource::continent:
+            return "continent";
+        case GeoSource::fallback_default:
+            return "default";
+    }
+    return "none";
+}
+
 bool GeoRules::code_index(const char* code, size_t length, size_t& index) {
     if (length != 2) return false;
     size_t letters[2];
@@ -38,17 +54,19 @@ bool GeoRules::add_continent(std::string_view code, uint16_t region) {
 
 GeoMatch GeoRules::decide(const ClientNet& client, const NetMatch& net,
                           const GeoLocation* located) const {
-    if (net.region != kNoRegion) return {net.region, std::min(net.scope, client.prefix)};
+    if (net.region != kNoRegion)
+        return {net.region, std::min(net.scope, client.prefix), GeoSource::net};
     if (located != nullptr) {
         const uint8_t scope = std::min(std::max(located->prefix, net.scope), client.prefix);
         size_t i = 0;
         if (code_index(located->country, 2, i) && country_region_[i] != kNoRegion)
-            return {country_region_[i], scope};
+            return {country_region_[i], scope, GeoSource::country};
         if (code_index(located->continent, 2, i) && continent_region_[i] != kNoRegion)
-            return {continent_region_[i], scope};
+            return {continent_region_[i], scope, GeoSource::continent};
     }
     // The default answer holds for exactly what the client told us: its source prefix.
-    return {default_region, client.prefix};
+    return {default_region, client.prefix,
+            default_region == kNoRegion ? GeoSource::none : GeoSource::fallback_default};
 }
 
 }  // namespace steerdns::lb

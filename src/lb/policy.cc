@@ -11,26 +11,30 @@
 #include "steerdns/lb/policy_geo.h"
 #include "steerdns/lb/policy_hash.h"
 #include "steerdns/lb/policy_weighted.h"
+#include "steerdns/lb/trace.h"
 
 namespace steerdns::lb {
 
 namespace {
 
-uint64_t next_rotation(const Pool& pool, uint16_t rrtype) {
-    return pool.counter(rrtype).next.fetch_add(1, std::memory_order_relaxed);
+// A traced (`_why`) query shows what the next query would get without taking its turn.
+uint64_t next_rotation(const Pool& pool, uint16_t rrtype, bool advance) {
+    std::atomic<uint64_t>& next = pool.counter(rrtype).next;
+    return advance ? next.fetch_add(1, std::memory_order_relaxed)
+                   : next.load(std::memory_order_relaxed);
 }
 
 // The contract's rotation, among up members only: over N consecutive queries (N = eligible
 // members) each comes first exactly once, whichever worker answers.
-void select_round_robin(const Pool& pool, uint16_t rrtype, const Eligible& eligible,
-                        Selection& out) {
+void select_round_robin(const Pool& pool, uint16_t rrtype, const Eligible& eligible, Selection& out,
+                        bool advance) {
     const size_t n = eligible.count();
     // Without "answers" the contract is every member; a rotation needs no per-member list.
     out.count = static_cast<uint32_t>(pool.answers == 0 ? n : std::min<size_t>(pool.answers, n));
     out.rotated = true;
     out.rotate_over = eligible.positions();
     if (n == 0) return;
-    out.rotate_start = static_cast<uint32_t>(next_rotation(pool, rrtype) % n);
+    out.rotate_start = static_cast<uint32_t>(next_rotation(pool, rrtype, advance) % n);
 }
 
 // One member is what client affinity means; more would be a stable set, which the operator
@@ -38,14 +42,20 @@ void select_round_robin(const Pool& pool, uint16_t rrtype, const Eligible& eligi
 constexpr uint32_t kHashDefaultAnswers = 1;
 
 void select_geo_pool(const Pool& pool, const Candidates& candidates, const Client& client, Rng& rng,
-                     uint16_t rrtype, Selection& out) {
+                     uint16_t rrtype, Selection& out, TraceStep* step) {
     GeoMatch where;  // no geo section (hand-built pools; compile refuses it): any member
     if (const GeoConfig* geo = pool.geo.get())
         where = resolve_region(geo->rules, client_address(client), geo->database.get());
+    if (step != nullptr) {
+        step->geo = true;
+        step->where = where;
+    }
     // A weighted pool draws instead of rotating: the shared counter is not touched.
-    const uint64_t rotation =
-        candidates.table->uniform_weight ? next_rotation(pool, rrtype) : uint64_t{0};
+    const uint64_t rotation = candidates.table->uniform_weight
+                                  ? next_rotation(pool, rrtype, step == nullptr)
+                                  : uint64_t{0};
     select_geo(candidates, pool.regions, where, pool.answers, rotation, rng, out);
+    out.client_region = where.region;
 }
 
 // Bounds the fallback walk even if compile's loop check were bypassed (hand-built pools).
@@ -54,40 +64,49 @@ constexpr int kMaxFallbackHops = 8;
 }  // namespace
 
 void select_from_eligible(const Pool& pool, uint16_t rrtype, const Eligible& eligible,
-                          const Client& client, Rng& rng, Selection& out) {
+                          const Client& client, Rng& rng, Selection& out, TraceStep* step) {
     out.count = 0;
     out.rotated = false;
     out.ecs_scope = 0;
+    out.client_region = kNoRegion;
     out.rotate_over = {};
+    const bool advance = step == nullptr;
     const Candidates candidates{&pool.family(rrtype).table, eligible.positions()};
     switch (pool.policy) {
         case Policy::round_robin:
-            select_round_robin(pool, rrtype, eligible, out);
+            select_round_robin(pool, rrtype, eligible, out, advance);
             break;
         case Policy::weighted:
             select_weighted(candidates, pool.answers, rng, out);
             break;
         case Policy::failover:
-            select_failover(candidates, pool.answers, next_rotation(pool, rrtype), out);
+            select_failover(candidates, pool.answers, next_rotation(pool, rrtype, advance), out);
             break;
-        case Policy::hash:
-            select_hash(candidates, pool.answers == 0 ? kHashDefaultAnswers : pool.answers,
-                        hashing_subnet(client), out);
+        case Policy::hash: {
+            const ClientNet subnet = hashing_subnet(client);
+            if (step != nullptr) {
+                step->hashed = true;
+                step->subnet = subnet;
+            }
+            select_hash(candidates, pool.answers == 0 ? kHashDefaultAnswers : pool.answers, subnet,
+                        out);
             break;
+        }
         case Policy::geo:
-            select_geo_pool(pool, candidates, client, rng, rrtype, out);
+            select_geo_pool(pool, candidates, client, rng, rrtype, out, step);
             break;
         case Policy::all:
-            select_all(candidates, pool.answers, next_rotation(pool, rrtype), out);
+            select_all(candidates, pool.answers, next_rotation(pool, rrtype, advance), out);
             break;
     }
 }
 
 Choice select_with_fallback(std::span<const Pool> pools, size_t index, uint16_t rrtype,
                             const health::HealthTable* health, const Client& client, Rng& rng,
-                            Eligible& scratch, Selection& out) {
+                            Eligible& scratch, Selection& out, Trace* trace) {
     out.count = 0;
     out.ecs_scope = 0;
+    out.client_region = kNoRegion;
     Choice c;
     const Pool* pool = &pools[index];
     // An answer is only as wide as the narrowest decision on the way to it: a geo pool that
@@ -96,15 +115,19 @@ Choice select_with_fallback(std::span<const Pool> pools, size_t index, uint16_t 
     for (int hop = 0;; ++hop) {
         c.pool = pool;
         const FamilySet& fs = pool->family(rrtype);
+        TraceStep* step = trace != nullptr ? trace->add(pool) : nullptr;
+        if (step != nullptr) step->family_size = static_cast<uint32_t>(fs.size());
         if (fs.size() == 0) {
             c.kind = Choice::nodata;  // nothing of this family, healthy or not
             out.ecs_scope = scope;
             return c;
         }
         scratch.compute(fs, health);
+        if (step != nullptr) step->up = scratch.count();
         if (scratch.count() > 0) {
-            select_from_eligible(*pool, rrtype, scratch, client, rng, out);
+            select_from_eligible(*pool, rrtype, scratch, client, rng, out, step);
             scope = std::max(scope, out.ecs_scope);
+            if (step != nullptr) step->picked = out.count;
             if (out.count > 0) {
                 c.kind = Choice::answer;
                 out.ecs_scope = scope;
@@ -127,9 +150,13 @@ Choice select_with_fallback(std::span<const Pool> pools, size_t index, uint16_t 
         // "all": fail open with every enabled member (drained ones are not in `fs`), through
         // the policy as if all were up, and by rotation when even then it picks none.
         scratch.set_all(fs);
-        select_from_eligible(*pool, rrtype, scratch, client, rng, out);
+        select_from_eligible(*pool, rrtype, scratch, client, rng, out, step);
         scope = std::max(scope, out.ecs_scope);
-        if (out.count == 0) select_round_robin(*pool, rrtype, scratch, out);
+        if (step != nullptr) step->fail_open = true;
+        if (out.count == 0) {
+            select_round_robin(*pool, rrtype, scratch, out, trace == nullptr);
+            if (step != nullptr) step->rotated_fail_open = true;
+        }
         c.kind = Choice::answer;
         out.ecs_scope = scope;
         return c;

@@ -15,6 +15,7 @@
 
 #include "steerdns/dns/name.h"
 #include "steerdns/dns/rr_type.h"
+#include "steerdns/lb/policy_geo.h"
 #include "steerdns/util/log.h"
 #include "steerdns/util/sockaddr.h"
 
@@ -168,6 +169,21 @@ void format_query_line(const QueryLogRecord& r, std::string& out) {
         out += " scope=";
         out += std::to_string(r.ecs_scope);
     }
+    if (r.pool_len > 0) {
+        // The decision (README "Why this answer"): which pool, where the client was placed,
+        // which failover tier answered, whether the fallback did.
+        out += " pool=";
+        util::append_logfmt_value(out, {r.pool, r.pool_len});
+        if (r.region_len > 0) {
+            out += " region=";
+            util::append_logfmt_value(out, {r.region, r.region_len});
+        }
+        if (r.flags & QueryLogRecord::kTier) {
+            out += " tier=";
+            out += std::to_string(r.tier);
+        }
+        if (r.flags & QueryLogRecord::kFallback) out += " fallback=1";
+    }
     out += " size=";
     out += std::to_string(r.size);
     out += '\n';
@@ -197,6 +213,23 @@ void QueryLogTap::record(const lb::Client& client, uint16_t port, Transport tran
     r->client_port = port;
     r->transport = transport;
     summarise_response(response, static_cast<uint16_t>(o.rcode), *r);
+    r->pool_len = 0;
+    r->region_len = 0;
+    if (o.pool != nullptr) {
+        r->pool_len = static_cast<uint8_t>(std::min(o.pool->name.size(), sizeof r->pool));
+        std::memcpy(r->pool, o.pool->name.data(), r->pool_len);
+        if (o.fallback) r->flags |= QueryLogRecord::kFallback;
+        if (o.has_tier) {
+            r->flags |= QueryLogRecord::kTier;
+            r->tier = o.tier;
+        }
+        const lb::GeoConfig* geo = o.pool->geo.get();
+        if (geo != nullptr && o.region < geo->region_names.size()) {
+            const std::string& name = geo->region_names[o.region];
+            r->region_len = static_cast<uint8_t>(std::min(name.size(), sizeof r->region));
+            std::memcpy(r->region, name.data(), r->region_len);
+        }
+    }
     ring_->commit();
 }
 

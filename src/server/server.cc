@@ -145,8 +145,11 @@ int Server::run() {
     // back so resident memory starts at what the compiled zones use, not at the load's peak.
     malloc_trim(0);
 
-    for (unsigned i = 0; i < opts_.threads; ++i)
+    for (unsigned i = 0; i < opts_.threads; ++i) {
         workers_.push_back(std::make_unique<Worker>(i, opts_, slot_, limits_.get()));
+        // The monitor outlives the workers (stopped after them).
+        workers_.back()->set_probe_lookup(why_probe_lookup());
+    }
     for (size_t l = 0; l < opts_.listen.size(); ++l) {
         for (unsigned i = 0; i < opts_.threads; ++i) {
             workers_[i]->add_udp(std::move(bound[l][i].udp), opts_.listen[l]);

@@ -8,6 +8,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "steerdns/answer/why.h"
 #include "steerdns/control/metrics.h"
 #include "steerdns/control/status_view.h"
 #include "steerdns/server/server.h"
@@ -248,6 +249,32 @@ control::HttpResponse Server::status(const control::StatusQuery& query) {
     r.body = doc.dump(query.since ? -1 : 2, ' ', false,
                       nlohmann::ordered_json::error_handler_t::replace) +
              "\n";
+    return r;
+}
+
+why::ProbeLookup Server::why_probe_lookup() const {
+    const health::Monitor* monitor = monitor_.get();
+    if (monitor == nullptr) return {};
+    return [monitor](uint32_t slot, health::ProbeStatus& out) {
+        return monitor->status_of(slot, out);
+    };
+}
+
+control::HttpResponse Server::why(const control::WhyQuery& query) {
+    const SnapshotPtr snap = slot_.get();
+    if (!snap) return control::json_error(503, "no zones loaded yet");
+    why::Question q;
+    q.name = query.name;
+    q.qtype = query.qtype;
+    q.client.family = query.family;
+    std::memcpy(q.client.address, query.address, sizeof q.client.address);
+    q.client.ecs = query.ecs.present ? &query.ecs : nullptr;
+    nlohmann::ordered_json doc;
+    doc["name"] = query.name_text;
+    doc["type"] = query.qtype == dns::type::AAAA ? "AAAA" : "A";
+    doc["lines"] = why::explain(*snap, q, why_probe_lookup(), util::unix_ms_now());
+    control::HttpResponse r;
+    r.body = doc.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
     return r;
 }
 

@@ -24,6 +24,8 @@ void add_worker(control::ServerCounters& total, const WorkerStats& w) {
     total.tcp_idle_timeouts += get(w.tcp_idle_timeouts);
     total.tcp_query_limit_closes += get(w.tcp_query_limit_closes);
     total.query_log_dropped += get(w.query_log_dropped);
+    total.why_answered += get(w.why_answered);
+    total.why_refused += get(w.why_refused);
 }
 
 }  // namespace steerdns::server

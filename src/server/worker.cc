@@ -21,6 +21,7 @@ Worker::Worker(unsigned id, const ServeOptions& opts, SnapshotSlot& slot, Shared
     }
     ctx_.max_udp_payload = opts.max_udp_payload;
     ctx_.nsid = opts.nsid;
+    ctx_.explain_from = opts.explain_from;
     ctx_.worker = id;  // its row of every snapshot's response counters
     ctx_.rng.reseed(0x5eed0000ull + id * 7919ull + static_cast<uint64_t>(uv_hrtime()));
     rx_buf_.resize(kBatch * kRxSlot);
@@ -240,6 +241,8 @@ size_t Worker::answer(std::span<const uint8_t> query, const Peer& peer, Transpor
         if (o.truncated) WorkerStats::bump(stats_.truncated);  // a UDP counter (/metrics)
     }
     count_query(stats_, transport == Transport::tcp, o.qtype, static_cast<uint16_t>(o.rcode));
+    if (o.explained) WorkerStats::bump(stats_.why_answered);
+    if (o.explain_refused) WorkerStats::bump(stats_.why_refused);
     if (query_log_.on())
         query_log_.record(peer.client, peer.port, transport, out.first(len), o, stats_);
     return len;

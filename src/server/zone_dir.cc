@@ -264,7 +264,10 @@ zone::CompileResult ZoneDir::compile(const zone::ZoneSpec& spec,
         for (zone::MemberSpec& ms : ps.members) {
             const std::string address = zone::canonical_address(ms.address.text);
             for (const zone::DrainKey& k : drained)
-                if (k.pool == pool && k.address == address) ms.enabled = false;
+                if (k.pool == pool && k.address == address && ms.enabled) {
+                    ms.enabled = false;
+                    ms.drained = true;
+                }
         }
     }
     return zone::compile_zone(copy, probes_);

@@ -26,8 +26,10 @@ const char* level_name(LogLevel l) {
     return "?";
 }
 
+}  // namespace
+
 // logfmt: bare when the value is a simple token, else quoted with " and \ escaped.
-void append_value(std::string& out, std::string_view v) {
+void append_logfmt_value(std::string& out, std::string_view v) {
     bool plain = !v.empty();
     for (char c : v) {
         if (c <= ' ' || c == '"' || c == '=' || c == '\\' ||
@@ -53,8 +55,6 @@ void append_value(std::string& out, std::string_view v) {
     }
     out += '"';
 }
-
-}  // namespace
 
 bool parse_log_level(std::string_view text, LogLevel& out) {
     for (LogLevel l : {LogLevel::debug, LogLevel::info, LogLevel::warn, LogLevel::error}) {
@@ -92,12 +92,12 @@ void log(LogLevel level, std::string_view msg, std::span<const LogField> fields)
     line += " level=";
     line += level_name(level);
     line += " msg=";
-    append_value(line, msg);
+    append_logfmt_value(line, msg);
     for (const auto& [k, v] : fields) {
         line += ' ';
         line += k;
         line += '=';
-        append_value(line, v);
+        append_logfmt_value(line, v);
     }
     line += '\n';
     std::lock_guard lock(g_mutex);

@@ -103,6 +103,8 @@ class Compiler {
         for (const Located& r : spec_.records) add_line(r.text, r.pos, false);
         add_geo();
         add_pools();
+        // Every region has its id now: pools and rules named them all.
+        if (geo_) geo_->region_names = region_names_;
         check_regions();
         if (has_errors(diags_)) return finish();
         group();
@@ -377,6 +379,7 @@ class Compiler {
                 lb::Member m;
                 m.address_text = ms.address.text;
                 m.enabled = ms.enabled;
+                m.drained = ms.drained;
                 m.weight = ms.weight;
                 m.priority = ms.priority;
                 if (ms.region) m.region = ms.region->text;
@@ -1006,7 +1009,7 @@ class Compiler {
     std::vector<std::string> region_names_;  // by id
     std::map<std::string, uint16_t, std::less<>> region_ids_;
     bool too_many_regions_ = false;
-    std::shared_ptr<const lb::GeoConfig> geo_;
+    std::shared_ptr<lb::GeoConfig> geo_;  // shared with the pools once the zone is built
     RdfPtr origin_;
     Wire apex_;
     uint32_t serial_ = 0;

@@ -29,8 +29,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802
         mode = self.server.mode  # type: ignore[attr-defined]
         host = self.headers.get("Host", "").split(":")[0]
-        if mode == "500":
-            status, body = 500, b"broken"
+        if mode in ("500", "503"):
+            status, body = int(mode), b"broken"
         elif mode == "wrongbody":
             status, body = 200, b"nope"
         elif self.server.want_host and host != "www.example.com":  # type: ignore[attr-defined]

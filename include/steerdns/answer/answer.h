@@ -6,10 +6,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "steerdns/answer/snapshot.h"
+#include "steerdns/answer/why.h"
 #include "steerdns/dns/nsid.h"
 #include "steerdns/dns/wire.h"
+#include "steerdns/lb/net_list.h"
 #include "steerdns/lb/policy.h"
 #include "steerdns/lb/rng.h"
 
@@ -25,6 +28,14 @@ struct Outcome {
     uint16_t qtype = 0;
     const lb::Pool* pool = nullptr;  // when the answer came from a pool
     bool fallback = false;           // no member of the pool was up: its fallback answered
+    // What the selection keyed on, for the query log: the geo client region (kNoRegion when
+    // none), and the failover priority that answered (failover pools only).
+    uint16_t region = lb::kNoRegion;
+    bool has_tier = false;
+    int32_t tier = 0;
+    // A `_why` query: answered with a trace, or refused (the client is not in --explain-from).
+    bool explained = false;
+    bool explain_refused = false;
 };
 
 // Per-worker state the query path may touch. Owned by one thread, never shared.
@@ -38,6 +49,10 @@ struct AnswerContext {
     // The eligible members of the pool being answered: its buffer is allocated once with the
     // context and reused by every query, so health filtering never allocates.
     lb::Eligible eligible;
+    // `_why` queries (decision traces): who may ask (--explain-from; empty: nobody), and the
+    // probe details member lines show (empty: states only).
+    std::vector<lb::Cidr> explain_from = lb::loopback_nets();
+    why::ProbeLookup probes;
 };
 
 // Writes the response to `query` into `out` and returns its length; 0 means send nothing.

@@ -43,6 +43,8 @@ struct ServerCounters {
     uint64_t tcp_idle_timeouts = 0;
     uint64_t tcp_query_limit_closes = 0;
     uint64_t query_log_dropped = 0;
+    uint64_t why_answered = 0;    // `_why` traces given
+    uint64_t why_refused = 0;     // `_why` queries from outside --explain-from
     uint64_t probes_delayed = 0;  // not per worker: the monitor's count
     health::ProbeResultCounts probe_results;
     uint64_t reloads_success = 0;

@@ -12,6 +12,7 @@
 #include "steerdns/control/drain_state.h"
 #include "steerdns/control/http_request.h"
 #include "steerdns/control/status_query.h"
+#include "steerdns/control/why_query.h"
 
 namespace steerdns::control {
 
@@ -24,6 +25,8 @@ class Backend {
     // GET /status with its parsed query string: the JSON document, or 404 for a zone or pool
     // that is not served.
     virtual HttpResponse status(const StatusQuery& query) = 0;
+    // GET /why: the decision trace for one name and client (JSON {"lines": [...]}).
+    virtual HttpResponse why(const WhyQuery& query) = 0;
     // Drains (or undrains) a member; replies once answers reflect it (or with the error).
     virtual void drain(const DrainKey& key, bool drain, Reply reply) = 0;
     // Reloads every zone file now; replies with what each file gave.

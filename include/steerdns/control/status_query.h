@@ -19,6 +19,9 @@ struct StatusQuery {
     bool filtered() const { return !zone.empty() || !pool.empty() || !state.empty(); }
 };
 
+// One query-string part: "+" is a space, %XX a byte. False with `error` on a bad escape.
+bool percent_decode(std::string_view in, std::string& out, std::string& error);
+
 // Parses `query` (the part after "?", percent-encoded, "+" for a space). False with `error`
 // set for an unknown or repeated parameter or a bad value, saying what is accepted.
 bool parse_status_query(std::string_view query, StatusQuery& out, std::string& error);

@@ -65,6 +65,8 @@ class Monitor {
     // Thread-safe reads for the control thread (a mutex: never on the query path).
     std::unordered_map<uint32_t, ProbeStatus> status() const;  // by probe slot
     ProbeResultCounts results() const;
+    // One slot's status, for a decision trace (`_why`, which is not the query path either).
+    bool status_of(uint32_t slot, ProbeStatus& out) const;
 
     struct Impl;
 

@@ -22,9 +22,15 @@ struct GeoLocation {
                              // address's own family (0-32 for IPv4)
 };
 
+// Which rule placed the client, for the decision trace (`_why`) and the query log.
+enum class GeoSource : uint8_t { none, net, country, continent, fallback_default };
+
+const char* geo_source_name(GeoSource s);
+
 struct GeoMatch {
     uint16_t region = kNoRegion;
     uint8_t scope = 0;  // ECS SCOPE PREFIX-LENGTH of the answer
+    GeoSource source = GeoSource::none;
 };
 
 class GeoRules {

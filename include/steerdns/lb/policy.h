@@ -13,6 +13,9 @@
 
 namespace steerdns::lb {
 
+struct Trace;      // trace.h
+struct TraceStep;  // trace.h
+
 // Who asked: the transport source address, and the ECS option when the query carried one.
 struct Client {
     uint8_t family = 4;  // of `address`
@@ -32,6 +35,8 @@ struct Selection {
     uint32_t rotate_start = 0;
     bool rotated = false;
     uint8_t ecs_scope = 0;
+    // geo: the client's region (kNoRegion otherwise), for the query log.
+    uint16_t client_region = kNoRegion;
     // A rotation runs over these positions (ascending: the Eligible's, which is the family's
     // identity list when every member is up).
     std::span<const uint32_t> rotate_over;
@@ -46,8 +51,11 @@ struct Selection {
 // depends on the client (hash: the hashing prefix; geo: what resolve_region() says).
 // out.count may be 0 (weighted, hash and geo when the eligible members are all of weight 0 or
 // outside the client's regions).
+// With a `trace` (a `_why` query) the rotation counters are read, not advanced, and what the
+// policy keyed on (geo region, hash subnet) is written to `step`.
 void select_from_eligible(const Pool& pool, uint16_t rrtype, const Eligible& eligible,
-                          const Client& client, Rng& rng, Selection& out);
+                          const Client& client, Rng& rng, Selection& out,
+                          TraceStep* step = nullptr);
 
 // What a balanced name answers once health and the fallback rule are applied.
 struct Choice {
@@ -69,8 +77,10 @@ struct Choice {
 // out.ecs_scope is the longest scope of the decisions on the way (a fallback taken because of
 // where the client is depends on it), also for the NODATA kinds. `scratch` holds the eligible
 // positions out.rotate_over may point into. No allocation, no lock.
+// `trace`: null for every normal query; for a `_why` query each pool looked at adds a step,
+// and no shared rotation counter moves.
 Choice select_with_fallback(std::span<const Pool> pools, size_t index, uint16_t rrtype,
                             const health::HealthTable* health, const Client& client, Rng& rng,
-                            Eligible& scratch, Selection& out);
+                            Eligible& scratch, Selection& out, Trace* trace = nullptr);
 
 }  // namespace steerdns::lb

@@ -4,6 +4,8 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "steerdns/lb/candidates.h"
 #include "steerdns/lb/geo_rules.h"
@@ -18,6 +20,7 @@ namespace steerdns::lb {
 struct GeoConfig {
     GeoRules rules;
     std::shared_ptr<const GeoIp> database;  // null: net rules and the default only
+    std::vector<std::string> region_names;  // by region id, for the decision trace and logs
 };
 
 // `where`: resolve_region()'s answer; its scope becomes out.ecs_scope. `rotation`: the

@@ -36,6 +36,7 @@ struct Member {
     uint8_t address[16] = {};  // network order; 4 bytes used for IPv4
     std::string address_text;
     bool enabled = true;
+    bool drained = false;  // disabled through the control API (POST /drain), not the file
     uint32_t weight = 1;
     int32_t priority = 0;
     uint32_t probe_slot = UINT32_MAX;  // health::kNoProbe: no check, always up

@@ -8,6 +8,7 @@
 
 #include "steerdns/control/auth.h"
 #include "steerdns/dns/nsid.h"
+#include "steerdns/lb/net_list.h"
 #include "steerdns/server/socket.h"
 #include "steerdns/util/log.h"
 
@@ -47,6 +48,8 @@ struct ServeOptions {
     std::optional<std::string> control_token;  // from --control-token-file; none: no writes
     // --control-read-from: peers whose GETs need no token (loopback by default).
     std::vector<lb::Cidr> control_read_from = control::AuthConfig::default_read_from();
+    // --explain-from: who may ask `_why` decision traces (loopback by default; empty: nobody).
+    std::vector<lb::Cidr> explain_from = lb::loopback_nets();
 };
 
 }  // namespace steerdns::server

@@ -31,6 +31,8 @@ struct QueryLogRecord {
         kTruncated = 2,  // TC set
         kEcs = 4,        // the response carries an EDNS Client Subnet option
         kFirst = 8,      // `first` holds the first A/AAAA address of the answer section
+        kFallback = 16,  // the pool's fallback answered (no member of it was up)
+        kTier = 32,      // `tier`: the failover priority that answered
     };
     int64_t time_ns = 0;  // CLOCK_REALTIME
     uint8_t client[16] = {};
@@ -50,6 +52,14 @@ struct QueryLogRecord {
     uint8_t first[16] = {};
     uint8_t qname_len = 0;
     uint8_t qname[dns::kMaxNameLen] = {};  // wire form, the client's case
+    // The decision, copied (the pool may be freed by a reload before the line is written):
+    // the balanced name's pool, the client's geo region, the failover tier. Longer names are
+    // cut.
+    int32_t tier = 0;
+    uint8_t pool_len = 0;
+    uint8_t region_len = 0;
+    char pool[47] = {};
+    char region[31] = {};
 };
 
 // Fills everything but the time and the client from a response built by answer_query.

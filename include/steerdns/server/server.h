@@ -50,6 +50,8 @@ class Server : private control::Backend {
     void sample_answers();
     std::string metrics() override;
     control::HttpResponse status(const control::StatusQuery& query) override;
+    control::HttpResponse why(const control::WhyQuery& query) override;
+    why::ProbeLookup why_probe_lookup() const;
     void drain(const zone::DrainKey& key, bool drain, control::Reply reply) override;
     void reload(control::Reply reply) override;
     void retire();

@@ -32,6 +32,9 @@ struct alignas(64) WorkerStats {
     std::atomic<uint64_t> tcp_query_limit_closes{0};  // closed after --tcp-max-queries
     // --query-log: records lost because this worker's ring was full (the writer fell behind).
     std::atomic<uint64_t> query_log_dropped{0};
+    // `_why` decision traces: given, and refused to clients outside --explain-from.
+    std::atomic<uint64_t> why_answered{0};
+    std::atomic<uint64_t> why_refused{0};
 
     // Queries answered, by transport (0 udp, 1 tcp), qtype slot (qtype_slot()) and rcode
     // (% kRcodeSlots): 6 KiB per worker, read by /metrics.

@@ -49,6 +49,8 @@ class Worker {
 
     // --query-log: this worker's ring and sampling; before start().
     void set_query_log(QueryLogRing* ring, unsigned sample) { query_log_.attach(ring, sample); }
+    // Where `_why` traces read probe details (before start()).
+    void set_probe_lookup(why::ProbeLookup probes) { ctx_.probes = std::move(probes); }
     void start();           // spawns the thread
     void adopt_snapshot();  // wakes the worker to take the slot's current snapshot
     void stop();            // asks the loop to close everything; join() waits

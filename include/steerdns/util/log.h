@@ -28,6 +28,9 @@ inline void log(LogLevel level, std::string_view msg, std::initializer_list<LogF
 // log(), so they never interleave with log lines.
 void log_write_lines(std::string_view lines);
 
+// A logfmt value: bare when it is a simple token, else quoted with " and \ escaped.
+void append_logfmt_value(std::string& out, std::string_view v);
+
 inline void log_debug(std::string_view m, std::initializer_list<LogField> f = {}) {
     log(LogLevel::debug, m, f);
 }

@@ -28,6 +28,7 @@ struct SoaSpec {
 struct MemberSpec {
     Located address;  // IPv4 or IPv6 literal, syntax checked by the loader
     bool enabled = true;
+    bool drained = false;  // disabled by POST /drain rather than by the file
     uint32_t weight = 1;
     int32_t priority = 0;
     std::optional<Located> region;

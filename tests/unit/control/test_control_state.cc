@@ -508,6 +508,7 @@ namespace {
 struct FakeBackend : control::Backend {
     std::vector<std::string> calls;
     std::string metrics() override { return "m 1\n"; }
+    control::HttpResponse why(const control::WhyQuery&) override { return {}; }
     control::HttpResponse status(const control::StatusQuery&) override {
         control::HttpResponse r;
         r.body = "{}";
