@@ -4,6 +4,7 @@
 
 #include "steerdns/server/zone_dir.h"
 #include "steerdns/zone/compile.h"
+#include "steerdns/zone/failover.h"
 
 namespace steerdns::cli {
 
@@ -24,11 +25,19 @@ int run_check(const std::vector<std::string>& paths, std::ostream& out, std::ost
             ++problems;
         }
         for (const std::string& f : files) {
-            zone::CompileResult r = zone::load_zone(f);
+            // load_zone() in two steps: the spec is kept for the per-pool failover lines.
+            zone::LoadResult loaded = zone::load_zone_file(f);
+            zone::CompileResult r;
+            if (loaded.ok()) {
+                r = zone::compile_zone(loaded.spec);
+            } else {
+                r.diags = std::move(loaded.diags);
+            }
             for (const zone::Diagnostic& d : r.diags) err << d.to_string() << "\n";
-            const size_t errors = zone::error_count(r.diags);
-            problems += static_cast<int>(errors);  // warnings do not fail
-            warnings += r.diags.size() - errors;
+            // Warnings do not fail; errors and broken failover budgets do.
+            const size_t failing = zone::check_problem_count(r.diags);
+            problems += static_cast<int>(failing);
+            warnings += r.diags.size() - failing;
             if (!r.zone) continue;
             const std::string apex = r.zone->apex_text();
             auto [it, fresh] = apex_file.emplace(apex, f);
@@ -42,6 +51,9 @@ int run_check(const std::vector<std::string>& paths, std::ostream& out, std::ost
                 << r.zone->member_count()
                 << (r.zone->member_count() == 1 ? " member, " : " members, ")
                 << r.zone->nodes.size() << " names\n";
+            for (const zone::PoolSpec& pool : loaded.spec.pools)
+                out << "  " << zone::failover_summary(pool, zone::failover_times(loaded.spec, pool))
+                    << "\n";
         }
     }
     if (problems > 0) err << problems << (problems == 1 ? " problem" : " problems");

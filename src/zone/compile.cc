@@ -17,6 +17,7 @@
 #include "steerdns/lb/geo_map.h"
 #include "steerdns/lb/geoip.h"
 #include "steerdns/lb/policy_geo.h"
+#include "steerdns/zone/failover.h"
 #include "steerdns/zone/json_positions.h"
 #include "steerdns/zone/ldns_ptr.h"
 
@@ -107,6 +108,9 @@ class Compiler {
         if (geo_) geo_->region_names = region_names_;
         check_regions();
         if (has_errors(diags_)) return finish();
+        // Only for a zone that is otherwise good: a budget or a fail-open warning about a
+        // broken pool would be noise beside its errors.
+        check_failover(spec_, diags_);
         group();
         check_consistency();
         if (has_errors(diags_)) return finish();

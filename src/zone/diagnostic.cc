@@ -69,4 +69,9 @@ size_t error_count(const Diagnostics& diags) {
                                              [](const Diagnostic& d) { return d.is_error(); }));
 }
 
+size_t check_problem_count(const Diagnostics& diags) {
+    return static_cast<size_t>(std::count_if(diags.begin(), diags.end(),
+                                             [](const Diagnostic& d) { return d.fails_check(); }));
+}
+
 }  // namespace steerdns::zone

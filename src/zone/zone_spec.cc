@@ -30,12 +30,12 @@ constexpr size_t kMaxNameLength = 255;  // presentation format, with room for es
 
 // In documentation order, which is also the order of "expected one of" lists.
 // "$schema" lets editors find zones/schema/zone.schema.json; the loader ignores its value.
-constexpr std::array<std::string_view, 9> kZoneKeys{"zone",   "ttl", "soa",   "ns",     "records",
-                                                    "checks", "geo", "pools", "$schema"};
+constexpr std::array<std::string_view, 10> kZoneKeys{
+    "zone", "ttl", "soa", "ns", "records", "checks", "geo", "failover_budget", "pools", "$schema"};
 constexpr std::array<std::string_view, 7> kSoaKeys{"mname", "rname",  "serial", "refresh",
                                                    "retry", "expire", "minimum"};
-constexpr std::array<std::string_view, 7> kPoolKeys{"policy",   "ttl",     "answers", "check",
-                                                    "fallback", "regions", "members"};
+constexpr std::array<std::string_view, 8> kPoolKeys{
+    "policy", "ttl", "answers", "check", "fallback", "failover_budget", "regions", "members"};
 constexpr std::array<std::string_view, 7> kMemberKeys{
     "address", "enabled", "weight", "priority", "region", "check", "probe_address"};
 constexpr std::array<std::string_view, 12> kCheckKeys{
@@ -55,6 +55,9 @@ constexpr double kMaxDuration = 3600;
 constexpr int64_t kMaxRiseFall = 100;
 // A fallback chain (pool -> pool -> ...) may be walked per query; keep it short.
 constexpr size_t kMaxFallbackChain = 8;
+// A failover budget, in seconds: at least the shortest probe interval, at most a day.
+constexpr double kMinBudget = 0.1;
+constexpr double kMaxBudget = 86400;
 constexpr std::array<std::string_view, 6> kPolicies{"round-robin", "weighted", "failover",
                                                     "hash",        "geo",      "all"};
 
@@ -194,6 +197,8 @@ class ZoneLoader : private JsonReader {
                 load_checks(v, spec.checks);
             } else if (m.key == "geo") {
                 load_geo(v, spec.geo);
+            } else if (m.key == "failover_budget") {
+                spec.failover_budget = budget_value(v);
             } else if (m.key == "pools") {
                 load_pools(v, spec.pools);
             } else if (m.key == "$schema" && !v.dom.is_string()) {
@@ -212,6 +217,13 @@ class ZoneLoader : private JsonReader {
         }
         if (!name->text.ends_with('.')) name->text += '.';
         origin = std::move(*name);
+    }
+
+    std::optional<BudgetSpec> budget_value(const JsonValue& v) {
+        const std::optional<uint32_t> ms =
+            duration_value(v, "failover_budget", kMinBudget, kMaxBudget);
+        if (!ms) return std::nullopt;
+        return BudgetSpec{*ms, value_pos(v)};
     }
 
     void load_soa(const JsonValue& v, SoaSpec& soa) {
@@ -570,6 +582,8 @@ class ZoneLoader : private JsonReader {
                 set_if(string_value(f), pool.check);
             } else if (m.key == "fallback") {
                 set_if(string_value(f), pool.fallback);
+            } else if (m.key == "failover_budget") {
+                pool.failover_budget = budget_value(f);
             } else if (m.key == "regions") {
                 pool.regions_pos = key_pos(f.node, f.path);
                 load_region_lists(f, pool.regions);

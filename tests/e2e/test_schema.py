@@ -49,6 +49,8 @@ def main() -> None:
         b = copy.deepcopy(base); b["soa"]["serial"] = "1"; bad["serial as a string"] = b
         b = copy.deepcopy(base); b["pools"]["www"]["members"] = []; bad["no members"] = b
         b = copy.deepcopy(base); b["pools"]["a.*.b"] = b["pools"].pop("www"); bad["* inside a pool name"] = b
+        b = copy.deepcopy(base); b["failover_budget"] = "20"; bad["failover_budget as a string"] = b
+        b = copy.deepcopy(base); b["pools"]["www"]["failover_budget"] = 0; bad["failover_budget 0"] = b
         with tempfile.TemporaryDirectory() as d:
             for what, doc in bad.items():
                 t.check(f"schema rejects: {what}", any(True for _ in validator.iter_errors(doc)))
@@ -77,6 +79,17 @@ def main() -> None:
             t.check("a pool at *.cdn is accepted by steerdns check", r.returncode == 0,
                     detail=r.stdout + r.stderr)
             t.eq("and by the schema", [e.message for e in validator.iter_errors(wild)], [])
+            # "failover_budget" at zone and pool level (issue 14): accepted by both.
+            budget = copy.deepcopy(base)
+            budget["failover_budget"] = 120
+            budget["checks"] = {"web": {"type": "tcp", "port": 80}}
+            budget["pools"]["www"].update({"check": "web", "failover_budget": 47.5})
+            p.write_text(json.dumps(budget, indent=2))
+            r = subprocess.run([t.binary, "check", str(p)], capture_output=True, text=True,
+                               timeout=10)
+            t.check("failover_budget (zone and pool) is accepted by steerdns check",
+                    r.returncode == 0, detail=r.stdout + r.stderr)
+            t.eq("and by the schema", [e.message for e in validator.iter_errors(budget)], [])
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 // `steerdns check PATH...`: loads every zone file as the server would and reports each one's
-// problems, located, or a one-line summary.
+// problems, located, or a one-line summary and one line per pool with its worst-case
+// failover (zone/failover.h). A broken "failover_budget" fails check, not the server.
 #pragma once
 
 #include <ostream>

@@ -26,7 +26,10 @@ struct Located {
 
 // An error rejects the zone (and makes `steerdns check` exit 1); a warning is printed and
 // logged but the zone is served: it is valid, only probably not what the operator meant.
-enum class Severity : uint8_t { error, warning };
+// A budget is a promise the file makes that its own settings break (a "failover_budget"
+// below the worst case): `check` fails on it so CI catches it, but the zone is valid, so the
+// server logs it as a warning and serves the zone.
+enum class Severity : uint8_t { error, warning, budget };
 
 struct Diagnostic {
     std::string file;
@@ -38,6 +41,8 @@ struct Diagnostic {
     // unknown are left out).
     std::string to_string() const;
     bool is_error() const { return severity == Severity::error; }
+    // What makes `steerdns check` exit 1: errors and broken budgets.
+    bool fails_check() const { return severity != Severity::warning; }
 };
 
 using Diagnostics = std::vector<Diagnostic>;
@@ -47,6 +52,8 @@ size_t error_count(const Diagnostics& diags);
 inline bool has_errors(const Diagnostics& diags) {
     return error_count(diags) != 0;
 }
+// How many of `diags` make `steerdns check` fail (errors and broken budgets).
+size_t check_problem_count(const Diagnostics& diags);
 
 // The closest of `candidates` to `word` within a typo's reach (case ignored), or "": the
 // "did you mean" of messages about names.

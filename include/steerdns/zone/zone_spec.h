@@ -44,6 +44,13 @@ struct RegionListSpec {
     std::vector<Located> regions;
 };
 
+// "failover_budget": the most seconds the operator accepts between a member dying and
+// resolvers having forgotten it (failover.h computes the worst case and compares).
+struct BudgetSpec {
+    uint32_t ms = 0;
+    SourcePos pos;  // of the value
+};
+
 struct PoolSpec {
     Located name;  // the key under "pools", relative like any owner name
     Located policy{"round-robin", {}};
@@ -51,8 +58,9 @@ struct PoolSpec {
     std::optional<uint32_t> answers;  // defaults to all members of the queried family
     std::optional<Located> check;
     std::optional<Located> fallback;
-    std::vector<RegionListSpec> regions;   // in file order
-    std::optional<SourcePos> regions_pos;  // of the "regions" key, when given
+    std::optional<BudgetSpec> failover_budget;  // overrides the zone's
+    std::vector<RegionListSpec> regions;        // in file order
+    std::optional<SourcePos> regions_pos;       // of the "regions" key, when given
     std::vector<MemberSpec> members;
     SourcePos pos;  // of the pool object
 };
@@ -92,7 +100,8 @@ struct ZoneSpec {
     std::vector<Located> records;   // presentation-format lines, parsed by compile with ldns
     std::vector<CheckSpec> checks;  // in file order
     std::optional<GeoSpec> geo;
-    std::vector<PoolSpec> pools;  // in file order
+    std::optional<BudgetSpec> failover_budget;  // for every pool with a check
+    std::vector<PoolSpec> pools;                // in file order
 };
 
 // Parses and shape-checks one zone file's text. On success `diags` has no errors. Every problem
