@@ -133,14 +133,17 @@ void force_down(const std::vector<zone::ZonePtr>& zones, const std::set<std::str
     for (const zone::ZonePtr& zp : zones) {
         zone::Zone& z = const_cast<zone::Zone&>(*zp);
         for (lb::Pool& pool : z.pools) {
+            // Drained members too: down and drained at once is still a member.
+            for (const lb::Member& m : pool.members) {
+                const std::string a = zone::canonical_address(m.address_text);
+                if (down.count(a) != 0) down_found.insert(a);
+            }
             for (lb::FamilySet* fs : {&pool.v4, &pool.v6}) {
                 bool any = false;
                 for (size_t i = 0; i < fs->size(); ++i) {
                     const std::string a =
                         zone::canonical_address(pool.members[fs->members[i]].address_text);
-                    const bool is_down = down.count(a) != 0;
-                    if (is_down) down_found.insert(a);
-                    any |= is_down;
+                    any |= down.count(a) != 0;
                 }
                 if (!any) continue;
                 for (size_t i = 0; i < fs->size(); ++i) {
@@ -303,7 +306,9 @@ using NetKey = std::array<uint8_t, 18>;  // family, prefix, address
 
 struct NetStat {
     uint64_t queries = 0;
-    std::map<int64_t, uint64_t> first;  // row, or -1 for NODATA
+    // Answers by the rows they hold, ascending (empty: NODATA): the set, not the order, so a
+    // rotation does not split one answer into several.
+    std::map<std::vector<uint32_t>, uint64_t> answers;
 };
 
 std::string net_text(const NetKey& k) {
@@ -426,6 +431,7 @@ bool simulate(const SimulateOptions& o, SimulateReport& report, std::string& err
     lb::Eligible scratch;
     lb::Selection sel;
     dns::ClientSubnet ecs;
+    std::vector<uint32_t> answer_rows;  // of one query, for the per-network table
     for (uint64_t q = 0; q < o.queries; ++q) {
         uint8_t client_family = 4;
         uint8_t address[16] = {};
@@ -456,17 +462,15 @@ bool simulate(const SimulateOptions& o, SimulateReport& report, std::string& err
         const lb::Choice c = lb::select_with_fallback(z.pools, index, o.rrtype, snap.health(),
                                                       client, rng, scratch, sel);
         report.fallback += c.fallback ? 1 : 0;
-        int64_t first_row = -1;
+        answer_rows.clear();
         if (c.kind == lb::Choice::answer && sel.count > 0) {
             const size_t answering = static_cast<size_t>(c.pool - z.pools.data());
             const lb::FamilySet& fs = c.pool->family(o.rrtype);
             for (uint32_t i = 0; i < sel.count; ++i) {
                 const size_t row = rows.at(answering, fs.members[sel.position(i)]);
                 ++report.members[row].answered;
-                if (i == 0) {
-                    ++report.members[row].first;
-                    first_row = static_cast<int64_t>(row);
-                }
+                if (i == 0) ++report.members[row].first;
+                if (per_network) answer_rows.push_back(static_cast<uint32_t>(row));
             }
         } else {
             ++report.nodata;
@@ -478,7 +482,8 @@ bool simulate(const SimulateOptions& o, SimulateReport& report, std::string& err
             std::memcpy(key.data() + 2, net.address, 16);
             NetStat& st = networks[key];
             ++st.queries;
-            ++st.first[first_row];
+            std::sort(answer_rows.begin(), answer_rows.end());
+            ++st.answers[answer_rows];
         }
     }
     for (MemberShare& s : report.members) {
@@ -497,10 +502,13 @@ bool simulate(const SimulateOptions& o, SimulateReport& report, std::string& err
         NetworkShare ns;
         ns.network = net_text(*order[i].first);
         ns.queries = order[i].second->queries;
-        for (const auto& [row, n] : order[i].second->first)
-            ns.first.emplace_back(
-                row < 0 ? "NODATA" : report.members[static_cast<size_t>(row)].address, n);
-        std::stable_sort(ns.first.begin(), ns.first.end(),
+        for (const auto& [answer, n] : order[i].second->answers) {
+            std::string text = answer.empty() ? "NODATA" : "";
+            for (uint32_t row : answer)
+                text += (text.empty() ? "" : " ") + report.members[row].address;
+            ns.answers.emplace_back(std::move(text), n);
+        }
+        std::stable_sort(ns.answers.begin(), ns.answers.end(),
                          [](const auto& a, const auto& b) { return a.second > b.second; });
         report.networks.push_back(std::move(ns));
     }
@@ -545,21 +553,21 @@ void print_report(const SimulateReport& r, std::ostream& out) {
         << (r.network_count == 1 ? " network" : " networks");
     if (r.network_count > r.networks.size())
         out << ", the " << r.networks.size() << " with the most queries";
-    out << "): the member first in their answers\n";
+    out << "): the answers their queries got\n";
     size_t net_width = 20;
     for (const NetworkShare& ns : r.networks)
         net_width = std::max(net_width, ns.network.size() + 2);
-    out << pad("network", net_width) << pad("queries", 9) << "first\n";
+    out << pad("network", net_width) << pad("queries", 9) << "answer\n";
     for (const NetworkShare& ns : r.networks) {
         std::string line = pad(ns.network, net_width) + pad(std::to_string(ns.queries), 9);
-        const size_t shown = std::min<size_t>(ns.first.size(), 3);
+        const size_t shown = std::min<size_t>(ns.answers.size(), 3);
         for (size_t i = 0; i < shown; ++i) {
             if (i > 0) line += ", ";
-            line +=
-                ns.first[i].first + " " +
-                percent(static_cast<double>(ns.first[i].second) / static_cast<double>(ns.queries));
+            line += ns.answers[i].first + " " +
+                    percent(static_cast<double>(ns.answers[i].second) /
+                            static_cast<double>(ns.queries));
         }
-        if (ns.first.size() > shown) line += ", ...";
+        if (ns.answers.size() > shown) line += ", ...";
         out << line << "\n";
     }
 }

@@ -40,11 +40,13 @@ struct MemberShare {
     std::string note;                  // "down", "drained", "fallback pool x", ...
 };
 
-// Queries from one client network, by the member that came first in their answers.
+// Queries from one client network, by the answer they got.
 struct NetworkShare {
     std::string network;  // "198.51.100.0/24": the ECS source network, or the source's /24 or /56
     uint64_t queries = 0;
-    std::vector<std::pair<std::string, uint64_t>> first;  // most first; "NODATA" for none
+    // The members of an answer in table order, space-separated ("NODATA" for none), and how
+    // many queries got it; most first.
+    std::vector<std::pair<std::string, uint64_t>> answers;
 };
 
 struct SimulateReport {

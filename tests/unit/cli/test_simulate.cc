@@ -165,6 +165,8 @@ TEST_CASE("simulate: a drained member leaves every answer, fallback included") {
     CHECK(member(drained, "192.0.2.32").first == 500);
     CHECK(member(drained, "192.0.2.33").first == 500);
     CHECK(*member(drained, "192.0.2.32").configured == 0.5);
+    o.down = {"192.0.2.31"};  // drained and down at once: still a member, still out
+    CHECK(member(run(o), "192.0.2.31").answered == 0);
 
     o.name = "none.lb.example.test";
     o.drain = {};
@@ -185,6 +187,21 @@ TEST_CASE("simulate: round robin, AAAA, and every member of an answer counted") 
         CHECK(m.answered == 2000);  // "answers": 2
         CHECK(*m.configured == doctest::Approx(1.0 / 3));
     }
+    CHECK(r.networks.empty());  // only with by_network for round robin
+
+    // By network: answers are sets of members, a rotation's three pairs a third each.
+    o.by_network = true;
+    o.clients = {source("198.51.100.0/24")};
+    const cli::SimulateReport nets = run(o);
+    REQUIRE(nets.networks.size() == 1);
+    CHECK(nets.networks[0].network == "198.51.100.0/24");
+    CHECK(nets.networks[0].answers ==
+          std::vector<std::pair<std::string, uint64_t>>{{"192.0.2.10 192.0.2.11", 1000},
+                                                        {"192.0.2.10 192.0.2.12", 1000},
+                                                        {"192.0.2.11 192.0.2.12", 1000}});
+    o.by_network = false;
+    o.clients = {};
+
     o.rrtype = dns::type::AAAA;
     const cli::SimulateReport v6 = run(o);
     REQUIRE(v6.members.size() == 1);
@@ -205,8 +222,8 @@ TEST_CASE("simulate: hash and geo answer by client network, with and without ECS
     std::map<std::string, uint64_t> firsts;
     for (const cli::NetworkShare& n : h.networks) {
         CHECK(n.queries == 10);
-        REQUIRE(n.first.size() == 1);  // one /24, one member
-        firsts[n.first[0].first] += n.queries;
+        REQUIRE(n.answers.size() == 1);  // one /24, one member
+        firsts[n.answers[0].first] += n.queries;
     }
     CHECK(firsts.size() == 4);  // 256 networks hash onto every member
 
@@ -216,7 +233,7 @@ TEST_CASE("simulate: hash and geo answer by client network, with and without ECS
     const cli::SimulateReport direct = run(o);
     REQUIRE(direct.networks.size() == 2);
     std::map<std::string, std::string> by_net;
-    for (const cli::NetworkShare& n : direct.networks) by_net[n.network] = n.first[0].first;
+    for (const cli::NetworkShare& n : direct.networks) by_net[n.network] = n.answers[0].first;
     CHECK(by_net["198.51.100.0/24"] == "192.0.2.51");  // eu
     CHECK(by_net["203.0.113.0/24"] == "192.0.2.52");   // default us
     CHECK(member(direct, "192.0.2.51").first == 500);
