@@ -326,6 +326,119 @@ std::string pad(std::string s, size_t width) {
     return s;
 }
 
+// --clients and --clients-file together; 0.0.0.0/0 when neither gives any.
+bool client_sources(const SimulateOptions& o, std::vector<ClientSource>& out, std::string& error) {
+    out = o.clients;
+    if (!o.clients_file.empty()) {
+        std::string text;
+        std::vector<ClientSource> listed;
+        constexpr uint64_t kMaxClientsFile = uint64_t{64} << 20;
+        if (util::read_file(o.clients_file, text, error, kMaxClientsFile) &&
+            text.size() > kMaxClientsFile)
+            error = "larger than 64 MiB";
+        if (!error.empty() || !parse_clients_file(text, listed, error)) {
+            error = o.clients_file + ": " + error;
+            return false;
+        }
+        out.insert(out.end(), listed.begin(), listed.end());
+    }
+    if (out.empty()) out.push_back(ClientSource{});  // 0.0.0.0/0: the IPv4 Internet, evenly
+    return true;
+}
+
+// The query loop: one lb::Client per query, as the server builds it from the source address
+// or the ECS option, then the server's selection; counts go to the report's rows and, when
+// `networks` is given, to the client's network.
+void run_queries(const SimulateOptions& o, const zone::Zone& z, size_t index,
+                 const health::HealthTable* health, std::vector<ClientSource> sources, Rows& rows,
+                 SimulateReport& report, std::map<NetKey, NetStat>* networks) {
+    ClientSpread spread(std::move(sources));
+    lb::Rng rng(o.seed);
+    lb::Eligible scratch;
+    lb::Selection sel;
+    dns::ClientSubnet ecs;
+    std::vector<uint32_t> answer_rows;  // of one query, for the per-network table
+    for (uint64_t q = 0; q < o.queries; ++q) {
+        uint8_t client_family = 4;
+        uint8_t address[16] = {};
+        size_t source = 0;
+        spread.next(client_family, address, source);
+        lb::ClientNet net;
+        net.family = client_family;
+        std::memcpy(net.address, address, sizeof address);
+        lb::Client client;
+        if (o.ecs) {
+            // A resolver sends /24 or /56 of its client, or the network given when narrower.
+            const uint8_t usual = client_family == 6 ? kNetPrefixV6 : kNetPrefixV4;
+            lb::truncate(net, std::max(usual, spread.sources()[source].net.prefix));
+            ecs = dns::ClientSubnet{};
+            ecs.present = true;
+            ecs.family = client_family == 6 ? 2 : 1;
+            ecs.source_prefix = net.prefix;
+            std::memcpy(ecs.address, net.address, sizeof ecs.address);
+            client.family = 4;
+            std::memcpy(client.address, kResolverV4, sizeof kResolverV4);
+            client.ecs = &ecs;
+        } else {
+            client.family = client_family;
+            std::memcpy(client.address, address, sizeof address);
+            lb::truncate(net, client_family == 6 ? kNetPrefixV6 : kNetPrefixV4);
+        }
+
+        const lb::Choice c =
+            lb::select_with_fallback(z.pools, index, o.rrtype, health, client, rng, scratch, sel);
+        report.fallback += c.fallback ? 1 : 0;
+        answer_rows.clear();
+        if (c.kind == lb::Choice::answer && sel.count > 0) {
+            const size_t answering = static_cast<size_t>(c.pool - z.pools.data());
+            const lb::FamilySet& fs = c.pool->family(o.rrtype);
+            for (uint32_t i = 0; i < sel.count; ++i) {
+                const size_t row = rows.at(answering, fs.members[sel.position(i)]);
+                ++report.members[row].answered;
+                if (i == 0) ++report.members[row].first;
+                answer_rows.push_back(static_cast<uint32_t>(row));
+            }
+        } else {
+            ++report.nodata;
+        }
+        if (networks != nullptr) {
+            NetKey key{};
+            key[0] = net.family;
+            key[1] = net.prefix;
+            std::memcpy(key.data() + 2, net.address, 16);
+            NetStat& st = (*networks)[key];
+            ++st.queries;
+            std::sort(answer_rows.begin(), answer_rows.end());
+            ++st.answers[answer_rows];
+        }
+    }
+}
+
+// The `limit` networks with the most queries (ties in address order), each with its answers,
+// most frequent first.
+void top_networks(const std::map<NetKey, NetStat>& networks, size_t limit, SimulateReport& report) {
+    report.network_count = networks.size();
+    std::vector<std::pair<const NetKey*, const NetStat*>> order;
+    for (const auto& [k, st] : networks) order.emplace_back(&k, &st);
+    std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+        return a.second->queries > b.second->queries;
+    });
+    for (size_t i = 0; i < order.size() && i < limit; ++i) {
+        NetworkShare ns;
+        ns.network = net_text(*order[i].first);
+        ns.queries = order[i].second->queries;
+        for (const auto& [answer, n] : order[i].second->answers) {
+            std::string text = answer.empty() ? "NODATA" : "";
+            for (uint32_t row : answer)
+                text += (text.empty() ? "" : " ") + report.members[row].address;
+            ns.answers.emplace_back(std::move(text), n);
+        }
+        std::stable_sort(ns.answers.begin(), ns.answers.end(),
+                         [](const auto& a, const auto& b) { return a.second > b.second; });
+        report.networks.push_back(std::move(ns));
+    }
+}
+
 }  // namespace
 
 bool simulate(const SimulateOptions& o, SimulateReport& report, std::string& error) {
@@ -345,6 +458,8 @@ bool simulate(const SimulateOptions& o, SimulateReport& report, std::string& err
     if (!canonical_set(o.down, "--down", down, error) ||
         !canonical_set(o.drain, "--drain", drained, error))
         return false;
+    std::vector<ClientSource> sources;
+    if (!client_sources(o, sources, error)) return false;
 
     std::vector<zone::ZonePtr> zones;
     std::set<std::string> drain_found;
@@ -383,6 +498,7 @@ bool simulate(const SimulateOptions& o, SimulateReport& report, std::string& err
     report.answers = pool.answers;
     report.queries = o.queries;
 
+    // The queried pool's rows first, every member of the family, in file order.
     Rows rows(z, report.members);
     const uint8_t family = o.rrtype == dns::type::AAAA ? 6 : 4;
     for (uint32_t m = 0; m < pool.members.size(); ++m) {
@@ -399,119 +515,21 @@ bool simulate(const SimulateOptions& o, SimulateReport& report, std::string& err
         }
     }
     double nodata_configured = 0;
-    const bool has_configured = configured_shares(z, index, o.rrtype, health.get(), rows,
+    const bool has_configured = configured_shares(z, index, o.rrtype, snap.health(), rows,
                                                   report.members, nodata_configured);
-    if (has_configured)
-        for (MemberShare& s : report.members)
-            if (!s.configured) s.configured = 0.0;
 
     const bool per_network =
         o.by_network || pool.policy == lb::Policy::hash || pool.policy == lb::Policy::geo;
     std::map<NetKey, NetStat> networks;
-    std::vector<ClientSource> sources = o.clients;
-    if (!o.clients_file.empty()) {
-        std::string text;
-        std::vector<ClientSource> listed;
-        constexpr uint64_t kMaxClientsFile = uint64_t{64} << 20;
-        if (util::read_file(o.clients_file, text, error, kMaxClientsFile) &&
-            text.size() > kMaxClientsFile)
-            error = "larger than 64 MiB";
-        if (!error.empty() || !parse_clients_file(text, listed, error)) {
-            error = o.clients_file + ": " + error;
-            return false;
-        }
-        sources.insert(sources.end(), listed.begin(), listed.end());
-    }
-    if (sources.empty()) {
-        ClientSource everyone;  // 0.0.0.0/0: the IPv4 Internet, evenly
-        sources.push_back(everyone);
-    }
-    ClientSpread spread(std::move(sources));
-    lb::Rng rng(o.seed);
-    lb::Eligible scratch;
-    lb::Selection sel;
-    dns::ClientSubnet ecs;
-    std::vector<uint32_t> answer_rows;  // of one query, for the per-network table
-    for (uint64_t q = 0; q < o.queries; ++q) {
-        uint8_t client_family = 4;
-        uint8_t address[16] = {};
-        size_t source = 0;
-        spread.next(client_family, address, source);
-        lb::ClientNet net;
-        net.family = client_family;
-        std::memcpy(net.address, address, sizeof address);
-        lb::Client client;
-        if (o.ecs) {
-            // A resolver sends /24 or /56 of its client, or the network given when narrower.
-            const uint8_t usual = client_family == 6 ? kNetPrefixV6 : kNetPrefixV4;
-            lb::truncate(net, std::max(usual, spread.sources()[source].net.prefix));
-            ecs = dns::ClientSubnet{};
-            ecs.present = true;
-            ecs.family = client_family == 6 ? 2 : 1;
-            ecs.source_prefix = net.prefix;
-            std::memcpy(ecs.address, net.address, sizeof ecs.address);
-            client.family = 4;
-            std::memcpy(client.address, kResolverV4, sizeof kResolverV4);
-            client.ecs = &ecs;
-        } else {
-            client.family = client_family;
-            std::memcpy(client.address, address, sizeof address);
-            lb::truncate(net, client_family == 6 ? kNetPrefixV6 : kNetPrefixV4);
-        }
+    run_queries(o, z, index, snap.health(), std::move(sources), rows, report,
+                per_network ? &networks : nullptr);
 
-        const lb::Choice c = lb::select_with_fallback(z.pools, index, o.rrtype, snap.health(),
-                                                      client, rng, scratch, sel);
-        report.fallback += c.fallback ? 1 : 0;
-        answer_rows.clear();
-        if (c.kind == lb::Choice::answer && sel.count > 0) {
-            const size_t answering = static_cast<size_t>(c.pool - z.pools.data());
-            const lb::FamilySet& fs = c.pool->family(o.rrtype);
-            for (uint32_t i = 0; i < sel.count; ++i) {
-                const size_t row = rows.at(answering, fs.members[sel.position(i)]);
-                ++report.members[row].answered;
-                if (i == 0) ++report.members[row].first;
-                if (per_network) answer_rows.push_back(static_cast<uint32_t>(row));
-            }
-        } else {
-            ++report.nodata;
-        }
-        if (per_network) {
-            NetKey key{};
-            key[0] = net.family;
-            key[1] = net.prefix;
-            std::memcpy(key.data() + 2, net.address, 16);
-            NetStat& st = networks[key];
-            ++st.queries;
-            std::sort(answer_rows.begin(), answer_rows.end());
-            ++st.answers[answer_rows];
-        }
-    }
     for (MemberShare& s : report.members) {
         if (s.pool != pool.name && s.note.empty()) s.note = "fallback pool " + s.pool;
         if (has_configured && !s.configured) s.configured = 0.0;
     }
     if (has_configured) report.nodata_configured = nodata_configured;
-
-    report.network_count = networks.size();
-    std::vector<std::pair<const NetKey*, const NetStat*>> order;
-    for (const auto& [k, st] : networks) order.emplace_back(&k, &st);
-    std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
-        return a.second->queries > b.second->queries;
-    });
-    for (size_t i = 0; i < order.size() && i < o.networks; ++i) {
-        NetworkShare ns;
-        ns.network = net_text(*order[i].first);
-        ns.queries = order[i].second->queries;
-        for (const auto& [answer, n] : order[i].second->answers) {
-            std::string text = answer.empty() ? "NODATA" : "";
-            for (uint32_t row : answer)
-                text += (text.empty() ? "" : " ") + report.members[row].address;
-            ns.answers.emplace_back(std::move(text), n);
-        }
-        std::stable_sort(ns.answers.begin(), ns.answers.end(),
-                         [](const auto& a, const auto& b) { return a.second > b.second; });
-        report.networks.push_back(std::move(ns));
-    }
+    top_networks(networks, o.networks, report);
     return true;
 }
 

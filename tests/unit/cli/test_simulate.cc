@@ -43,7 +43,11 @@ std::string zone_json() {
     "g": {"policy": "geo", "regions": {"eu": ["eu", "us"], "us": ["us", "eu"]}, "members": [
       {"address": "192.0.2.51", "region": "eu"}, {"address": "192.0.2.52", "region": "us"}]},
     "none": {"policy": "round-robin", "fallback": "none", "members": [
-      {"address": "192.0.2.61"}]}
+      {"address": "192.0.2.61"}]},
+    "primary": {"policy": "round-robin", "fallback": "backup", "members": [
+      {"address": "192.0.2.71"}]},
+    "backup": {"policy": "weighted", "answers": 1, "members": [
+      {"address": "192.0.2.81", "weight": 1}, {"address": "192.0.2.82", "weight": 3}]}
   }
 })";
 }
@@ -174,6 +178,26 @@ TEST_CASE("simulate: a drained member leaves every answer, fallback included") {
     const cli::SimulateReport none = run(o);
     CHECK(none.nodata == 1000);
     CHECK(none.nodata_configured == 1.0);
+}
+
+TEST_CASE("simulate: a fallback pool's members get rows of their own") {
+    Fixture f;
+    cli::SimulateOptions o = f.options("primary.lb.example.test");
+    o.queries = 20000;
+    const cli::SimulateReport up = run(o);
+    REQUIRE(up.members.size() == 1);  // the backup is not asked while the primary is up
+    CHECK(member(up, "192.0.2.71").first == 20000);
+
+    o.down = {"192.0.2.71"};
+    const cli::SimulateReport r = run(o);
+    REQUIRE(r.members.size() == 3);
+    CHECK(r.fallback == 20000);
+    CHECK(member(r, "192.0.2.71").note == "down");
+    const cli::MemberShare& b = member(r, "192.0.2.82");
+    CHECK(b.pool == "backup");
+    CHECK(b.note == "fallback pool backup");
+    CHECK(*b.configured == doctest::Approx(0.75));
+    CHECK(std::abs(share(b.first, r) - 0.75) < 0.01);
 }
 
 TEST_CASE("simulate: round robin, AAAA, and every member of an answer counted") {
