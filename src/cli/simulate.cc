@@ -406,7 +406,15 @@ void run_queries(const SimulateOptions& o, const zone::Zone& z, size_t index,
             key[0] = net.family;
             key[1] = net.prefix;
             std::memcpy(key.data() + 2, net.address, 16);
-            NetStat& st = (*networks)[key];
+            auto it = networks->find(key);
+            if (it == networks->end()) {
+                if (networks->size() >= o.max_networks) {
+                    ++report.untallied;
+                    continue;
+                }
+                it = networks->emplace(key, NetStat{}).first;
+            }
+            NetStat& st = it->second;
             ++st.queries;
             std::sort(answer_rows.begin(), answer_rows.end());
             ++st.answers[answer_rows];
@@ -571,6 +579,8 @@ void print_report(const SimulateReport& r, std::ostream& out) {
         << (r.network_count == 1 ? " network" : " networks");
     if (r.network_count > r.networks.size())
         out << ", the " << r.networks.size() << " with the most queries";
+    if (r.untallied > 0)
+        out << "; " << r.untallied << " queries from further networks are left out of this table";
     out << "): the answers their queries got\n";
     size_t net_width = 20;
     for (const NetworkShare& ns : r.networks)

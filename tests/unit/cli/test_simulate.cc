@@ -251,6 +251,13 @@ TEST_CASE("simulate: hash and geo answer by client network, with and without ECS
     }
     CHECK(firsts.size() == 4);  // 256 networks hash onto every member
 
+    // The tally stops at max_networks; the rest is counted apart.
+    o.max_networks = 100;
+    const cli::SimulateReport capped = run(o);
+    CHECK(capped.network_count == 100);
+    CHECK(capped.untallied == 156 * 10);
+    o.max_networks = cli::SimulateOptions{}.max_networks;
+
     o.name = "g.lb.example.test";
     o.clients = {source("198.51.100.0/24"), source("203.0.113.0/24")};
     o.queries = 1000;
