@@ -1,4 +1,4 @@
-// steerdns command line: `serve` (the default), `check`, `status` and `why` (src/cli/).
+// steerdns command line: `serve` (the default), `check`, `simulate`, `status` and `why` (src/cli/).
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "steerdns/cli/check.h"
+#include "steerdns/cli/simulate.h"
 #include "steerdns/cli/status.h"
 #include "steerdns/cli/why.h"
 #include "steerdns/control/auth.h"
@@ -233,6 +234,56 @@ int main(int argc, char** argv) {
     check->add_option("PATH", check_paths, "Zone file or directory")->type_name("PATH")->required();
     add_zone_limits(check);
 
+    // `simulate`: README "Why this answer"; the selection itself is src/cli/simulate.cc.
+    cli::SimulateOptions sim;
+    std::string sim_path;
+    std::vector<std::string> sim_clients;
+    std::string sim_type = "A";
+    CLI::App* simulate = app.add_subcommand(
+        "simulate",
+        "Run a balanced name's selection offline for N queries from a spread of clients, with "
+        "members forced down or drained; print each member's share of answers");
+    simulate->add_option("PATH", sim_path, "Zone file or directory")->type_name("PATH")->required();
+    simulate->add_option("NAME", sim.name, "The balanced name, e.g. www.lb.example.test")
+        ->type_name("NAME")
+        ->required();
+    simulate->add_option("--queries", sim.queries, "Queries to run (1-100000000)")
+        ->type_name("N")
+        ->check(within(uint64_t{1}, uint64_t{100000000}))
+        ->capture_default_str();
+    simulate
+        ->add_option("--clients", sim_clients,
+                     "Client network spread evenly over its addresses (198.51.100.0/24), or one "
+                     "address; repeatable, equal shares (default: 0.0.0.0/0)")
+        ->type_name("PREFIX");
+    simulate
+        ->add_option("--clients-file", sim.clients_file,
+                     "Clients from a file, one `ADDR_OR_PREFIX [WEIGHT]` a line")
+        ->type_name("FILE");
+    simulate->add_flag("--ecs", sim.ecs,
+                       "Send the clients as EDNS Client Subnet (/24, /56 or the given prefix if "
+                       "longer) from one resolver, instead of as the source address");
+    simulate->add_option("--down", sim.down, "Member address forced down, repeatable")
+        ->type_name("ADDR");
+    simulate
+        ->add_option("--drain", sim.drain,
+                     "Member address drained (left out of every answer), repeatable")
+        ->type_name("ADDR");
+    simulate->add_option("--type", sim_type, "Query type")
+        ->type_name("TYPE")
+        ->check(CLI::IsMember({"A", "AAAA"}))
+        ->capture_default_str();
+    simulate->add_option("--seed", sim.seed, "Seed of the random draws (same seed, same output)")
+        ->type_name("N")
+        ->capture_default_str();
+    simulate->add_flag("--by-network", sim.by_network,
+                       "Also print answers by client network for round-robin, weighted, failover "
+                       "and all (always printed for hash and geo)");
+    simulate->add_option("--networks", sim.networks, "Rows of the by-network table")
+        ->type_name("N")
+        ->capture_default_str();
+    add_zone_limits(simulate);
+
     std::string status_control = "127.0.0.1:8053";
     std::string status_token_file;
     CLI::App* status = app.add_subcommand(
@@ -286,6 +337,20 @@ int main(int argc, char** argv) {
 
     if (check->parsed()) return cli::run_check(check_paths, std::cout, std::cerr);
     if (why->parsed()) return cli::run_why_command(why_request, std::cout, std::cerr);
+    if (simulate->parsed()) {
+        for (const std::string& c : sim_clients) {
+            cli::ClientSource source;
+            std::string error;
+            if (!cli::parse_client_source(c, source, error)) {
+                std::cerr << "steerdns: --clients " << error << "\n";
+                return 2;
+            }
+            sim.clients.push_back(source);
+        }
+        sim.paths = {sim_path};
+        sim.rrtype = sim_type == "AAAA" ? dns::type::AAAA : dns::type::A;
+        return cli::run_simulate(sim, std::cout, std::cerr);
+    }
     if (status->parsed()) {
         return cli::run_status_command(status_control, status_token_file, std::cout, std::cerr,
                                        isatty(STDOUT_FILENO) == 1);
