@@ -1,5 +1,6 @@
 #include "steerdns/cli/diff.h"
 
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -22,9 +23,24 @@ struct Version {
 
 using Side = std::map<std::string, Version>;  // by apex, so zones come out sorted
 
+// The directory a zone read from a pipe takes its relative "database" from: the other side's
+// (its directory, or the directory of its file). A zone file looks for the database beside
+// itself, but beside /dev/fd/63 there is none; `<(git show HEAD:zones/x.json) zones/x.json`
+// means the database of zones/.
+std::filesystem::path pipe_base(const std::string& other) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(other, ec)) return other;
+    return std::filesystem::path(other).parent_path();
+}
+
+bool is_regular_file(const std::string& path) {
+    std::error_code ec;
+    return std::filesystem::is_regular_file(path, ec);
+}
+
 // Loads every zone of `path` into `side`; returns the number of problems printed to `err`.
 // A pipe (`<(git show ...)`, /dev/stdin) is read exactly once, whatever its name.
-int load_side(const std::string& path, Side& side, std::ostream& err) {
+int load_side(const std::string& path, const std::string& other, Side& side, std::ostream& err) {
     std::string error;
     const std::vector<std::string> files = server::zone_files(path, error);
     if (!error.empty()) {
@@ -39,7 +55,19 @@ int load_side(const std::string& path, Side& side, std::ostream& err) {
     for (const std::string& f : files) {
         zone::LoadResult loaded = zone::load_zone_file(f);
         zone::CompileResult compiled;
-        if (loaded.ok()) compiled = zone::compile_zone(loaded.spec);
+        if (loaded.ok()) {
+            // The database is opened from where the pipe's zone means it; the diff compares
+            // the text as written.
+            std::string* db = loaded.spec.geo && loaded.spec.geo->database && !is_regular_file(f)
+                                  ? &loaded.spec.geo->database->text
+                                  : nullptr;
+            const std::string written = db != nullptr ? *db : std::string();
+            std::error_code ec;
+            if (db != nullptr && std::filesystem::path(written).is_relative())
+                *db = std::filesystem::absolute(pipe_base(other) / written, ec).string();
+            compiled = zone::compile_zone(loaded.spec);
+            if (db != nullptr) *db = written;
+        }
         // Errors only: warnings do not stop a diff, and `steerdns check` prints them.
         for (const zone::Diagnostic& d : loaded.ok() ? compiled.diags : loaded.diags)
             if (d.is_error()) err << d.to_string() << "\n";
@@ -193,7 +221,8 @@ int run_diff(const std::string& before, const std::string& after, bool json, std
     Side old_side;
     Side new_side;
     // Both sides are read, so every problem of both is reported in one run.
-    const int problems = load_side(before, old_side, err) + load_side(after, new_side, err);
+    const int problems =
+        load_side(before, after, old_side, err) + load_side(after, before, new_side, err);
     if (problems > 0) {
         err << problems << (problems == 1 ? " problem" : " problems") << "\n";
         return 1;

@@ -117,6 +117,36 @@ with h.Test("check --diff") as t:
         t.eq("check --diff <(git show HEAD:zones/x.json) zones/x.json exits 0", res.returncode, 0)
         t.eq("check --diff <(git show ...) prints the edit", res.stdout, by_files)
 
+    # A zone with a GeoIP database beside it: read from a pipe, its relative "database" is the
+    # one beside the other side's file. Country rules are compared as rules.
+    have_writer = subprocess.run(["perl", "-MMaxMind::DB::Writer::Tree", "-e", "1"],
+                                 capture_output=True).returncode == 0
+    if git is None or bash is None or not have_writer:
+        t.skip("<(git show ...) of a zone with a relative database",
+               "git, bash or libmaxmind-db-writer-perl not installed")
+    else:
+        h.run(["perl", str(h.REPO / "tests" / "data" / "write_test_mmdb.pl"),
+               str(repo / "zones" / "test.mmdb")], timeout=30).check_returncode()
+        db_zone = json.loads(old_text)
+        db_zone["geo"]["database"] = "test.mmdb"
+        db_zone["geo"]["rules"].append({"country": "US", "region": "us"})
+        write(repo / "zones" / "x.json", db_zone)
+        subprocess.run([git, "commit", "-qam", "database"], cwd=repo, env=env, check=True,
+                       capture_output=True)
+        db_zone["geo"]["rules"][-1]["region"] = "eu"
+        del db_zone["geo"]["rules"][0]  # 198.51.100.0/24 (eu): now the database decides
+        write(repo / "zones" / "x.json", db_zone)
+        res = h.run([bash, "-c",
+                     'exec "$0" check --diff <(git show HEAD:zones/x.json) zones/x.json', b],
+                    cwd=str(repo), env=env)
+        t.eq("check --diff <(git show ...) of a zone with \"database\": \"test.mmdb\" exits 0",
+             res.returncode, 0)
+        t.eq("... prints the country rule and the net the database now decides",
+             res.stdout.splitlines(),
+             [f"zone {APEX}: changed", "  geo country US: us -> eu",
+              "  net 198.51.100.0/24: eu -> (database)",
+              "1 zone changed, 0 added, 0 removed, 0 unchanged"])
+
     fifo = tmp / "old.fifo"
     os.mkfifo(fifo)
 
