@@ -33,6 +33,17 @@ CLI::Validator within(T lo, T hi) {
     return v;
 }
 
+// `--diff OLD NEW` and `--json` in `check --help`, where CLI11 would write "--diff OLD NEW x 2
+// Excludes: PATH" and "--json Needs: --diff" (the descriptions say so in words).
+class CheckFormatter : public CLI::Formatter {
+  public:
+    std::string make_option_opts(const CLI::Option* opt) const override {
+        if (opt->get_name() == "--diff") return " OLD NEW";
+        if (opt->get_name() == "--json") return "";
+        return CLI::Formatter::make_option_opts(opt);
+    }
+};
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -223,7 +234,9 @@ int main(int argc, char** argv) {
 
     std::vector<std::string> check_paths;
     CLI::App* check = app.add_subcommand(
-        "check", "Validate zone files or directories; exit 0 if all are good, 1 otherwise");
+        "check",
+        "Validate zone files or directories; exit 0 if all are good, 1 otherwise. With --diff OLD "
+        "NEW, print what an edit changes");
     CLI::Option* check_path =
         check->add_option("PATH", check_paths, "Zone file or directory")->type_name("PATH");
     std::vector<std::string> diff_paths;
@@ -244,6 +257,7 @@ int main(int argc, char** argv) {
         if (check_paths.empty() && diff_paths.empty())
             throw CLI::RequiredError("PATH (or --diff OLD NEW)");
     });
+    check->formatter(std::make_shared<CheckFormatter>());
     add_zone_limits(check);
 
     std::string status_control = "127.0.0.1:8053";
