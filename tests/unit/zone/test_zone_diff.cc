@@ -28,12 +28,14 @@ U128 first_of(const lb::Cidr& c) {
     return key_of(c.address, c.family == 6 ? 16 : 4);
 }
 
-U128 size_of(const lb::Cidr& c) {
-    return U128{1} << ((c.family == 6 ? 128 : 32) - c.prefix);
+// The block's size minus one (::/0 holds 2^128 addresses, one more than a U128 counts).
+U128 host_span(const lb::Cidr& c) {
+    const int host_bits = (c.family == 6 ? 128 : 32) - c.prefix;
+    return host_bits == 128 ? ~U128{0} : (U128{1} << host_bits) - 1;
 }
 
 bool contains(const lb::Cidr& c, uint8_t family, U128 address) {
-    return c.family == family && address >= first_of(c) && address - first_of(c) < size_of(c);
+    return c.family == family && address >= first_of(c) && address - first_of(c) <= host_span(c);
 }
 
 // The label of `address` by definition: the longest net that contains it, else `uncovered`.
@@ -88,7 +90,7 @@ void check_against_brute_force(const zone::GeoNets& a, const zone::GeoNets& b, u
     auto edges = [&](const lb::Cidr& c) {
         if (c.family != family) return;
         const U128 lo = first_of(c);
-        const U128 hi = lo + (size_of(c) - 1);
+        const U128 hi = lo + host_span(c);
         for (U128 x : {lo, hi}) probes.push_back(x);
         if (lo != 0) probes.push_back(lo - 1);
         if (hi != top) probes.push_back(hi + 1);
@@ -126,11 +128,12 @@ void check_minimal(const std::vector<zone::NetChange>& out) {
             CHECK(p.family < c.family);
             continue;
         }
-        CHECK(first_of(p) + (size_of(p) - 1) < first_of(c));
+        CHECK(first_of(p) + host_span(p) < first_of(c));
         const bool same = out[i - 1].before == out[i].before && out[i - 1].after == out[i].after;
+        // Two blocks of one length (not /0: a /0 is alone) whose union is an aligned block.
+        const U128 size = host_span(p) + 1;
         const bool buddies = p.prefix == c.prefix && p.prefix > 0 &&
-                             first_of(p) + size_of(p) == first_of(c) &&
-                             (first_of(p) & size_of(p)) == 0;
+                             first_of(p) + size == first_of(c) && (first_of(p) & size) == 0;
         CHECK_FALSE((same && buddies));
     }
 }
