@@ -9,6 +9,7 @@
 
 #include "steerdns/cli/check.h"
 #include "steerdns/cli/simulate.h"
+#include "steerdns/cli/diff.h"
 #include "steerdns/cli/status.h"
 #include "steerdns/cli/why.h"
 #include "steerdns/control/auth.h"
@@ -33,6 +34,17 @@ CLI::Validator within(T lo, T hi) {
     v.description("");
     return v;
 }
+
+// `--diff OLD NEW` and `--json` in `check --help`, where CLI11 would write "--diff OLD NEW x 2
+// Excludes: PATH" and "--json Needs: --diff" (the descriptions say so in words).
+class CheckFormatter : public CLI::Formatter {
+  public:
+    std::string make_option_opts(const CLI::Option* opt) const override {
+        if (opt->get_name() == "--diff") return " OLD NEW";
+        if (opt->get_name() == "--json") return "";
+        return CLI::Formatter::make_option_opts(opt);
+    }
+};
 
 }  // namespace
 
@@ -230,8 +242,30 @@ int main(int argc, char** argv) {
 
     std::vector<std::string> check_paths;
     CLI::App* check = app.add_subcommand(
-        "check", "Validate zone files or directories; exit 0 if all are good, 1 otherwise");
-    check->add_option("PATH", check_paths, "Zone file or directory")->type_name("PATH")->required();
+        "check",
+        "Validate zone files or directories; exit 0 if all are good, 1 otherwise. With --diff OLD "
+        "NEW, print what an edit changes");
+    CLI::Option* check_path =
+        check->add_option("PATH", check_paths, "Zone file or directory")->type_name("PATH");
+    std::vector<std::string> diff_paths;
+    bool diff_json = false;
+    CLI::Option* diff_option =
+        check
+            ->add_option("--diff", diff_paths,
+                         "Print what changes from OLD to NEW (files or directories, e.g. "
+                         "<(git show HEAD:zones/x.json) zones/x.json); exit 0 once computed, 1 "
+                         "if either side is invalid")
+            ->type_name("OLD NEW")
+            ->expected(2)
+            ->excludes(check_path);
+    check->add_flag("--json", diff_json, "With --diff: print the changes as one JSON object")
+        ->needs(diff_option);
+    // PATH or --diff: one of them, which CLI11's required() cannot say across two options.
+    check->callback([&check_paths, &diff_paths] {
+        if (check_paths.empty() && diff_paths.empty())
+            throw CLI::RequiredError("PATH (or --diff OLD NEW)");
+    });
+    check->formatter(std::make_shared<CheckFormatter>());
     add_zone_limits(check);
 
     // `simulate`: README "Why this answer"; the selection itself is src/cli/simulate.cc.
@@ -335,6 +369,8 @@ int main(int argc, char** argv) {
     opts.rrl_ipv4_prefix = static_cast<uint8_t>(rrl_ipv4_prefix);
     opts.rrl_ipv6_prefix = static_cast<uint8_t>(rrl_ipv6_prefix);
 
+    if (check->parsed() && !diff_paths.empty())
+        return cli::run_diff(diff_paths[0], diff_paths[1], diff_json, std::cout, std::cerr);
     if (check->parsed()) return cli::run_check(check_paths, std::cout, std::cerr);
     if (why->parsed()) return cli::run_why_command(why_request, std::cout, std::cerr);
     if (simulate->parsed()) {
