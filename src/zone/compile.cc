@@ -968,7 +968,6 @@ class Compiler {
         assign_probes(*z);
         if (has_errors(diags_)) return;
         z->geo = geo_;
-        z->region_names = region_names_;
         const auto region_count = static_cast<uint16_t>(region_names_.size());
         for (size_t i = 0; i < pools_.size(); ++i) {
             lb::Pool& pool = pools_[i];

@@ -308,14 +308,16 @@ std::set<std::string> client_regions(const ZoneSpec& spec) {
 std::optional<std::vector<std::string>> preference_list(const Zone& z, const ZoneSpec& spec,
                                                         const lb::Pool& p,
                                                         const std::string& region) {
-    if (p.policy != lb::Policy::geo || client_regions(spec).count(region) == 0) return std::nullopt;
-    const auto it = std::find(z.region_names.begin(), z.region_names.end(), region);
-    if (it == z.region_names.end()) return std::nullopt;
-    const auto id = static_cast<uint16_t>(it - z.region_names.begin());
+    if (p.policy != lb::Policy::geo || client_regions(spec).count(region) == 0 || !z.geo)
+        return std::nullopt;
+    const std::vector<std::string>& names = z.geo->region_names;  // regions need a geo section
+    const auto it = std::find(names.begin(), names.end(), region);
+    if (it == names.end()) return std::nullopt;
+    const auto id = static_cast<uint16_t>(it - names.begin());
     if (id >= p.regions.region_count()) return std::nullopt;
     std::vector<std::string> out;
     for (uint16_t r : p.regions.order(id))
-        out.push_back(r < z.region_names.size() ? z.region_names[r] : std::to_string(r));
+        out.push_back(r < names.size() ? names[r] : std::to_string(r));
     return out;
 }
 

@@ -86,9 +86,6 @@ struct Zone {
     // The "geo" section (rules, and the GeoIP database opened at load), shared with the geo
     // pools; null without one.
     std::shared_ptr<const lb::GeoConfig> geo;
-    // Region names by id (the ids the geo rules and the pools' RegionPreferences use), for
-    // what people read: `steerdns check --diff`.
-    std::vector<std::string> region_names;
 
     std::span<const uint8_t> node_name(const Node& n) const {
         return {names.data() + n.name_offset, n.name_len};
