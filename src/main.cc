@@ -8,8 +8,8 @@
 #include <thread>
 
 #include "steerdns/cli/check.h"
-#include "steerdns/cli/simulate.h"
 #include "steerdns/cli/diff.h"
+#include "steerdns/cli/simulate.h"
 #include "steerdns/cli/status.h"
 #include "steerdns/cli/why.h"
 #include "steerdns/control/auth.h"
