@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "helpers.h"
+#include "probed_zone.h"
 #include "steerdns/answer/why.h"
 #include "steerdns/dns/name.h"
 #include "steerdns/dns/rr_type.h"
@@ -18,37 +19,20 @@ using namespace steerdns::test;
 
 namespace {
 
-// A zone compiled with probes, so member states come from a real HealthTable.
-struct Traced {
-    health::ProbeRegistry registry{64};
-    zone::ZonePtr zone;
-    std::unique_ptr<Snapshot> snap;
-
-    explicit Traced(const std::string& pools, const std::string& extra = "") {
-        const std::string text =
-            R"({"zone": "lb.example.test.", "ttl": 300,
+// The test zone around `pools`, compiled with probes (member states set by the test).
+std::string traced_zone(const std::string& pools, const std::string& extra) {
+    return R"({"zone": "lb.example.test.", "ttl": 300,
                 "soa": {"mname": "ns1", "rname": "h", "serial": 1}, "ns": ["ns1.example."],
                 "records": ["static A 192.0.2.200", "alias CNAME www", "sub NS ns.example.",
                             "far CNAME www.example.org."],
                 "checks": {"web": {"type": "tcp", "port": 80}}, )" +
-            extra + R"("pools": )" + pools + "}";
-        const zone::LoadResult loaded = zone::parse_zone_json(text, "z.json");
-        REQUIRE_MESSAGE(loaded.ok(), text);
-        zone::CompileResult r = zone::compile_zone(loaded.spec, &registry);
-        for (const zone::Diagnostic& d : r.diags) MESSAGE(d.to_string());
-        REQUIRE(r.zone);
-        zone = r.zone;
-        snap = std::make_unique<Snapshot>(std::vector<zone::ZonePtr>{zone}, 1, registry.table(), 1);
-    }
-    const lb::Pool& pool(const std::string& name) const {
-        for (const lb::Pool& p : zone->pools)
-            if (p.name == name) return p;
-        FAIL("no pool " << name);
-        throw 0;
-    }
-    void set(const std::string& pool_name, size_t member, health::State s) {
-        registry.states().set(pool(pool_name).members[member].probe_slot, s);
-    }
+           extra + R"("pools": )" + pools + "}";
+}
+
+struct Traced : ProbedZone {
+    explicit Traced(const std::string& pools, const std::string& extra = "")
+        : ProbedZone(traced_zone(pools, extra), true) {}
+
     std::vector<std::string> why(const std::string& name, const lb::Client& client,
                                  uint16_t qtype = dns::type::A) const {
         std::vector<uint8_t> wire;

@@ -6,6 +6,7 @@
 
 #include <set>
 
+#include "probed_zone.h"
 #include "steerdns/control/answer_history.h"
 #include "steerdns/control/routes.h"
 #include "steerdns/control/status_json.h"
@@ -37,28 +38,8 @@ std::string query_error(const std::string& text) {
 }
 
 // A zone compiled with probes, so pool states come from a real HealthTable.
-struct Compiled {
-    health::ProbeRegistry registry{64};
-    zone::ZonePtr zone;
-    std::unique_ptr<Snapshot> snap;
-
-    explicit Compiled(const std::string& text) {
-        const zone::LoadResult loaded = zone::parse_zone_json(text, "z.json");
-        REQUIRE(loaded.ok());
-        zone::CompileResult r = zone::compile_zone(loaded.spec, &registry);
-        REQUIRE(r.diags.empty());
-        zone = r.zone;
-        snap = std::make_unique<Snapshot>(std::vector<zone::ZonePtr>{zone}, 1, registry.table(), 1);
-    }
-    const lb::Pool& pool(const std::string& name) const {
-        for (const lb::Pool& p : zone->pools)
-            if (p.name == name) return p;
-        FAIL("no pool " << name);
-        throw 0;
-    }
-    void set(const std::string& pool_name, size_t member, health::State s) {
-        registry.states().set(pool(pool_name).members[member].probe_slot, s);
-    }
+struct Compiled : test::ProbedZone {
+    using test::ProbedZone::ProbedZone;
     std::string state(const std::string& name) const {
         return control::pool_state(pool(name), snap->health());
     }
