@@ -42,6 +42,7 @@ class CheckFormatter : public CLI::Formatter {
     std::string make_option_opts(const CLI::Option* opt) const override {
         if (opt->get_name() == "--diff") return " OLD NEW";
         if (opt->get_name() == "--json") return "";
+        if (opt->get_name() == "--wait-drained") return " ZONE POOL ADDRESS";
         return CLI::Formatter::make_option_opts(opt);
     }
 };
@@ -329,6 +330,21 @@ int main(int argc, char** argv) {
         ->add_option("--control-token-file", status_token_file,
                      "Token file, for a control endpoint on another host")
         ->type_name("PATH");
+    std::vector<std::string> wait_drained;
+    double wait_timeout = 600;
+    CLI::Option* wait_option =
+        status
+            ->add_option("--wait-drained", wait_drained,
+                         "Wait until this member is drained: out of answers and past the pool's "
+                         "TTL, so no resolver still holds it (exit 0), or until --timeout (exit 1)")
+            ->expected(3);
+    status
+        ->add_option("--timeout", wait_timeout,
+                     "With --wait-drained: give up after this many seconds (default 600)")
+        ->type_name("SECONDS")
+        ->check(within(0.0, 86400.0))
+        ->needs(wait_option);
+    status->formatter(std::make_shared<CheckFormatter>());
 
     cli::WhyRequest why_request;
     CLI::App* why = app.add_subcommand(
@@ -386,6 +402,11 @@ int main(int argc, char** argv) {
         sim.paths = {sim_path};
         sim.rrtype = sim_type == "AAAA" ? dns::type::AAAA : dns::type::A;
         return cli::run_simulate(sim, std::cout, std::cerr);
+    }
+    if (status->parsed() && !wait_drained.empty()) {
+        return cli::run_wait_drained(status_control, status_token_file, wait_drained[0],
+                                     wait_drained[1], wait_drained[2], wait_timeout, std::cout,
+                                     std::cerr);
     }
     if (status->parsed()) {
         return cli::run_status_command(status_control, status_token_file, std::cout, std::cerr,

@@ -1,11 +1,15 @@
 #include "steerdns/cli/status.h"
 
 #include <algorithm>
+#include <chrono>
 #include <memory>
+#include <optional>
+#include <thread>
 #include <vector>
 
 #include "steerdns/cli/control_get.h"
 #include "steerdns/util/clock.h"
+#include "steerdns/zone/drain_set.h"
 
 namespace steerdns::cli {
 namespace {
@@ -41,7 +45,7 @@ std::string age(const std::string& since, const std::string& now) {
 const char* state_color(const std::string& state) {
     if (state == "up") return "\033[32m";
     if (state == "down") return "\033[1;31m";
-    if (state == "drained") return "\033[33m";
+    if (state == "drained" || state == "draining") return "\033[33m";
     return "";
 }
 
@@ -59,8 +63,14 @@ std::string format_status_table(const nlohmann::json& doc, bool color) {
                 std::string state = str(m, "state");
                 up += state == "up";
                 down += state == "down";
-                drained += state == "drained";
-                if (!str(m, "drained_by").empty()) state += " (" + str(m, "drained_by") + ")";
+                drained += state == "drained" || state == "draining";  // out of answers
+                std::string by = str(m, "drained_by");
+                if (state == "draining") {
+                    // Until then a resolver may still hold an answer with it.
+                    const std::string left = age(now, str(m, "safe_to_remove_at"));
+                    if (!left.empty()) by += ", " + left + " left";
+                }
+                if (!by.empty()) state += " (" + by + ")";
                 std::string check = str(m, "check");
                 if (check.empty()) {
                     check = "-";
@@ -122,6 +132,53 @@ int run_status_command(const std::string& control, const std::string& token_file
     if (rc != 0) return rc;
     out << format_status_table(doc, color);
     return 0;
+}
+
+int run_wait_drained(const std::string& control, const std::string& token_file,
+                     const std::string& zone, const std::string& pool, const std::string& address,
+                     double timeout_seconds, std::ostream& out, std::ostream& err) {
+    const std::string want_zone = zone::canonical_zone(zone);
+    const std::string want_pool = zone::canonical_pool(pool);
+    const std::string want_address = zone::canonical_address(address);
+    if (want_address.empty()) {
+        err << "steerdns status: --wait-drained: \"" << address
+            << "\" is not an IPv4 or IPv6 address\n";
+        return 2;
+    }
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(static_cast<int64_t>(timeout_seconds * 1000));
+    std::string last;
+    for (;;) {
+        nlohmann::json doc;
+        const int rc = control_get("status", control, token_file,
+                                   "/status?zone=" + want_zone + "&pool=" + want_pool, doc, err);
+        if (rc != 0) return rc;
+        std::optional<nlohmann::json> member;  // a copy: value() hands out temporaries
+        for (const auto& z : doc.value("zones", nlohmann::json::array()))
+            for (const auto& p : z.value("pools", nlohmann::json::array()))
+                for (const auto& m : p.value("members", nlohmann::json::array()))
+                    if (str(m, "address") == want_address) member = m;
+        if (!member) {
+            err << "steerdns status: member " << want_address << " not found in pool " << want_pool
+                << " of zone " << want_zone << "\n";
+            return 1;
+        }
+        const std::string state = str(*member, "state");
+        std::string line = want_address + ": " + state;
+        if (state == "draining") {
+            const std::string left = age(str(doc, "now"), str(*member, "safe_to_remove_at"));
+            if (!left.empty()) line += ", safe to remove in " + left;
+        }
+        if (line != last) out << line << "\n" << std::flush;
+        last = line;
+        if (state == "drained") return 0;
+        if (std::chrono::steady_clock::now() >= deadline) {
+            err << "steerdns status: " << want_address << " still " << state << " after "
+                << timeout_seconds << " s\n";
+            return 1;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
 }
 
 }  // namespace steerdns::cli

@@ -193,6 +193,15 @@ std::string render_metrics(const StatusModel& status, const ResponseTotals& resp
                 w.sample("steerdns_member_drained",
                          {{"zone", z.zone}, {"pool", p.name}, {"address", m.address}},
                          uint64_t{m.drained ? 1u : 0u});
+    w.family("steerdns_member_draining", "gauge",
+             "1 while a drained member may still be in resolvers' caches (until the pool's TTL "
+             "has passed since it left the answers).");
+    for (const ZoneStatus& z : status.zones)
+        for (const PoolStatus& p : z.pools)
+            for (const MemberStatus& m : p.members)
+                w.sample("steerdns_member_draining",
+                         {{"zone", z.zone}, {"pool", p.name}, {"address", m.address}},
+                         uint64_t{m.state == "draining" ? 1u : 0u});
     w.family("steerdns_probe_duration_seconds", "gauge",
              "How long the member's last health probe took.");
     for (const ZoneStatus& z : status.zones)

@@ -92,10 +92,14 @@ MemberStatus member_status(const StatusInputs& in, const ZoneStatus& zone, const
         }
     }
     if (!m.enabled) {
-        ms.state = "drained";
         ms.drained = true;
         ms.drained_by = drained_since ? "api" : "zone file";
         ms.since_unix_ms = drained_since ? drained_since : file_since;
+        // Answers stopped carrying it when the version without it was published (file_since
+        // is when its file state last changed, at a publish), never before the drain itself.
+        const int64_t out_since = std::max(file_since.value_or(0), drained_since.value_or(0));
+        ms.safe_to_remove_unix_ms = out_since + int64_t{pool.ttl} * 1000;
+        ms.state = in.now_unix_ms < *ms.safe_to_remove_unix_ms ? "draining" : "drained";
     } else {
         ms.state = health == health::State::down ? "down" : "up";
         ms.since_unix_ms = health_since;
@@ -196,8 +200,10 @@ StatusModel build_status(const StatusInputs& in) {
                 ps.fallback_pool = z->pools[static_cast<size_t>(p.fallback_pool)].name;
             ps.state = pool_state(p, in.snapshot->health());
             for (const lb::Member& m : p.members) ps.members.push_back(member_status(in, zs, p, m));
-            for (const MemberStatus& m : ps.members)
+            for (const MemberStatus& m : ps.members) {
                 ++(m.state == "up" ? ps.up : m.state == "down" ? ps.down : ps.drained);
+                if (m.state == "draining") ++ps.draining;
+            }
             add_answers(in.answers, zs.zone, ps);
             zs.pools.push_back(std::move(ps));
         }
@@ -224,6 +230,7 @@ nlohmann::ordered_json member_json(const MemberStatus& m) {
     j["region"] = text_or_null(m.region);
     j["drained"] = m.drained;
     j["drained_by"] = text_or_null(m.drained_by);
+    j["safe_to_remove_at"] = time_or_null(m.safe_to_remove_unix_ms);
     j["answers_last_minute"] = or_null(m.answers_last_minute);
     return j;
 }
@@ -238,6 +245,7 @@ void pool_fields(const PoolStatus& p, nlohmann::ordered_json& pj) {
     pj["up"] = p.up;
     pj["down"] = p.down;
     pj["drained"] = p.drained;
+    pj["draining"] = p.draining;
     pj["answers_last_minute"] = or_null(p.answers_last_minute);
 }
 

@@ -69,7 +69,7 @@ std::string_view status_page_html() {
   tr.state-up .badge, .badge.ok { color: var(--up); background: var(--up-bg); border-color: var(--up); }
   tr.state-down .badge, .badge.empty { color: var(--down); background: var(--down-bg);
                                        border-color: var(--down); }
-  tr.state-drained .badge, .badge.degraded { color: var(--drained); background: var(--drained-bg);
+  tr.state-drained .badge, tr.state-draining .badge, .badge.degraded { color: var(--drained); background: var(--drained-bg);
                                              border-color: var(--drained); }
   .badge.failing-open { color: var(--open); background: var(--open-bg); border-color: var(--open); }
   tr.state-down td { background: #fff5f5; }
@@ -122,7 +122,7 @@ std::string_view status_page_html() {
 <script>
 "use strict";
 const SAMPLES = 60, PER_MINUTE = 6, CHUNK = 100;
-const STATE_ORDER = { down: 0, up: 1, drained: 2 };
+const STATE_ORDER = { down: 0, up: 1, draining: 2, drained: 3 };
 const POOL_ORDER = { "failing open": 0, "empty": 1, "degraded": 2, "ok": 3 };
 const container = document.getElementById("zones");
 const colsTemplate = document.getElementById("cols").content.firstElementChild;
@@ -292,7 +292,11 @@ function drawMember(P, i) {
   tr.dataset.state = m.state;
   setText(c.addr, m.address);
   setText(c.via, m.probe_address ? "probed at " + m.probe_address : "");
-  setText(c.badge, m.state + (m.drained_by ? " (" + m.drained_by + ")" : ""));
+  // Draining: how long until no resolver can still hold an answer with it.
+  const left = m.state === "draining" && m.safe_to_remove_at
+    ? Math.max(0, Math.ceil((Date.parse(m.safe_to_remove_at) - now) / 1000))
+    : null;
+  setText(c.badge, m.state + (m.drained_by ? " (" + m.drained_by + (left !== null ? ", " + left + "s left" : "") + ")" : ""));
   setTitle(c.badge, "health: " + m.health);
   drawProbe(P, i);
   setText(c.reason, m.reason || "");
@@ -425,7 +429,10 @@ function drawSummary(doc) {
   const pools = { "ok": 0, "degraded": 0, "failing open": 0, "empty": 0 };
   for (const Z of zones.values()) for (const P of Z.pools) {
     pools[P.data.state] = (pools[P.data.state] || 0) + 1;
-    for (const m of P.members) count[m.state] = (count[m.state] || 0) + 1;
+    for (const m of P.members) {
+      const s = m.state === "draining" ? "drained" : m.state;  // out of answers either way
+      count[s] = (count[s] || 0) + 1;
+    }
   }
   const sum = document.getElementById("summary");
   sum.replaceChildren();

@@ -10,7 +10,7 @@ namespace steerdns::control {
 namespace {
 
 constexpr const char* kAccepted =
-    " (GET /status accepts zone=APEX, pool=NAME, state=up|down|drained, since=REVISION)";
+    " (GET /status accepts zone=APEX, pool=NAME, state=up|down|draining|drained, since=REVISION)";
 
 }  // namespace
 
@@ -66,8 +66,8 @@ bool parse_status_query(std::string_view query, StatusQuery& out, std::string& e
         } else if (name == "pool") {
             out.pool = zone::canonical_pool(value);
         } else if (name == "state") {
-            if (value != "up" && value != "down" && value != "drained") {
-                error = "state=" + value + ": expected up, down or drained";
+            if (value != "up" && value != "down" && value != "drained" && value != "draining") {
+                error = "state=" + value + ": expected up, down, draining or drained";
                 return false;
             }
             out.state = value;

@@ -76,7 +76,9 @@ json full_view(const StatusModel& model, const StatusRevisions& revisions,
             if (!pool_selected(p, query)) continue;
             json members = json::array();
             for (const MemberStatus& m : p.members)
-                if (query.state.empty() || m.state == query.state)
+                // "drained" selects every member out of answers, draining ones included.
+                if (query.state.empty() || m.state == query.state ||
+                    (query.state == "drained" && m.state == "draining"))
                     members.push_back(member_json(m));
             if (!query.state.empty() && members.empty()) continue;
             json pj;

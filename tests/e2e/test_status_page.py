@@ -110,12 +110,14 @@ with h.Test("status_page") as t:
         t.eq("each row's state is the one /status gives",
              {k: r["state"] for k, r in got.items()}, {k: m["state"] for k, m in expected.items()})
         t.eq("the three states are there", sorted({r["state"] for r in page.rows}),
-             ["down", "drained", "up"])
+             ["down", "draining", "up"])
         down_row = got.get(("web", DOWN), {"cells": []})
         t.check("the down row shows the probe's reason",
                 any("status 500" in c for c in down_row["cells"]), detail=down_row)
-        t.check("the drained row says it was drained through the API",
-                any("drained (api)" in c for c in got.get(("web", DRAINED), {"cells": []})["cells"]))
+        t.check("the drained row says it was drained through the API, and how long it drains",
+                any(re.match(r"draining \(api, \d+s left\)", c)
+                    for c in got.get(("web", DRAINED), {"cells": []})["cells"]),
+                detail=got.get(("web", DRAINED)))
         up_row = got.get(("web", UP), {"cells": []})
         t.check("the up row shows weight and priority", {"5", "10"} <= set(up_row["cells"]),
                 detail=up_row)
@@ -203,7 +205,7 @@ with h.Test("status_page") as t:
                 code == 404 and "zone nope.test. not found (zones served: lb.example.test.)" in error,
                 detail=(code, error))
         code, error = get_error(srv, "/status?state=sideways")
-        t.check("?state= unknown: 400", code == 400 and "expected up, down or drained" in error,
+        t.check("?state= unknown: 400", code == 400 and "expected up, down, draining or drained" in error,
                 detail=(code, error))
         code, error = get_error(srv, "/status?colour=red")
         t.check("unknown parameter: 400", code == 400 and "unknown parameter" in error,

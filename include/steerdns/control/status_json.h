@@ -22,7 +22,8 @@ namespace steerdns::control {
 struct MemberStatus {
     std::string address;
     // What answers do with it: "up" (answered, also before its first probe result), "down"
-    // (its probe failed), "drained" (out of answers: POST /drain or "enabled": false).
+    // (its probe failed), "draining" (out of answers: POST /drain or "enabled": false, but
+    // resolvers may still hold an answer with it) then "drained" (safe to remove).
     std::string state;
     std::optional<int64_t> since_unix_ms;  // when `state` began, as far as we know
     std::string check;                     // check type ("http", ...); "" = none: always up
@@ -35,8 +36,11 @@ struct MemberStatus {
     uint32_t weight = 1;
     int32_t priority = 0;
     std::string region;
-    bool drained = false;
+    bool drained = false;    // out of answers: draining or drained
     std::string drained_by;  // "api", "zone file" or ""
+    // Out of answers since then, plus the pool's TTL: no resolver holds an answer with it
+    // after this (every answer that carried it had at most that TTL).
+    std::optional<int64_t> safe_to_remove_unix_ms;
     // Answers it was in over the last minute (AnswerHistory); nullopt before its first sample.
     std::optional<uint64_t> answers_last_minute;
 };
@@ -49,7 +53,8 @@ struct PoolStatus {
     std::string fallback_pool;  // with "pool": its name
     // What its answers are, from the health the answer path reads (pool_state()).
     std::string state;
-    uint32_t up = 0, down = 0, drained = 0;       // members by state
+    uint32_t up = 0, down = 0, drained = 0;       // members by state (drained: and draining)
+    uint32_t draining = 0;                        // of `drained`, those still draining
     std::optional<uint64_t> answers_last_minute;  // its members' answers summed
     std::vector<MemberStatus> members;
 };

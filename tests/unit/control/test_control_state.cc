@@ -383,13 +383,16 @@ TEST_CASE("status: every member with its state, since when and why") {
     CHECK(m[0]["weight"] == 3);
     CHECK(m[0]["priority"] == 7);
     CHECK_FALSE(m[0]["drained"].get<bool>());
-    // Drained through the API: since the drain.
-    CHECK(m[1]["state"] == "drained");
+    // Drained through the API 20 s ago: since the drain, and draining for the rest of the
+    // pool's 30 s TTL (a resolver may still hold an answer with it).
+    CHECK(m[1]["state"] == "draining");
+    CHECK(m[1]["safe_to_remove_at"] == "2026-11-27T16:14:30Z");
     CHECK(m[1]["drained"].get<bool>());
     CHECK(m[1]["drained_by"] == "api");
     CHECK(m[1]["since"] == "2026-11-27T16:14:00Z");
-    // Drained by the file: since the zone loaded.
+    // Drained by the file: since the zone loaded, long past its TTL.
     CHECK(m[2]["state"] == "drained");
+    CHECK(m[2]["safe_to_remove_at"] == "2026-11-27T15:57:10Z");
     CHECK(m[2]["drained_by"] == "zone file");
     CHECK(m[2]["since"] == "2026-11-27T15:56:40Z");
     // Probed elsewhere, no result yet: up (answers count it up), health unknown.
@@ -604,9 +607,9 @@ TEST_CASE("status table: what `steerdns status` prints") {
         plain,
         std::regex(
             R"(192\.0\.2\.10 +down +1m00s +http failure +1\.2ms +http GET /: connect: connection refused)")));
-    CHECK(std::regex_search(plain, std::regex(R"(192\.0\.2\.11 +drained \(api\) +20s)")));
+    CHECK(std::regex_search(plain, std::regex(R"(192\.0\.2\.11 +draining \(api, 10s left\) +20s)")));
     CHECK(plain.find("5 members: 2 up, 1 down, 2 drained") != std::string::npos);
     const std::string colored = cli::format_status_table(doc, true);
     CHECK(colored.find("\033[1;31mdown\033[0m") != std::string::npos);
-    CHECK(colored.find("\033[33mdrained (api)\033[0m") != std::string::npos);
+    CHECK(colored.find("\033[33mdraining (api, 10s left)\033[0m") != std::string::npos);
 }
