@@ -607,7 +607,8 @@ TEST_CASE("status table: what `steerdns status` prints") {
         plain,
         std::regex(
             R"(192\.0\.2\.10 +down +1m00s +http failure +1\.2ms +http GET /: connect: connection refused)")));
-    CHECK(std::regex_search(plain, std::regex(R"(192\.0\.2\.11 +draining \(api, 10s left\) +20s)")));
+    CHECK(
+        std::regex_search(plain, std::regex(R"(192\.0\.2\.11 +draining \(api, 10s left\) +20s)")));
     CHECK(plain.find("5 members: 2 up, 1 down, 2 drained") != std::string::npos);
     const std::string colored = cli::format_status_table(doc, true);
     CHECK(colored.find("\033[1;31mdown\033[0m") != std::string::npos);
