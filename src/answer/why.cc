@@ -73,7 +73,9 @@ std::string member_line(const lb::Pool& pool, const lb::Member& m, const lb::Tra
     health::ProbeStatus st;
     const bool has_status = m.probe_slot != health::kNoProbe && probes && probes(m.probe_slot, st);
     if (!m.enabled) {
-        s += m.drained ? "drained (api)" : "disabled (zone file: \"enabled\": false)";
+        s += m.drained          ? "drained (api)"
+             : m.in_maintenance ? "drained (maintenance window)"
+                                : "disabled (zone file: \"enabled\": false)";
     } else if (m.probe_slot == health::kNoProbe || health == nullptr) {
         s += "up (no health check)";
     } else {

@@ -93,7 +93,7 @@ MemberStatus member_status(const StatusInputs& in, const ZoneStatus& zone, const
     }
     if (!m.enabled) {
         ms.drained = true;
-        ms.drained_by = drained_since ? "api" : "zone file";
+        ms.drained_by = m.in_maintenance ? "maintenance" : drained_since ? "api" : "zone file";
         ms.since_unix_ms = drained_since ? drained_since : file_since;
         // Answers stopped carrying it when the version without it was published (file_since
         // is when its file state last changed, at a publish), never before the drain itself.

@@ -1,9 +1,11 @@
 #include "steerdns/server/reloader.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <utility>
 
+#include "steerdns/util/clock.h"
 #include "steerdns/util/log.h"
 
 namespace steerdns::server {
@@ -57,6 +59,26 @@ void Reloader::start() {
     uv_timer_start(
         scan_.get(), [](uv_timer_t* t) { static_cast<Reloader*>(t->data)->request("scan"); },
         kScanIntervalMs, kScanIntervalMs);
+    maintenance_ = util::make_uv<uv_timer_t>();
+    uv_timer_init(loop_, maintenance_.get());
+    maintenance_->data = this;
+    arm_maintenance();  // for the zones load_now() read
+}
+
+void Reloader::arm_maintenance() {
+    if (!maintenance_) return;
+    const int64_t now = util::unix_ms_now();
+    const int64_t next = zone_dir_.next_maintenance_change(now);
+    if (next <= now) {
+        uv_timer_stop(maintenance_.get());
+        return;
+    }
+    // A little after the boundary, so the run sees the window already begun or ended; a
+    // window far ahead is looked at again within a day (the clock may be set meanwhile).
+    const auto delay = static_cast<uint64_t>(std::min<int64_t>(next - now, 86400000) + 20);
+    uv_timer_start(
+        maintenance_.get(),
+        [](uv_timer_t* t) { static_cast<Reloader*>(t->data)->request("maintenance"); }, delay, 0);
 }
 
 void Reloader::on_fs_event() {
@@ -131,6 +153,7 @@ void Reloader::done() {
             debounce_.get(), [](uv_timer_t* t) { static_cast<Reloader*>(t->data)->run_now(); },
             kDebounceMs, 0);
     }
+    arm_maintenance();  // no run in flight: zone_dir_ is ours
     if (observer_) observer_(report);
     if (report.unsettled && run_force_ && debounce_ && deferred_runs_ < kMaxDeferredRuns) {
         // "Reload now" was asked while a file was still being written: answer once the retry
@@ -153,6 +176,7 @@ void Reloader::stop() {
     watch_.reset();
     debounce_.reset();
     scan_.reset();
+    maintenance_.reset();
 }
 
 }  // namespace steerdns::server

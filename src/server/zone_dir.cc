@@ -9,6 +9,7 @@
 #include <cstring>
 #include <set>
 
+#include "steerdns/util/clock.h"
 #include "steerdns/util/log.h"
 #include "steerdns/zone/json_reader.h"
 
@@ -221,16 +222,55 @@ void ZoneDir::take_over_orphans(ReloadReport& report) {
     }
 }
 
+namespace {
+
+// A maintenance window on now: the member is out of answers as if drained.
+template <class Windows, class Start, class End>
+bool in_window(const Windows& windows, int64_t now, Start start, End end) {
+    for (const auto& w : windows)
+        if (start(w) <= now && now < end(w)) return true;
+    return false;
+}
+
+bool in_maintenance(const zone::MemberSpec& ms, int64_t now) {
+    return in_window(
+        ms.maintenance, now, [](const auto& w) { return w.start_unix_ms; },
+        [](const auto& w) { return w.end_unix_ms; });
+}
+
+bool in_maintenance(const lb::Member& m, int64_t now) {
+    return in_window(
+        m.maintenance, now, [](const auto& w) { return w.first; },
+        [](const auto& w) { return w.second; });
+}
+
+}  // namespace
+
+int64_t ZoneDir::next_maintenance_change(int64_t now) const {
+    int64_t next = 0;
+    for (const auto& [path, e] : files_) {
+        if (!e.zone) continue;
+        for (const lb::Pool& p : e.zone->pools)
+            for (const lb::Member& m : p.members)
+                for (const auto& [start, end] : m.maintenance)
+                    for (const int64_t t : {start, end})
+                        if (t > now && (next == 0 || t < next)) next = t;
+    }
+    return next;
+}
+
+// API drains and members in a maintenance window now: the members the serving version must
+// have disabled (a change of this set is a recompile).
 std::vector<zone::DrainKey> ZoneDir::drained_in(const zone::ZoneSpec& spec) const {
     std::vector<zone::DrainKey> out;
-    if (!drains_ || drains_->size() == 0) return out;
+    const int64_t now = util::unix_ms_now();
     zone::DrainKey k;
     k.zone = zone::canonical_zone(spec.origin.text);
     for (const zone::PoolSpec& ps : spec.pools) {
         k.pool = zone::canonical_pool(ps.name.text);
         for (const zone::MemberSpec& ms : ps.members) {
             k.address = zone::canonical_address(ms.address.text);
-            if (drains_->contains(k)) out.push_back(k);
+            if ((drains_ && drains_->contains(k)) || in_maintenance(ms, now)) out.push_back(k);
         }
     }
     std::sort(out.begin(), out.end());  // the spec's and the zone's answers must compare equal
@@ -240,14 +280,14 @@ std::vector<zone::DrainKey> ZoneDir::drained_in(const zone::ZoneSpec& spec) cons
 std::vector<zone::DrainKey> ZoneDir::drained_in(const zone::Zone& zone) const {
     // From the compiled zone: every refresh asks, and the text is parsed only on a change.
     std::vector<zone::DrainKey> out;
-    if (!drains_ || drains_->size() == 0) return out;
+    const int64_t now = util::unix_ms_now();
     zone::DrainKey k;
     k.zone = zone::canonical_zone(zone.apex_text());
     for (const lb::Pool& p : zone.pools) {
         k.pool = zone::canonical_pool(p.name);
         for (const lb::Member& m : p.members) {
             k.address = zone::canonical_address(m.address_text);
-            if (drains_->contains(k)) out.push_back(k);
+            if ((drains_ && drains_->contains(k)) || in_maintenance(m, now)) out.push_back(k);
         }
     }
     std::sort(out.begin(), out.end());  // the spec's and the zone's answers must compare equal
@@ -257,11 +297,17 @@ std::vector<zone::DrainKey> ZoneDir::drained_in(const zone::Zone& zone) const {
 zone::CompileResult ZoneDir::compile(const zone::ZoneSpec& spec,
                                      const std::vector<zone::DrainKey>& drained) {
     if (drained.empty()) return zone::compile_zone(spec, probes_);
-    // A drained member is a member the file says "enabled": false about.
+    // A drained member is a member the file says "enabled": false about; one in a
+    // maintenance window is too, and says why.
+    const int64_t now = util::unix_ms_now();
     zone::ZoneSpec copy = spec;
     for (zone::PoolSpec& ps : copy.pools) {
         const std::string pool = zone::canonical_pool(ps.name.text);
         for (zone::MemberSpec& ms : ps.members) {
+            if (ms.enabled && in_maintenance(ms, now)) {
+                ms.enabled = false;
+                ms.in_maintenance = true;
+            }
             const std::string address = zone::canonical_address(ms.address.text);
             for (const zone::DrainKey& k : drained)
                 if (k.pool == pool && k.address == address && ms.enabled) {

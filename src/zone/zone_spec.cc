@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "steerdns/lb/geo_map.h"
+#include "steerdns/util/clock.h"
 #include "steerdns/util/file.h"
 #include "steerdns/zone/json_reader.h"
 #include "steerdns/zone/limits.h"
@@ -36,8 +37,9 @@ constexpr std::array<std::string_view, 7> kSoaKeys{"mname", "rname",  "serial", 
                                                    "retry", "expire", "minimum"};
 constexpr std::array<std::string_view, 8> kPoolKeys{
     "policy", "ttl", "answers", "check", "fallback", "failover_budget", "regions", "members"};
-constexpr std::array<std::string_view, 7> kMemberKeys{
-    "address", "enabled", "weight", "priority", "region", "check", "probe_address"};
+constexpr std::array<std::string_view, 8> kMemberKeys{
+    "address", "enabled", "weight", "priority", "region", "check", "probe_address", "maintenance"};
+constexpr std::array<std::string_view, 2> kMaintenanceKeys{"start", "end"};
 constexpr std::array<std::string_view, 12> kCheckKeys{
     "type",   "port",    "paths",    "host",    "expect_status", "expect_body",
     "verify", "command", "interval", "timeout", "rise",          "fall"};
@@ -782,10 +784,43 @@ class ZoneLoader : private JsonReader {
                     error(probe->pos, not_an_address(probe->text));
                 }
                 set_if(std::move(probe), member.probe_address);
+            } else if (m.key == "maintenance") {
+                load_maintenance(f, member.maintenance);
             }
         }
         require(v, {"address"});
         return true;
+    }
+
+    // [{"start": "2026-12-24T22:00:00Z", "end": "2026-12-25T02:00:00Z"}, ...]: RFC 3339 UTC,
+    // as /status writes times.
+    void load_maintenance(const JsonValue& v, std::vector<MaintenanceWindow>& out) {
+        if (!expect_array(v)) return;
+        for (const JsonValue& e : elements(v)) {
+            if (!expect_object(e)) continue;
+            std::optional<Located> at[2];
+            for (const JsonMember& m : members(e, kMaintenanceKeys)) {
+                std::optional<Located> t = string_value(m.value);
+                if (t && !util::parse_rfc3339(t->text)) {
+                    error(t->pos, json_quoted(t->text) +
+                                      " is not a time like \"2026-12-24T22:00:00Z\" (RFC 3339, "
+                                      "UTC, whole seconds)");
+                    t.reset();
+                }
+                at[m.key == "start" ? 0 : 1] = std::move(t);
+            }
+            require(e, {"start", "end"});
+            if (!at[0] || !at[1]) continue;
+            MaintenanceWindow w;
+            w.start_unix_ms = *util::parse_rfc3339(at[0]->text);
+            w.end_unix_ms = *util::parse_rfc3339(at[1]->text);
+            if (w.end_unix_ms <= w.start_unix_ms) {
+                error(at[1]->pos, "end " + json_quoted(at[1]->text) + " is not after its start " +
+                                      json_quoted(at[0]->text));
+                continue;
+            }
+            out.push_back(w);
+        }
     }
 
     // Checks defined in the file but rejected (their problems already reported).

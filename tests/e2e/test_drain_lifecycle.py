@@ -98,3 +98,4 @@ with h.Test("drain lifecycle") as t:
             detail=res.stderr)
     res = h.run([t.binary, "status", "--control", ctl, "--wait-drained", LB, "www"])
     t.eq("--wait-drained needs three values: exit 2", res.returncode, 2)
+

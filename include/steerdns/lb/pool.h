@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "steerdns/dns/rr_type.h"
@@ -36,7 +37,11 @@ struct Member {
     uint8_t address[16] = {};  // network order; 4 bytes used for IPv4
     std::string address_text;
     bool enabled = true;
-    bool drained = false;  // disabled through the control API (POST /drain), not the file
+    bool drained = false;         // disabled through the control API (POST /drain), not the file
+    bool in_maintenance = false;  // disabled because a maintenance window is on
+    // The zone file's maintenance windows, [start, end) in ms since the epoch: the server
+    // recompiles the zone when one begins or ends.
+    std::vector<std::pair<int64_t, int64_t>> maintenance;
     uint32_t weight = 1;
     int32_t priority = 0;
     uint32_t probe_slot = UINT32_MAX;  // health::kNoProbe: no check, always up

@@ -86,6 +86,9 @@ class Reloader {
     util::UvPtr<uv_fs_event_t> watch_;
     util::UvPtr<uv_timer_t> debounce_;
     util::UvPtr<uv_timer_t> scan_;
+    // Fires when the next maintenance window of a served zone begins or ends.
+    util::UvPtr<uv_timer_t> maintenance_;
+    void arm_maintenance();
 };
 
 }  // namespace steerdns::server

@@ -57,6 +57,9 @@ class ZoneDir {
 
     // The current good zones, one per apex.
     std::vector<zone::ZonePtr> zones() const;
+    // The first start or end of a maintenance window after `now` among the zones served
+    // (ms since the epoch); 0 when there is none.
+    int64_t next_maintenance_change(int64_t now) const;
 
     // Members drained through the control API: compiled as "enabled": false. The next
     // refresh() compiles again, from its last good text, every zone whose drained members

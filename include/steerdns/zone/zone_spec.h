@@ -25,10 +25,19 @@ struct SoaSpec {
     SourcePos pos;  // of the "soa" object
 };
 
+// A maintenance window: the member is drained from `start` until `end` (ms since the epoch).
+struct MaintenanceWindow {
+    int64_t start_unix_ms = 0;
+    int64_t end_unix_ms = 0;
+    bool operator==(const MaintenanceWindow&) const = default;
+};
+
 struct MemberSpec {
     Located address;  // IPv4 or IPv6 literal, syntax checked by the loader
     bool enabled = true;
-    bool drained = false;  // disabled by POST /drain rather than by the file
+    bool drained = false;         // disabled by POST /drain rather than by the file
+    bool in_maintenance = false;  // disabled because one of `maintenance` is on now
+    std::vector<MaintenanceWindow> maintenance;
     uint32_t weight = 1;
     int32_t priority = 0;
     std::optional<Located> region;

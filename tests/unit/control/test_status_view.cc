@@ -131,7 +131,8 @@ TEST_CASE("status query: parameters, decoding and errors") {
     CHECK(query_error("bogus=1").find("unknown parameter \"bogus\"") == 0);
     CHECK(query_error("bogus=1").find("state=up|down|draining|drained") != std::string::npos);
     CHECK(query_error("zone=a&zone=b") == "parameter \"zone\" given twice");
-    CHECK(query_error("state=sideways") == "state=sideways: expected up, down, draining or drained");
+    CHECK(query_error("state=sideways") ==
+          "state=sideways: expected up, down, draining or drained");
     CHECK(query_error("since=-1").find("since=-1: expected a revision") == 0);
     CHECK(query_error("since=12x").find("expected a revision") != std::string::npos);
     CHECK(query_error("zone=").find("needs a value") != std::string::npos);
