@@ -9,7 +9,8 @@ import sys
 
 sys.dont_write_bytecode = True  # keep tests/e2e free of __pycache__
 import harness as h  # noqa: E402
-from backends import DOWN_BOUND, TIMING, UP_BOUND, HttpBackend, common_port, wait_until  # noqa: E402
+from backends import (DOWN_BOUND, TIMING, UP_BOUND, HttpBackend, common_port,  # noqa: E402
+                      wait_until)
 
 LB = "lb.example.test."
 TTL, TTL_DEGRADED = 30, 3
