@@ -205,10 +205,11 @@ uint8_t write_pool_answer(const Snapshot& snap, const NodeRef& at, uint16_t qtyp
         write_negative(w, z, z.soa_negative);
     } else {
         const lb::FamilySet& fs = c.pool->family(qtype);
+        // The TTL lb::answer_ttl(c) says, rendered in at compile.
+        const uint8_t* images = fs.image_base(c.degraded);
         for (uint32_t i = 0; i < sel.count; ++i) {
             const size_t pos = sel.position(i);
-            if (!w.add_rr(Section::answer, owner, fs.images.data() + pos * fs.image_size,
-                          fs.image_size)) {
+            if (!w.add_rr(Section::answer, owner, images + pos * fs.image_size, fs.image_size)) {
                 w.truncate();
                 break;
             }

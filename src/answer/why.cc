@@ -220,6 +220,23 @@ std::string scope_reason(const lb::Trace& trace, uint8_t scope) {
     return "the narrowest decision on the way";
 }
 
+// The answer's TTL as lb::answer_ttl decides it, and which setting of which pool it is.
+std::string ttl_line(const lb::Choice& c, const lb::Trace& trace, const lb::Pool* queried) {
+    const lb::Pool& pool = *c.pool;
+    std::string s = "ttl " + std::to_string(lb::answer_ttl(c));
+    const bool other_pool = c.fallback && c.pool != queried;
+    if (!c.degraded || pool.ttl_degraded == pool.ttl)  // no ttl_degraded of its own: off
+        return s + " (pool " + pool.name + (other_pool ? ", the fallback pool's)" : ")");
+    s += " (ttl_degraded of pool " + pool.name;
+    const lb::TraceStep* last = trace.count > 0 ? &trace.steps[trace.count - 1] : nullptr;
+    if (last != nullptr && last->fail_open) return s + ": failing open)";
+    if (other_pool) return s + ", the fallback pool's)";
+    if (last != nullptr && last->family_size > last->up)
+        return s + ": " + std::to_string(last->family_size - last->up) + " of " +
+               std::to_string(last->family_size) + " down)";
+    return s + ")";
+}
+
 void explain_pool(std::vector<std::string>& lines, const Snapshot& snap, const NodeRef& at,
                   std::span<const uint8_t> owner, const Question& q, const ProbeLookup& probes,
                   int64_t now_unix_ms, size_t max_members) {
@@ -265,9 +282,7 @@ void explain_pool(std::vector<std::string>& lines, const Snapshot& snap, const N
         }
         add(lines, std::move(s));
         add(lines, scope);
-        std::string ttl = "ttl " + std::to_string(c.pool->ttl) + " (pool " + c.pool->name;
-        ttl += c.fallback && c.pool != &z.pools[index] ? ", the fallback pool's)" : ")";
-        add(lines, std::move(ttl));
+        add(lines, ttl_line(c, trace, &z.pools[index]));
         if (c.pool->policy == lb::Policy::weighted ||
             (c.pool->policy == lb::Policy::geo && !c.pool->family(q.qtype).table.uniform_weight))
             add(lines, "note: weighted answers are a draw per query; this is one draw");

@@ -194,6 +194,7 @@ StatusModel build_status(const StatusInputs& in) {
             ps.name = p.name;
             ps.policy = lb::policy_name(p.policy);
             ps.ttl = p.ttl;
+            if (p.ttl_degraded != p.ttl) ps.ttl_degraded = p.ttl_degraded;
             ps.fallback = fallback_name(p.fallback);
             if (p.fallback == lb::Fallback::pool && p.fallback_pool >= 0 &&
                 static_cast<size_t>(p.fallback_pool) < z->pools.size())
@@ -239,6 +240,7 @@ void pool_fields(const PoolStatus& p, nlohmann::ordered_json& pj) {
     pj["name"] = p.name;
     pj["policy"] = p.policy;
     pj["ttl"] = p.ttl;
+    pj["ttl_degraded"] = or_null(p.ttl_degraded);
     pj["fallback"] = p.fallback;
     pj["fallback_pool"] = text_or_null(p.fallback_pool);
     pj["state"] = p.state;

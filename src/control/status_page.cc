@@ -255,7 +255,9 @@ function drawPoolHead(P, minute) {
   P.badge.className = "badge " + p.state.replace(" ", "-");
   setText(P.badge, p.state + (p.state === "empty" && p.fallback_pool ? " \u2192 " + p.fallback_pool : ""));
   setTitle(P.badge, POOL_WHY[p.state] ? POOL_WHY[p.state](p) : "");
-  setText(P.info, p.policy + " \u00b7 TTL " + p.ttl + " s \u00b7 fallback " + p.fallback +
+  setText(P.info, p.policy + " \u00b7 TTL " + p.ttl + " s" +
+          (p.ttl_degraded != null ? " (" + p.ttl_degraded + " s while degraded)" : "") +
+          " \u00b7 fallback " + p.fallback +
           (p.fallback_pool ? " (" + p.fallback_pool + ")" : "") + " \u00b7 " + p.up + " up, " +
           p.down + " down, " + p.drained + " drained" +
           (minute.samples ? " \u00b7 " + minute.total + " answers/min" : ""));

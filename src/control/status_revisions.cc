@@ -34,8 +34,8 @@ uint64_t member_print(const MemberStatus& m) {
 
 uint64_t pool_print(const PoolStatus& ps) {
     Print p;
-    p << ps.policy << ps.ttl << ps.fallback << ps.fallback_pool << ps.state << ps.up << ps.down
-      << ps.drained;
+    p << ps.policy << ps.ttl << ps.ttl_degraded << ps.fallback << ps.fallback_pool << ps.state
+      << ps.up << ps.down << ps.drained;
     return p.hash();
 }
 

@@ -130,6 +130,7 @@ Choice select_with_fallback(std::span<const Pool> pools, size_t index, uint16_t 
             if (step != nullptr) step->picked = out.count;
             if (out.count > 0) {
                 c.kind = Choice::answer;
+                c.degraded = c.fallback || !scratch.all();
                 out.ecs_scope = scope;
                 return c;
             }
@@ -158,6 +159,7 @@ Choice select_with_fallback(std::span<const Pool> pools, size_t index, uint16_t 
             if (step != nullptr) step->rotated_fail_open = true;
         }
         c.kind = Choice::answer;
+        c.degraded = true;
         out.ecs_scope = scope;
         return c;
     }

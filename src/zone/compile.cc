@@ -374,6 +374,7 @@ class Compiler {
                         std::to_string(spec_.ttl) + " s lets resolvers keep a dead member for " +
                             for_how_long(spec_.ttl) + "; health-checked pools usually use 30-60");
             }
+            resolve_ttl_degraded(ps, pool);
             pool.answers = static_cast<uint16_t>(ps.answers.value_or(0));
             resolve_fallback(ps, pool);
             std::vector<MemberProbe> probes;
@@ -672,6 +673,25 @@ class Compiler {
         for (const MemberSpec& ms : ps.members)
             if (probes(ms.check)) return true;
         return false;
+    }
+
+    // "ttl_degraded": off (the ttl) unless set; sensible in 1..ttl, so warn outside it.
+    void resolve_ttl_degraded(const PoolSpec& ps, lb::Pool& pool) {
+        pool.ttl_degraded = ps.ttl_degraded.value_or(pool.ttl);
+        if (!ps.ttl_degraded) return;
+        const std::string value = "ttl_degraded " + std::to_string(pool.ttl_degraded);
+        if (pool.ttl_degraded > pool.ttl) {
+            warning(ps.ttl_degraded_pos,
+                    value + " is longer than the pool's ttl " + std::to_string(pool.ttl) +
+                        ": resolvers would keep answers given while members are down longer "
+                        "than healthy ones; use at most the ttl");
+        } else if (pool.ttl_degraded == 0) {
+            warning(ps.ttl_degraded_pos,
+                    value +
+                        ": resolvers cache no answer while a member is down, so every query "
+                        "of theirs reaches the server; a few seconds already bring clients "
+                        "back soon");
+        }
     }
 
     void resolve_fallback(const PoolSpec& ps, lb::Pool& pool) {
@@ -1003,6 +1023,13 @@ class Compiler {
             put_u32(fs.images, pool.ttl);
             put_u16(fs.images, rdlen);
             fs.images.insert(fs.images.end(), m.address, m.address + rdlen);
+        }
+        // The degraded set differs only in the TTL: patch a copy.
+        for (lb::FamilySet* fs : {&pool.v4, &pool.v6}) {
+            if (pool.ttl_degraded == pool.ttl) continue;
+            fs->degraded_images = fs->images;
+            for (size_t off = 0; off < fs->degraded_images.size(); off += fs->image_size)
+                dns::store_u32(&fs->degraded_images[off + 4], pool.ttl_degraded);
         }
     }
 

@@ -161,7 +161,8 @@ uint64_t FailoverTimes::forget_ms() const {
 }
 
 uint64_t FailoverTimes::recover_ms() const {
-    return static_cast<uint64_t>(rise) * rise_interval_ms + static_cast<uint64_t>(ttl) * 1000;
+    return static_cast<uint64_t>(rise) * rise_interval_ms +
+           static_cast<uint64_t>(ttl_degraded.value_or(ttl)) * 1000;
 }
 
 std::string FailoverTimes::dominant() const {
@@ -174,6 +175,7 @@ std::string FailoverTimes::dominant() const {
 FailoverTimes failover_times(const ZoneSpec& zone, const PoolSpec& pool) {
     FailoverTimes t;
     t.ttl = pool.ttl.value_or(zone.ttl);
+    t.ttl_degraded = pool.ttl_degraded;
     for (const MemberSpec& m : pool.members) {
         const CheckSpec* check = member_check(zone, pool, m);
         if (check == nullptr) {
@@ -205,6 +207,7 @@ std::string failover_summary(const PoolSpec& pool, const FailoverTimes& t) {
            " + timeout " + health::seconds_text(t.timeout_ms) + "), resolvers forget it within " +
            tenths(t.forget_ms()) + " s (+ ttl " + std::to_string(t.ttl) +
            "); a recovered one returns within " + tenths(t.recover_ms()) + " s";
+    if (t.ttl_degraded) out += " (+ ttl_degraded " + std::to_string(*t.ttl_degraded) + ")";
     if (t.unprobed > 0) {
         out += "; " + std::to_string(t.unprobed) +
                (t.unprobed == 1 ? " member has no health check and is never removed"

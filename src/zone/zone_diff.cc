@@ -337,6 +337,8 @@ std::vector<FieldChange> pool_settings(const Zone& z, const lb::Pool& p, const P
     return {
         {"policy", std::nullopt, lb::policy_name(p.policy)},
         {"ttl", std::nullopt, std::to_string(p.ttl)},
+        {"ttl_degraded", std::nullopt,
+         p.ttl_degraded != p.ttl ? Opt{std::to_string(p.ttl_degraded)} : Opt{}},
         {"answers", std::nullopt, p.answers == 0 ? "all" : std::to_string(p.answers)},
         {"fallback", std::nullopt, fallback_text(z, p)},
         {"check", std::nullopt, ps != nullptr && ps->check ? Opt{ps->check->text} : Opt{}},

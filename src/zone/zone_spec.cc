@@ -35,8 +35,9 @@ constexpr std::array<std::string_view, 10> kZoneKeys{
     "zone", "ttl", "soa", "ns", "records", "checks", "geo", "failover_budget", "pools", "$schema"};
 constexpr std::array<std::string_view, 7> kSoaKeys{"mname", "rname",  "serial", "refresh",
                                                    "retry", "expire", "minimum"};
-constexpr std::array<std::string_view, 8> kPoolKeys{
-    "policy", "ttl", "answers", "check", "fallback", "failover_budget", "regions", "members"};
+constexpr std::array<std::string_view, 9> kPoolKeys{"policy",          "ttl",     "ttl_degraded",
+                                                    "answers",         "check",   "fallback",
+                                                    "failover_budget", "regions", "members"};
 constexpr std::array<std::string_view, 8> kMemberKeys{
     "address", "enabled", "weight", "priority", "region", "check", "probe_address", "maintenance"};
 constexpr std::array<std::string_view, 2> kMaintenanceKeys{"start", "end"};
@@ -578,6 +579,9 @@ class ZoneLoader : private JsonReader {
                 pool.policy = std::move(*policy);
             } else if (m.key == "ttl") {
                 set_if(integer_value(f, m.key, 0, kMaxTtl), pool.ttl);
+            } else if (m.key == "ttl_degraded") {
+                set_if(integer_value(f, m.key, 0, kMaxTtl), pool.ttl_degraded);
+                pool.ttl_degraded_pos = value_pos(f);
             } else if (m.key == "answers") {
                 set_if(integer_value(f, m.key, 1, kMaxAnswers), pool.answers);
             } else if (m.key == "check") {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "helpers.h"
+#include "probed_zone.h"
 #include "steerdns/dns/nsid.h"
 #include "steerdns/server/query_log.h"
 
@@ -227,6 +228,45 @@ TEST_CASE("query path with --nsid: the NSID option and CH TXT id.server. allocat
     for (int round = 0; round < 3; ++round)
         for (const auto& q : queries)
             answered += answer_query(&snap, q, client, Transport::udp, ctx, out) > 0 ? 1 : 0;
+    const uint64_t allocations = g_allocations.load() - before;
+    CHECK(answered == 3 * queries.size());
+    CHECK(allocations == 0);
+}
+
+TEST_CASE("query path with members down: degraded answers at ttl_degraded allocate nothing") {
+    // Probed pools with a member down (ttl_degraded), every member down (fail open), and a
+    // fallback pool answering: the answer path reads health and picks the degraded images.
+    ProbedZone z(R"({"zone": "lb.example.test.", "ttl": 300,
+        "soa": {"mname": "ns1", "rname": "h", "serial": 1}, "ns": ["ns1.example."],
+        "checks": {"web": {"type": "tcp", "port": 80}},
+        "pools": {
+          "one": {"ttl": 30, "ttl_degraded": 5, "check": "web", "members": [
+            {"address": "192.0.2.1"}, {"address": "192.0.2.2"}, {"address": "2001:db8::1"}]},
+          "dead": {"ttl": 30, "ttl_degraded": 5, "check": "web", "members": [
+            {"address": "192.0.2.3"}]},
+          "next": {"ttl": 30, "ttl_degraded": 7, "check": "web", "fallback": "one",
+            "members": [{"address": "192.0.2.4"}]}}})");
+    z.set("one", 1, health::State::down);
+    z.set("dead", 0, health::State::down);
+    z.set("next", 0, health::State::down);
+    std::vector<std::vector<uint8_t>> queries;
+    for (const char* name : {"one", "dead", "next"}) {
+        const std::string qname = std::string(name) + ".lb.example.test";
+        queries.push_back(make_query(qname, LDNS_RR_TYPE_A));
+        queries.push_back(make_query(qname, LDNS_RR_TYPE_AAAA));
+    }
+    const lb::Client client = client_at("192.0.2.9");
+    AnswerContext ctx;
+    std::vector<uint8_t> out(65535);
+    // One answer read back: the degraded TTL is what is being measured.
+    const Answered first = ask(*z.snap, queries[0]);
+    REQUIRE(ldns_pkt_ancount(first.pkt.get()) == 1);
+    CHECK(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(first.pkt.get()), 0)) == 5);
+    size_t answered = 0;
+    const uint64_t before = g_allocations.load();
+    for (int round = 0; round < 3; ++round)
+        for (const auto& q : queries)
+            answered += answer_query(z.snap.get(), q, client, Transport::udp, ctx, out) > 0 ? 1 : 0;
     const uint64_t allocations = g_allocations.load() - before;
     CHECK(answered == 3 * queries.size());
     CHECK(allocations == 0);

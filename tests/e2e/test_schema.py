@@ -51,6 +51,10 @@ def main() -> None:
         b = copy.deepcopy(base); b["pools"]["a.*.b"] = b["pools"].pop("www"); bad["* inside a pool name"] = b
         b = copy.deepcopy(base); b["failover_budget"] = "20"; bad["failover_budget as a string"] = b
         b = copy.deepcopy(base); b["pools"]["www"]["failover_budget"] = 0; bad["failover_budget 0"] = b
+        b = copy.deepcopy(base); b["pools"]["www"]["ttl_degraded"] = -5; bad["negative ttl_degraded"] = b
+        b = copy.deepcopy(base); b["pools"]["www"]["ttl_degraded"] = 2.5; bad["fractional ttl_degraded"] = b
+        b = copy.deepcopy(base); b["pools"]["www"]["ttl_degraded"] = "5"; bad["ttl_degraded as a string"] = b
+        b = copy.deepcopy(base); b["pools"]["www"]["ttl_degrade"] = 5; bad["misspelt ttl_degraded"] = b
         with tempfile.TemporaryDirectory() as d:
             for what, doc in bad.items():
                 t.check(f"schema rejects: {what}", any(True for _ in validator.iter_errors(doc)))
@@ -90,6 +94,23 @@ def main() -> None:
             t.check("failover_budget (zone and pool) is accepted by steerdns check",
                     r.returncode == 0, detail=r.stdout + r.stderr)
             t.eq("and by the schema", [e.message for e in validator.iter_errors(budget)], [])
+            # "ttl_degraded" (issue 15): accepted by both.
+            degraded = copy.deepcopy(base)
+            degraded["pools"]["www"].update({"ttl": 30, "ttl_degraded": 5})
+            p.write_text(json.dumps(degraded, indent=2))
+            r = subprocess.run([t.binary, "check", str(p)], capture_output=True, text=True,
+                               timeout=10)
+            t.check("ttl_degraded is accepted by steerdns check", r.returncode == 0,
+                    detail=r.stdout + r.stderr)
+            t.eq("and by the schema", [e.message for e in validator.iter_errors(degraded)], [])
+            # Above the ttl: the schema cannot compare two keys; check warns and accepts.
+            degraded["pools"]["www"]["ttl_degraded"] = 60
+            p.write_text(json.dumps(degraded, indent=2))
+            r = subprocess.run([t.binary, "check", str(p)], capture_output=True, text=True,
+                               timeout=10)
+            t.check("a ttl_degraded above the ttl is a warning, not an error",
+                    r.returncode == 0 and "longer than the pool's ttl 30" in r.stdout + r.stderr,
+                    detail=r.stdout + r.stderr)
 
 
 if __name__ == "__main__":

@@ -49,8 +49,9 @@ struct PoolStatus {
     std::string name;
     std::string policy;
     uint32_t ttl = 0;
-    std::string fallback;       // "all", "none" or "pool"
-    std::string fallback_pool;  // with "pool": its name
+    std::optional<uint32_t> ttl_degraded;  // when the zone sets one other than the ttl
+    std::string fallback;                  // "all", "none" or "pool"
+    std::string fallback_pool;             // with "pool": its name
     // What its answers are, from the health the answer path reads (pool_state()).
     std::string state;
     uint32_t up = 0, down = 0, drained = 0;       // members by state (drained: and draining)

@@ -66,7 +66,17 @@ struct Choice {
     } kind = nodata;
     const Pool* pool = nullptr;  // the pool answering: the queried one or a fallback pool
     bool fallback = false;       // true when no member of the queried pool was up
+    // The answer is given while something is wrong: the answering pool has a member of the
+    // family down, or it answers as a fallback (fail open, or for another pool). Costs nothing:
+    // Eligible::compute learns it on the way.
+    bool degraded = false;
 };
+
+// The TTL of `c`'s records: the answering pool's ttl_degraded when c.degraded, else its ttl.
+// The answer path (through FamilySet::image_base) and the `_why` trace both decide here.
+inline uint32_t answer_ttl(const Choice& c) {
+    return c.degraded ? c.pool->ttl_degraded : c.pool->ttl;
+}
 
 // The whole per-pool step of a query: eligible members of `pools[index]` (health), the
 // policy (select_from_eligible), and the fallback when no member is up or the policy can

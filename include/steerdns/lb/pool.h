@@ -69,6 +69,10 @@ struct FamilySet {
     uint8_t image_size = 0;         // kImageSizeA or kImageSizeAAAA
     std::vector<uint32_t> members;  // indices into Pool::members
     std::vector<uint8_t> images;    // image_size bytes per entry of `members`
+    // The same records with the pool's ttl_degraded, for answers while the pool is degraded
+    // (answer_ttl); empty when ttl_degraded is the ttl. Two rendered sets keep the answer a
+    // plain copy: no TTL patched per record.
+    std::vector<uint8_t> degraded_images;
     // Probe slot per entry of `members`, contiguous so the health walk touches one array.
     std::vector<uint32_t> slots;
     bool probed = false;              // some member has a probe; false = every member always up
@@ -76,12 +80,19 @@ struct FamilySet {
     MemberTable table;                // what the steering policies read, per position
 
     size_t size() const { return members.size(); }
+    // The record images an answer copies: `degraded` as Choice::degraded says.
+    const uint8_t* image_base(bool degraded) const {
+        return degraded && !degraded_images.empty() ? degraded_images.data() : images.data();
+    }
 };
 
 struct Pool {
     std::string name;  // relative, as written, for logs and status
     Policy policy = Policy::round_robin;
     uint32_t ttl = 0;
+    // TTL of answers while a member of the queried family is down, and of fallback answers
+    // (lb::answer_ttl); equal to `ttl` when the zone file sets none.
+    uint32_t ttl_degraded = 0;
     uint16_t answers = 0;  // 0 = all members of the queried family
     Fallback fallback = Fallback::all;
     int32_t fallback_pool = -1;  // with Fallback::pool: index into the zone's pools

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "steerdns/zone/diagnostic.h"
@@ -13,8 +14,10 @@ namespace steerdns::zone {
 
 // The worst case over a pool's members, each probed by its own check or else the pool's.
 // Every member counts, enabled or not: a drained member comes back with its check.
-// steerdns has no separate TTL for degraded answers: resolvers keep every answer for the
-// pool's TTL.
+// The answers holding a member that just died were given while it was still up, so with
+// the pool's TTL: resolvers forget it within the ttl, whatever "ttl_degraded" says. The
+// answers without a recovered member were given while it was down, so with ttl_degraded:
+// that is the TTL of its return.
 struct FailoverTimes {
     size_t probed = 0;    // members with a check other than "none"
     size_t unprobed = 0;  // members without one: always up, never removed
@@ -27,14 +30,15 @@ struct FailoverTimes {
     // The check behind the slowest return: rise passing probes, one per interval.
     uint32_t rise = 0;
     uint32_t rise_interval_ms = 0;
-    uint32_t ttl = 0;  // the pool's (else the zone's)
+    uint32_t ttl = 0;                      // the pool's (else the zone's)
+    std::optional<uint32_t> ttl_degraded;  // the pool's "ttl_degraded", when set
 
     // Until the member is out of answers: fall x interval + timeout.
     uint64_t leave_ms() const;
     // Until resolvers have forgotten it too: + the TTL. This is what a budget limits.
     uint64_t forget_ms() const;
-    // Until a recovered member is answered again: rise x interval + the TTL (resolvers keep
-    // the answer without it that long).
+    // Until a recovered member is answered again: rise x interval + ttl_degraded (resolvers
+    // keep the answer without it, given while the pool was degraded, that long).
     uint64_t recover_ms() const;
     // "ttl 30" or "fall 3 x interval 10": the larger part of forget_ms().
     std::string dominant() const;

@@ -63,7 +63,10 @@ struct BudgetSpec {
 struct PoolSpec {
     Located name;  // the key under "pools", relative like any owner name
     Located policy{"round-robin", {}};
-    std::optional<uint32_t> ttl;      // defaults to the zone ttl
+    std::optional<uint32_t> ttl;  // defaults to the zone ttl
+    // TTL while degraded (lb::Pool::ttl_degraded); defaults to the pool's ttl, i.e. off.
+    std::optional<uint32_t> ttl_degraded;
+    SourcePos ttl_degraded_pos;       // of the value, when given
     std::optional<uint32_t> answers;  // defaults to all members of the queried family
     std::optional<Located> check;
     std::optional<Located> fallback;

@@ -53,7 +53,7 @@ constexpr const char* kPools = R"({
     "open": {"check": "web", "members": [{"address": "192.0.2.1"}, {"address": "192.0.2.2"}]},
     "none": {"check": "web", "fallback": "none", "members": [{"address": "192.0.2.3"}]},
     "chain": {"check": "web", "fallback": "open", "members": [{"address": "192.0.2.4"}]},
-    "mixed": {"check": "web", "ttl": 5, "members": [{"address": "192.0.2.5"},
+    "mixed": {"check": "web", "ttl": 5, "ttl_degraded": 2, "members": [{"address": "192.0.2.5"},
                                                       {"address": "2001:db8::5"}]},
     "drained": {"members": [{"address": "192.0.2.6", "enabled": false}]}
   }
@@ -169,6 +169,8 @@ TEST_CASE("pool state: ok, degraded, failing open, empty, from the answer path's
     CHECK(pools["chain"]->fallback_pool == "open");
     CHECK(pools["open"]->fallback == "all");
     CHECK(pools["mixed"]->ttl == 5);
+    CHECK(pools["mixed"]->ttl_degraded == uint32_t{2});
+    CHECK_FALSE(pools["open"]->ttl_degraded);  // none set: off
     CHECK(pools["open"]->down == 2);
     CHECK(pools["drained"]->drained == 1);
     const json doc = control::status_json(model);
@@ -177,6 +179,8 @@ TEST_CASE("pool state: ok, degraded, failing open, empty, from the answer path's
     CHECK(chain["state"] == "empty");
     CHECK(chain["fallback_pool"] == "open");
     CHECK(chain["answers_last_minute"].is_null());  // nothing sampled
+    CHECK(chain["ttl_degraded"].is_null());
+    CHECK(doc["zones"][0]["pools"][3]["ttl_degraded"] == 2);
 }
 
 TEST_CASE("answer history: per-member differences every sample, in a ring of 60") {

@@ -101,6 +101,30 @@ TEST_CASE("failover: the per-pool line of steerdns check, in the issue's words")
         "resolvers forget it within 1.2 s (+ ttl 0); a recovered one returns within 1.5 s");
 }
 
+TEST_CASE("failover: ttl_degraded shortens the return, not the forgetting") {
+    zone::FailoverTimes t;
+    t.probed = 1;
+    t.fall = 3;
+    t.interval_ms = 2000;
+    t.timeout_ms = 1000;
+    t.rise = 2;
+    t.rise_interval_ms = 2000;
+    t.ttl = 30;
+    t.ttl_degraded = 5;
+    // Answers holding the dead member were given while all were up: the full ttl.
+    CHECK(t.forget_ms() == 37000);
+    CHECK(t.dominant() == "ttl 30");
+    // Answers without the recovered member were given while it was down: ttl_degraded.
+    CHECK(t.recover_ms() == 9000);
+    CHECK(
+        summary(zone_with(
+            kWeb,
+            R"(  "pools": {"www": {"ttl": 30, "ttl_degraded": 5, "check": "web", "members": [{"address": "192.0.2.10"}]}})")) ==
+        "www: a dead member leaves answers within 7.0 s (fall 3 x interval 2 + timeout 1), "
+        "resolvers forget it within 37.0 s (+ ttl 30); a recovered one returns within 9.0 s "
+        "(+ ttl_degraded 5)");
+}
+
 TEST_CASE("failover: a member's own check counts for it, and the pool shows its worst") {
     // "slow" removes late (fall 5 x 4 + 3 = 23 s); "steady" comes back late (rise 10 x 3 s).
     const std::string text = zone_with(

@@ -363,6 +363,29 @@ TEST_CASE("zone diff: names, RRsets, pools, members, checks, preference lists, n
     CHECK(d.nets[0].after == "us");
 }
 
+TEST_CASE("zone diff: ttl_degraded set, changed and unset, like the other pool settings") {
+    const auto with = [](const std::string& www) {
+        return compile(std::string(kBefore).replace(
+            std::string(kBefore).find(R"("ttl": 30, "check")"), 18, www + R"("check")"));
+    };
+    const auto fields = [](const Compiled& a, const Compiled& b) {
+        std::vector<std::string> out;
+        for (const zone::PoolChange& p : zone::diff_zones(a.version(), b.version()).pools)
+            for (const zone::FieldChange& f : p.fields)
+                out.push_back(p.name + " " + f.field + " " + f.before.value_or("-") + " " +
+                              f.after.value_or("-"));
+        return out;
+    };
+    const Compiled off = with(R"("ttl": 30, )");
+    const Compiled five = with(R"("ttl": 30, "ttl_degraded": 5, )");
+    const Compiled seven = with(R"("ttl": 30, "ttl_degraded": 7, )");
+    const Compiled same = with(R"("ttl": 30, "ttl_degraded": 30, )");
+    CHECK(fields(off, five) == std::vector<std::string>{"www ttl_degraded - 5"});
+    CHECK(fields(five, seven) == std::vector<std::string>{"www ttl_degraded 5 7"});
+    CHECK(fields(seven, off) == std::vector<std::string>{"www ttl_degraded 7 -"});
+    CHECK(fields(off, same).empty());  // equal to the ttl: still off
+}
+
 TEST_CASE("zone diff: geo settings, and a default region that moves unruled addresses") {
     const Compiled a = compile(kBefore);
     std::string after = kBefore;
