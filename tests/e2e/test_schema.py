@@ -51,6 +51,11 @@ def main() -> None:
         b = copy.deepcopy(base); b["pools"]["a.*.b"] = b["pools"].pop("www"); bad["* inside a pool name"] = b
         b = copy.deepcopy(base); b["failover_budget"] = "20"; bad["failover_budget as a string"] = b
         b = copy.deepcopy(base); b["pools"]["www"]["failover_budget"] = 0; bad["failover_budget 0"] = b
+        b = copy.deepcopy(base); b["notify"] = ["/bin/n", "{stat}"]; bad["notify placeholder typo"] = b
+        b = copy.deepcopy(base); b["notify"] = []; bad["notify empty"] = b
+        b = copy.deepcopy(base); b["notify"] = "/bin/n {zone}"; bad["notify as a string"] = b
+        b = copy.deepcopy(base); b["notify"] = ["", "{zone}"]; bad["notify empty program"] = b
+        b = copy.deepcopy(base); b["notfy"] = ["/bin/n"]; bad["notify misspelt"] = b
         with tempfile.TemporaryDirectory() as d:
             for what, doc in bad.items():
                 t.check(f"schema rejects: {what}", any(True for _ in validator.iter_errors(doc)))
@@ -90,6 +95,25 @@ def main() -> None:
             t.check("failover_budget (zone and pool) is accepted by steerdns check",
                     r.returncode == 0, detail=r.stdout + r.stderr)
             t.eq("and by the schema", [e.message for e in validator.iter_errors(budget)], [])
+            # "notify" (issue 15): accepted by both, every placeholder.
+            notify = copy.deepcopy(base)
+            notify["notify"] = ["/usr/local/bin/on-change", "{zone}", "{pool}", "{address}",
+                                "{state}", "{reason}", "--member={pool}/{address}", "${HOME}"]
+            p.write_text(json.dumps(notify, indent=2))
+            r = subprocess.run([t.binary, "check", str(p)], capture_output=True, text=True,
+                               timeout=10)
+            t.check("notify is accepted by steerdns check", r.returncode == 0,
+                    detail=r.stdout + r.stderr)
+            t.eq("and by the schema", [e.message for e in validator.iter_errors(notify)], [])
+            # A placeholder typo: located, with a did-you-mean.
+            notify["notify"][2] = "{pol}"
+            p.write_text(json.dumps(notify, indent=2))
+            r = subprocess.run([t.binary, "check", str(p)], capture_output=True, text=True,
+                               timeout=10)
+            t.check("a placeholder typo: the line, the key and a did-you-mean",
+                    r.returncode == 1 and
+                    "notify[2]: unknown placeholder {pol} (did you mean {pool}?)" in r.stdout + r.stderr,
+                    detail=r.stdout + r.stderr)
 
 
 if __name__ == "__main__":
