@@ -80,7 +80,7 @@ with h.Test("events") as t:
              [(e["pool"], e["address"], e["state"], e["reason"]) for e in events(srv)],
              [("bad", C, "down", "http GET /healthz: status 500 (first result)")])
         t.check("and runs notify", wait_until(lambda: notified(out) == [
-            f"{LB}|bad|{C}|down|http GET /healthz: status 500 (first result)"], 3.0) is not None,
+            f"{LB}|bad|{C}|down|http GET /healthz: status 500 (first result)"], 3.0 * SCALE) is not None,
             detail=str(notified(out)))
         status, hdrs, body = request(srv, "POST", "/events", body={}, token=TOKEN)
         t.eq("POST /events: 405", status, 405)
@@ -108,7 +108,7 @@ with h.Test("events") as t:
              ev[0]["reason"], "http GET /healthz: status 200 (after 2 successes)")
         t.eq("the keys, in order", list(ev[0].keys()),
              ["time", "zone", "pool", "address", "state", "reason"])
-        t.check("notify ran for each", wait_until(lambda: len(notified(out)) >= 5, 3.0)
+        t.check("notify ran for each", wait_until(lambda: len(notified(out)) >= 5, 3.0 * SCALE)
                 is not None, detail=str(notified(out)))
         t.eq("notify arguments, substituted",
              sorted(notified(out)[1:]),
@@ -129,10 +129,10 @@ with h.Test("events") as t:
              [(e["pool"], e["address"], e["state"], e["reason"]) for e in ev[:2]],
              [("web", B, "undrained", "control API"), ("web", B, "drained", "control API")])
         t.check("notify ran for undrain", wait_until(
-            lambda: any("|undrained|" in line for line in notified(out)), 3.0) is not None)
+            lambda: any("|undrained|" in line for line in notified(out)), 3.0 * SCALE) is not None)
         t.check("a failing notify program is logged with its exit status", wait_until(
             lambda: re.search(r'msg="notify program failed" .*address=127\.0\.0\.32 '
-                              r'state=drained outcome="exit 7"', srv.stderr()), 3.0) is not None,
+                              r'state=drained outcome="exit 7"', srv.stderr()), 3.0 * SCALE) is not None,
                 detail=srv.stderr()[-3000:])
         t.check("its stderr lands in the daemon's log",
                 "notify: refusing drained" in srv.stderr())
