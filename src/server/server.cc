@@ -285,6 +285,10 @@ void Server::shutdown() {
     if (reloader_) reloader_->stop();
     if (monitor_) monitor_->stop();
     changes_async_.reset();  // after the monitor's thread, which sends on it, has ended
+    // Notify programs still running are left to finish on their own: a stop never waits up
+    // to their 10 s, nor kills a program in the middle of telling someone.
+    notify_.reset();
+    notify_launcher_.reset();
     sigterm_.reset();
     sigint_.reset();
     sighup_.reset();

@@ -47,7 +47,7 @@ void Server::on_slot_changes() {
 }
 
 void Server::record_event(control::Event e, const zone::Zone* z) {
-    if (z && !z->notify.empty()) notify_->submit(control::notify_argv(z->notify, e), e);
+    if (notify_ && z && !z->notify.empty()) notify_->submit(control::notify_argv(z->notify, e), e);
     events_.add(std::move(e));
 }
 
