@@ -75,6 +75,10 @@ void Routes::handle(HttpRequest req, const Reply& reply) {
         if (!parse_status_query(req.query, query, error)) return reply(json_error(400, error));
         return reply(backend_.status(query));
     }
+    if (path == "/events") {
+        if (!read) return reply(method_not_allowed(req, "GET, HEAD"));
+        return reply(backend_.events());
+    }
     if (path == "/why") {
         if (!read) return reply(method_not_allowed(req, "GET, HEAD"));
         WhyQuery query;
@@ -90,9 +94,10 @@ void Routes::handle(HttpRequest req, const Reply& reply) {
         if (!parse_drain_body(req.body, key, error)) return reply(json_error(400, error));
         return backend_.drain(key, path == "/drain", reply);
     }
-    reply(json_error(404, "no such endpoint: " + path +
-                              " (endpoints: GET /, /status, /metrics, /why; POST /drain, /undrain, "
-                              "/reload)"));
+    reply(json_error(
+        404, "no such endpoint: " + path +
+                 " (endpoints: GET /, /status, /metrics, /why, /events; POST /drain, /undrain, "
+                 "/reload)"));
 }
 
 }  // namespace steerdns::control

@@ -47,7 +47,8 @@ struct Monitor::Impl {
     void launch_waiting();
     void note_cap_reached();
     void on_result(uint32_t slot, const std::string& key, uint64_t seq, const AttemptResult& r);
-    void log_change(const Probe& p, State before, const std::string& reason);
+    // Logs the change and queues it for take_changes().
+    void note_change(const Probe& p, State before, const std::string& reason);
 
     ProbeRegistry& registry;
     HealthTable& table;
@@ -88,6 +89,12 @@ struct Monitor::Impl {
     mutable std::mutex status_m;
     std::unordered_map<uint32_t, ProbeStatus> status;
     ProbeResultCounts results;
+
+    // State changes for the control thread (events), and how it is told of them.
+    std::mutex changes_m;
+    std::deque<SlotChange> changes;
+    uint64_t changes_dropped = 0;
+    std::function<void()> on_change;
 };
 
 Monitor::Impl::Impl(ProbeRegistry& r, MonitorLimits l)
@@ -309,10 +316,10 @@ void Monitor::Impl::on_result(uint32_t slot, const std::string& key, uint64_t se
     }
     if (!changed) return;
     table.set(slot, p.filter.state());
-    log_change(p, before, r.reason);
+    note_change(p, before, r.reason);
 }
 
-void Monitor::Impl::log_change(const Probe& p, State before, const std::string& reason) {
+void Monitor::Impl::note_change(const Probe& p, State before, const std::string& reason) {
     const ProbeSpec& s = p.spec;
     const bool up = p.filter.state() == State::up;
     const CheckDef& c = s.target->check;
@@ -335,6 +342,17 @@ void Monitor::Impl::log_change(const Probe& p, State before, const std::string& 
     if (s.users > 1) fields.push_back({"members", std::to_string(s.users)});
     util::log(up ? util::LogLevel::info : util::LogLevel::warn, up ? "member up" : "member down",
               fields);
+    {
+        std::lock_guard lock(changes_m);
+        if (changes.size() >= Monitor::kMaxQueuedChanges) {
+            changes.pop_front();  // nobody reads them (no control thread): keep the newest
+            ++changes_dropped;
+        }
+        changes.push_back({s.slot, s.key, p.filter.state(), before == State::unknown,
+                           reason + " (" + (before == State::unknown ? "" : "after ") + after + ")",
+                           util::unix_ms_now()});
+    }
+    if (on_change) on_change();
 }
 
 void Monitor::Impl::shutdown_loop() {
@@ -381,6 +399,19 @@ bool Monitor::status_of(uint32_t slot, ProbeStatus& out) const {
     if (it == impl_->status.end()) return false;
     out = it->second;
     return true;
+}
+
+std::vector<SlotChange> Monitor::take_changes(uint64_t* dropped) {
+    std::lock_guard lock(impl_->changes_m);
+    std::vector<SlotChange> out(std::make_move_iterator(impl_->changes.begin()),
+                                std::make_move_iterator(impl_->changes.end()));
+    impl_->changes.clear();
+    if (dropped) *dropped = std::exchange(impl_->changes_dropped, 0);
+    return out;
+}
+
+void Monitor::on_change(std::function<void()> wake) {
+    impl_->on_change = std::move(wake);
 }
 
 ProbeResultCounts Monitor::results() const {

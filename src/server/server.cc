@@ -130,6 +130,7 @@ int Server::run() {
     probe_limits.max_in_flight = opts_.max_probes_in_flight;
     probe_limits.max_exec = opts_.max_exec_checks;
     monitor_ = std::make_unique<health::Monitor>(probes_, probe_limits);
+    start_events();
     monitor_->start(opts_.probe_cpus);
     reloader_ = std::make_unique<Reloader>(
         loop_.get(), opts_.zones_dir,
@@ -283,6 +284,11 @@ void Server::shutdown() {
     workers_.clear();
     if (reloader_) reloader_->stop();
     if (monitor_) monitor_->stop();
+    changes_async_.reset();  // after the monitor's thread, which sends on it, has ended
+    // Notify programs still running are left to finish on their own: a stop never waits up
+    // to their 10 s, nor kills a program in the middle of telling someone.
+    notify_.reset();
+    notify_launcher_.reset();
     sigterm_.reset();
     sigint_.reset();
     sighup_.reset();

@@ -324,7 +324,7 @@ void Server::drain(const zone::DrainKey& key, bool drain, control::Reply reply) 
     }
     zone::DrainSet next = drains_;
     const bool changed = drain ? next.add(key, util::unix_ms_now()) : next.remove(key);
-    auto done = [this, key, drain, reply](const ReloadReport* report) {
+    auto done = [this, key, drain, changed, reply](const ReloadReport* report) {
         const Found now = find_member(slot_.get().get(), key);
         nlohmann::ordered_json body;
         body["result"] = drain ? "drained" : "undrained";
@@ -359,6 +359,14 @@ void Server::drain(const zone::DrainKey& key, bool drain, control::Reply reply) 
                                              : "up");
         if (!drain && now.member && !now.member->enabled)
             body["note"] = "its zone file says \"enabled\": false: it stays out of answers";
+        if (changed) {
+            // Named as health events name members: the apex, the pool and address as written.
+            record_event({util::unix_ms_now(), now.zone ? now.zone->apex_text() : key.zone,
+                          now.pool ? now.pool->name : key.pool,
+                          now.member ? now.member->address_text : key.address,
+                          drain ? "drained" : "undrained", "control API"},
+                         now.zone);
+        }
         reply(json_response(200, body));
     };
     if (!changed) return done(nullptr);  // already so: nothing to write or recompile

@@ -908,6 +908,7 @@ class Compiler {
         z->serial = serial_;
         z->default_ttl = spec_.ttl;
         z->negative_ttl = negative_ttl_;
+        z->notify = spec_.notify;
 
         // Apex first, so nodes[0] is always the apex.
         std::vector<const Wire*> order;

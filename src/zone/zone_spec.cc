@@ -31,8 +31,9 @@ constexpr size_t kMaxNameLength = 255;  // presentation format, with room for es
 
 // In documentation order, which is also the order of "expected one of" lists.
 // "$schema" lets editors find zones/schema/zone.schema.json; the loader ignores its value.
-constexpr std::array<std::string_view, 10> kZoneKeys{
-    "zone", "ttl", "soa", "ns", "records", "checks", "geo", "failover_budget", "pools", "$schema"};
+constexpr std::array<std::string_view, 11> kZoneKeys{
+    "zone",  "ttl",    "soa",    "ns", "records", "checks", "geo", "failover_budget",
+    "pools", "notify", "$schema"};
 constexpr std::array<std::string_view, 7> kSoaKeys{"mname", "rname",  "serial", "refresh",
                                                    "retry", "expire", "minimum"};
 constexpr std::array<std::string_view, 9> kPoolKeys{"policy",          "ttl",     "ttl_degraded",
@@ -204,6 +205,8 @@ class ZoneLoader : private JsonReader {
                 spec.failover_budget = budget_value(v);
             } else if (m.key == "pools") {
                 load_pools(v, spec.pools);
+            } else if (m.key == "notify") {
+                if (load_command(v, spec.notify)) check_placeholders(v);
             } else if (m.key == "$schema" && !v.dom.is_string()) {
                 error(value_pos(v), expected("a string", v.dom));
             }
@@ -464,6 +467,30 @@ class ZoneLoader : private JsonReader {
             ok &= arg.has_value();
         }
         return ok;
+    }
+
+    // "{word}" in a notify argument must be a placeholder: a typo would otherwise reach the
+    // program as written, on the day a member goes down.
+    void check_placeholders(const JsonValue& v) {
+        for (const JsonValue& e : elements(v)) {
+            const std::string& arg = e.dom.get_ref<const std::string&>();
+            for (size_t open = arg.find('{'); open != std::string::npos;
+                 open = arg.find('{', open + 1)) {
+                size_t end = open + 1;
+                while (end < arg.size() &&
+                       ((arg[end] >= 'a' && arg[end] <= 'z') || arg[end] == '_'))
+                    ++end;
+                if (end == open + 1 || end >= arg.size() || arg[end] != '}') continue;
+                const std::string_view word(arg.data() + open, end + 1 - open);
+                if (contains(kNotifyPlaceholders, word)) continue;
+                std::string message = "unknown placeholder " + std::string(word);
+                if (std::string_view best = closest(word, kNotifyPlaceholders); !best.empty())
+                    message += " (did you mean " + std::string(best) + "?)";
+                else
+                    message += " (placeholders: " + join(kNotifyPlaceholders) + ")";
+                error(value_pos(e), message);
+            }
+        }
     }
 
     // Names that pools and members refer to: checks and fallback pools. Checked once the

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """--user: started as root on a privileged loopback port with --user nobody, the daemon runs as
 nobody (every uid/gid, no capability left, in every thread), answers, reloads an edited zone and
-keeps probing backends (a tcp check sees a killed backend go). Started as nobody with only
-CAP_NET_BIND_SERVICE (setpriv), --user nobody is a no-op and --user daemon a clear error; an
-unknown user and a zones directory the user cannot read are clear errors too.
+keeps probing backends (a tcp check sees a killed backend go) and runs the notify program as
+nobody. Started as nobody with only CAP_NET_BIND_SERVICE (setpriv), --user nobody is a no-op
+and --user daemon a clear error; an unknown user and a zones directory the user cannot read are
+clear errors too.
 
 Needs root (it is how CI runs); without it, it says so and checks nothing else."""
 
@@ -80,6 +81,13 @@ with h.Test("privileges") as t:
         zone = h.lb_zone(extra_pools={"app": {
             "check": "port", "members": h.members(*backends_addrs)}})
         zone["checks"] = {"port": dict(TIMING, type="tcp", port=bport)}
+        # The notify program runs as the --user account too: it writes its uid.
+        notify_dir = t.tempdir("steerdns-e2e-notify-")
+        os.chmod(notify_dir, 0o777)
+        notify_script = notify_dir / "on-change"
+        notify_script.write_text(f"#!/bin/sh\necho \"$(id -u) $1 $2 $3\" >> {notify_dir}/ran\n")
+        os.chmod(notify_script, 0o755)
+        zone["notify"] = [str(notify_script), "{pool}", "{address}", "{state}"]
         port = privileged_port()
         srv = h.Server(t.binary, [zone], wait=False, name="as-nobody", port=port,
                        extra_args=["--user", "nobody"])
@@ -124,6 +132,7 @@ with h.Test("privileges") as t:
             # Reload: the edited file is read by nobody.
             zone2 = h.lb_zone(extra_records=["added A 192.0.2.77"], extra_pools=zone["pools"])
             zone2["checks"] = zone["checks"]
+            zone2["notify"] = zone["notify"]
             zone2["soa"]["serial"] += 1
             srv.write_zones([zone2])
             os.chmod(srv.zones_dir / "lb.example.test.json", 0o644)
@@ -143,6 +152,11 @@ with h.Test("privileges") as t:
             t.check("and its member down line is logged",
                     "msg=\"member down\" zone=lb.example.test. pool=app address=127.0.0.2"
                     in srv.stderr(), detail=srv.stderr()[-1500:])
+            ran = notify_dir / "ran"
+            t.check("the notify program ran as nobody for the member down", wait_until(
+                lambda: ran.exists() and f"{nobody.pw_uid} app 127.0.0.2 down" in
+                ran.read_text().splitlines(), 3.0 * SCALE) is not None,
+                detail=ran.read_text() if ran.exists() else "it never ran")
             t.eq("still nobody after reloads and probes", status_fields(srv.proc.pid)[0].get("Uid"),
                  want_uid)
             code = srv.stop()

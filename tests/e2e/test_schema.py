@@ -55,6 +55,11 @@ def main() -> None:
         b = copy.deepcopy(base); b["pools"]["www"]["ttl_degraded"] = 2.5; bad["fractional ttl_degraded"] = b
         b = copy.deepcopy(base); b["pools"]["www"]["ttl_degraded"] = "5"; bad["ttl_degraded as a string"] = b
         b = copy.deepcopy(base); b["pools"]["www"]["ttl_degrade"] = 5; bad["misspelt ttl_degraded"] = b
+        b = copy.deepcopy(base); b["notify"] = ["/bin/n", "{stat}"]; bad["notify placeholder typo"] = b
+        b = copy.deepcopy(base); b["notify"] = []; bad["notify empty"] = b
+        b = copy.deepcopy(base); b["notify"] = "/bin/n {zone}"; bad["notify as a string"] = b
+        b = copy.deepcopy(base); b["notify"] = ["", "{zone}"]; bad["notify empty program"] = b
+        b = copy.deepcopy(base); b["notfy"] = ["/bin/n"]; bad["notify misspelt"] = b
         with tempfile.TemporaryDirectory() as d:
             for what, doc in bad.items():
                 t.check(f"schema rejects: {what}", any(True for _ in validator.iter_errors(doc)))
@@ -110,6 +115,25 @@ def main() -> None:
                                timeout=10)
             t.check("a ttl_degraded above the ttl is a warning, not an error",
                     r.returncode == 0 and "longer than the pool's ttl 30" in r.stdout + r.stderr,
+                    detail=r.stdout + r.stderr)
+            # "notify" (issue 15): accepted by both, every placeholder.
+            notify = copy.deepcopy(base)
+            notify["notify"] = ["/usr/local/bin/on-change", "{zone}", "{pool}", "{address}",
+                                "{state}", "{reason}", "--member={pool}/{address}", "${HOME}"]
+            p.write_text(json.dumps(notify, indent=2))
+            r = subprocess.run([t.binary, "check", str(p)], capture_output=True, text=True,
+                               timeout=10)
+            t.check("notify is accepted by steerdns check", r.returncode == 0,
+                    detail=r.stdout + r.stderr)
+            t.eq("and by the schema", [e.message for e in validator.iter_errors(notify)], [])
+            # A placeholder typo: located, with a did-you-mean.
+            notify["notify"][2] = "{pol}"
+            p.write_text(json.dumps(notify, indent=2))
+            r = subprocess.run([t.binary, "check", str(p)], capture_output=True, text=True,
+                               timeout=10)
+            t.check("a placeholder typo: the line, the key and a did-you-mean",
+                    r.returncode == 1 and
+                    "notify[2]: unknown placeholder {pol} (did you mean {pool}?)" in r.stdout + r.stderr,
                     detail=r.stdout + r.stderr)
 
 

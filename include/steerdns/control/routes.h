@@ -27,6 +27,8 @@ class Backend {
     virtual HttpResponse status(const StatusQuery& query) = 0;
     // GET /why: the decision trace for one name and client (JSON {"lines": [...]}).
     virtual HttpResponse why(const WhyQuery& query) = 0;
+    // GET /events: the last member state changes, newest first (JSON array).
+    virtual HttpResponse events() = 0;
     // Drains (or undrains) a member; replies once answers reflect it (or with the error).
     virtual void drain(const DrainKey& key, bool drain, Reply reply) = 0;
     // Reloads every zone file now; replies with what each file gave.

@@ -9,6 +9,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -43,6 +44,18 @@ struct ProbeResultCounts {
     std::array<uint64_t, 5> failure{};
 };
 
+// A slot's state change, queued for the control thread, which turns it into one event per
+// member using the slot (control/events.h). `key` tells a change of an old probe from one of
+// the slot's next key, should the slot be recycled before the change is read.
+struct SlotChange {
+    uint32_t slot = kNoProbe;
+    std::string key;
+    State state = State::unknown;
+    bool first = false;   // the probe's first result (the state before was unknown)
+    std::string reason;   // "http GET /healthz: status 500 (after 3 failures)"
+    int64_t unix_ms = 0;  // when it changed
+};
+
 class Monitor {
   public:
     explicit Monitor(ProbeRegistry& registry, MonitorLimits limits = {});
@@ -65,6 +78,13 @@ class Monitor {
     // Thread-safe reads for the control thread (a mutex: never on the query path).
     std::unordered_map<uint32_t, ProbeStatus> status() const;  // by probe slot
     ProbeResultCounts results() const;
+    // State changes since the last call, oldest first (at most kMaxQueuedChanges: older ones
+    // are dropped and counted in `dropped`). Any thread.
+    static constexpr size_t kMaxQueuedChanges = 10000;
+    std::vector<SlotChange> take_changes(uint64_t* dropped = nullptr);
+    // Called on the prober thread after a change is queued: it must only wake the reader
+    // (uv_async_send). Set before start().
+    void on_change(std::function<void()> wake);
     // One slot's status, for a decision trace (`_why`, which is not the query path either).
     bool status_of(uint32_t slot, ProbeStatus& out) const;
 

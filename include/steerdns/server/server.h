@@ -9,7 +9,9 @@
 
 #include "steerdns/control/answer_history.h"
 #include "steerdns/control/drain_state.h"
+#include "steerdns/control/events.h"
 #include "steerdns/control/http_server.h"
+#include "steerdns/control/notify.h"
 #include "steerdns/control/response_totals.h"
 #include "steerdns/control/routes.h"
 #include "steerdns/control/status_json.h"
@@ -51,6 +53,11 @@ class Server : private control::Backend {
     std::string metrics() override;
     control::HttpResponse status(const control::StatusQuery& query) override;
     control::HttpResponse why(const control::WhyQuery& query) override;
+    control::HttpResponse events() override;
+    // Events (server_events.cc): the monitor's slot changes, drains; each runs "notify".
+    void start_events();
+    void on_slot_changes();
+    void record_event(control::Event e, const zone::Zone* z);
     why::ProbeLookup why_probe_lookup() const;
     void drain(const zone::DrainKey& key, bool drain, control::Reply reply) override;
     void reload(control::Reply reply) override;
@@ -98,6 +105,11 @@ class Server : private control::Backend {
     control::AnswerHistory answers_;
     control::StatusRevisions revisions_;
     util::UvPtr<uv_timer_t> sample_timer_;
+    // Member state changes: the last 1000 for GET /events, and the zones' notify programs.
+    control::EventRing events_;
+    std::unique_ptr<control::UvNotifyLauncher> notify_launcher_;
+    std::unique_ptr<control::NotifyQueue> notify_;
+    util::UvPtr<uv_async_t> changes_async_;  // the monitor's wake-up; outlives the monitor
     std::unique_ptr<control::Routes> routes_;
     std::unique_ptr<control::HttpServer> http_;
 };

@@ -86,6 +86,8 @@ struct Zone {
     // The "geo" section (rules, and the GeoIP database opened at load), shared with the geo
     // pools; null without one.
     std::shared_ptr<const lb::GeoConfig> geo;
+    // "notify": run by the control thread on each member state change (control/notify.h).
+    std::vector<std::string> notify;
 
     std::span<const uint8_t> node_name(const Node& n) const {
         return {names.data() + n.name_offset, n.name_len};

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "steerdns/health/check.h"
@@ -114,7 +115,14 @@ struct ZoneSpec {
     std::optional<GeoSpec> geo;
     std::optional<BudgetSpec> failover_budget;  // for every pool with a check
     std::vector<PoolSpec> pools;                // in file order
+    // "notify": the program run on each member state change (argv, placeholders as written;
+    // control/notify.h substitutes them). Empty: none.
+    std::vector<std::string> notify;
 };
+
+// The placeholders of "notify" arguments, in documentation order.
+inline constexpr std::string_view kNotifyPlaceholders[] = {"{zone}", "{pool}", "{address}",
+                                                           "{state}", "{reason}"};
 
 // Parses and shape-checks one zone file's text. On success `diags` has no errors. Every problem
 // is reported (not only the first); a JSON syntax error stops parsing.

@@ -512,6 +512,12 @@ struct FakeBackend : control::Backend {
     std::vector<std::string> calls;
     std::string metrics() override { return "m 1\n"; }
     control::HttpResponse why(const control::WhyQuery&) override { return {}; }
+    control::HttpResponse events() override {
+        calls.push_back("events");
+        control::HttpResponse r;
+        r.body = "[]";
+        return r;
+    }
     control::HttpResponse status(const control::StatusQuery&) override {
         control::HttpResponse r;
         r.body = "{}";

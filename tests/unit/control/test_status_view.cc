@@ -419,6 +419,7 @@ struct QueryBackend : control::Backend {
     std::vector<StatusQuery> seen;
     std::string metrics() override { return ""; }
     control::HttpResponse why(const control::WhyQuery&) override { return {}; }
+    control::HttpResponse events() override { return {}; }
     control::HttpResponse status(const StatusQuery& q) override {
         seen.push_back(q);
         control::HttpResponse r;

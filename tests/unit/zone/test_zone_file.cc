@@ -382,12 +382,12 @@ TEST_CASE("zone file: unknown key without a close match") {
     CHECK(
         problems(zone_with_top(R"(  "probes": {})")) ==
         Lines{
-            R"(z.json:2:3: probes: unknown key "probes" (expected one of: zone, ttl, soa, ns, records, checks, geo, failover_budget, pools, $schema))"});
+            R"(z.json:2:3: probes: unknown key "probes" (expected one of: zone, ttl, soa, ns, records, checks, geo, failover_budget, pools, notify, $schema))"});
     // One edit is too many for a key of three letters or fewer.
     CHECK(
         problems(zone_with_top(R"(  "t": 5)")) ==
         Lines{
-            R"(z.json:2:3: t: unknown key "t" (expected one of: zone, ttl, soa, ns, records, checks, geo, failover_budget, pools, $schema))"});
+            R"(z.json:2:3: t: unknown key "t" (expected one of: zone, ttl, soa, ns, records, checks, geo, failover_budget, pools, notify, $schema))"});
     CHECK(
         problems(
             zone_with_pool(R"(    "www": {"geo": {}, "members": [{"address": "192.0.2.1"}]})")) ==
@@ -770,4 +770,31 @@ TEST_CASE("zone file: 100000 members load quickly") {
     REQUIRE(r.spec.pools[0].members.size() == kMembers);
     CHECK(r.spec.pools[0].members[kMembers - 1].address.text == "10.1.134.159");
     CHECK(r.spec.pools[0].members[kMembers - 1].pos.line == kMembers + 5);
+}
+
+// --- notify -----------------------------------------------------------------------------
+
+TEST_CASE("zone file: notify is a program with placeholders, checked where written") {
+    const LoadResult ok = parse_zone_json(
+        zone_with_top(
+            R"(  "notify": ["/usr/local/bin/on-change", "{zone}", "{pool}", "{address}", "{state}", "{reason}", "--x={zone}/{pool}", "${HOME}", "{}"])"),
+        "z.json");
+    CHECK(ok.ok());
+    CHECK(ok.spec.notify == std::vector<std::string>{"/usr/local/bin/on-change", "{zone}", "{pool}",
+                                                     "{address}", "{state}", "{reason}",
+                                                     "--x={zone}/{pool}", "${HOME}", "{}"});
+    CHECK(parse_zone_json(zone_with_top(R"(  "ttl": 5)"), "z.json").spec.notify.empty());
+    CHECK(problems(zone_with_top(R"(  "notify": ["/bin/n", "{stat}"])")) ==
+          Lines{R"(z.json:2:24: notify[1]: unknown placeholder {stat} (did you mean {state}?))"});
+    CHECK(problems(zone_with_top(R"(  "notify": ["/bin/n", "x{when}"])")) ==
+          Lines{"z.json:2:24: notify[1]: unknown placeholder {when} (placeholders: {zone}, "
+                "{pool}, {address}, {state}, {reason})"});
+    CHECK(problems(zone_with_top(R"(  "notify": [])")) ==
+          Lines{"z.json:2:13: notify: expected the program and its arguments"});
+    CHECK(problems(zone_with_top(R"(  "notify": "/bin/n")")) ==
+          Lines{"z.json:2:13: notify: expected an array, got a string"});
+    CHECK(problems(zone_with_top(R"(  "notify": ["", "{zone}"])")) ==
+          Lines{"z.json:2:14: notify[0]: the program is empty"});
+    CHECK(problems(zone_with_top(R"(  "notfy": ["/bin/n"])")) ==
+          Lines{R"(z.json:2:3: notfy: unknown key "notfy" (did you mean "notify"?))"});
 }
