@@ -25,18 +25,6 @@ nlohmann::ordered_json events_json(const EventRing& ring) {
     return out;
 }
 
-std::string state_name(health::State s) {
-    switch (s) {
-        case health::State::up:
-            return "up";
-        case health::State::down:
-            return "down";
-        case health::State::unknown:
-            break;
-    }
-    return "unknown";
-}
-
 bool is_event(const health::SlotChange& c) {
     if (c.state == health::State::unknown) return false;
     return !c.first || c.state == health::State::down;
@@ -50,7 +38,7 @@ void expand_slot_change(const Snapshot& snapshot, const health::SlotChange& c,
             for (const lb::Member& m : p.members) {
                 if (m.probe_slot != c.slot) continue;
                 if (apex.empty()) apex = z->apex_text();
-                f(Event{c.unix_ms, apex, p.name, m.address_text, state_name(c.state), c.reason},
+                f(Event{c.unix_ms, apex, p.name, m.address_text, health::state_name(c.state), c.reason},
                   *z);
             }
         }

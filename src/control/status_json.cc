@@ -9,18 +9,6 @@
 namespace steerdns::control {
 namespace {
 
-const char* state_name(health::State s) {
-    switch (s) {
-        case health::State::up:
-            return "up";
-        case health::State::down:
-            return "down";
-        case health::State::unknown:
-            return "unknown";
-    }
-    return "unknown";
-}
-
 template <typename T>
 nlohmann::ordered_json or_null(const std::optional<T>& v) {
     return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
@@ -70,7 +58,7 @@ MemberStatus member_status(const StatusInputs& in, const ZoneStatus& zone, const
     if (m.probe_slot != health::kNoProbe) {
         const health::HealthTable* table = in.snapshot->health();
         health = table ? table->state(m.probe_slot) : health::State::unknown;
-        ms.health = state_name(health);
+        ms.health = health::state_name(health);
         if (in.targets) {
             if (const auto t = in.targets->find(m.probe_slot); t != in.targets->end()) {
                 ms.check = health::check_type_name(t->second.target->check.type);

@@ -50,8 +50,6 @@ class EventRing {
 // "address", "state", "reason"}.
 nlohmann::ordered_json events_json(const EventRing& ring);
 
-// "up" / "down" (and "unknown", which is never reported as a change).
-std::string state_name(health::State s);
 
 // Whether a slot change is an event: a first result only when it is down (a member counts as
 // up until its first result, so a first "up" changes nothing and would flood the ring and the

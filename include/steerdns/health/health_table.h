@@ -19,6 +19,19 @@ enum class State : uint8_t {
     down = 2,
 };
 
+// "up", "down", "unknown": as /status, /events and the logs write a state.
+inline const char* state_name(State s) {
+    switch (s) {
+        case State::up:
+            return "up";
+        case State::down:
+            return "down";
+        case State::unknown:
+            break;
+    }
+    return "unknown";
+}
+
 class HealthTable {
   public:
     // Capacity is fixed so the array never moves under a reading worker; untouched pages cost
