@@ -88,6 +88,10 @@ MemberStatus member_status(const StatusInputs& in, const ZoneStatus& zone, const
                     ms.last_probe_unix_ms = st.last_unix_ms;
                     ms.latency_seconds = st.last_seconds;
                 }
+                if (st.suppressed && health == health::State::down) {
+                    ms.suppressed_reason = st.suppressed_reason;
+                    ms.suppressed_until_unix_ms = st.suppressed_until_unix_ms;
+                }
             }
         }
     }
@@ -97,7 +101,9 @@ MemberStatus member_status(const StatusInputs& in, const ZoneStatus& zone, const
         ms.drained_by = drained_since ? "api" : "zone file";
         ms.since_unix_ms = drained_since ? drained_since : file_since;
     } else {
-        ms.state = health == health::State::down ? "down" : "up";
+        ms.state = health != health::State::down             ? "up"
+                   : ms.suppressed_until_unix_ms.has_value() ? "suppressed"
+                                                             : "down";
         ms.since_unix_ms = health_since;
     }
     return ms;
@@ -197,7 +203,9 @@ StatusModel build_status(const StatusInputs& in) {
             ps.state = pool_state(p, in.snapshot->health());
             for (const lb::Member& m : p.members) ps.members.push_back(member_status(in, zs, p, m));
             for (const MemberStatus& m : ps.members)
-                ++(m.state == "up" ? ps.up : m.state == "down" ? ps.down : ps.drained);
+                ++(m.state == "up"                                ? ps.up
+                   : m.state == "down" || m.state == "suppressed" ? ps.down
+                                                                  : ps.drained);
             add_answers(in.answers, zs.zone, ps);
             zs.pools.push_back(std::move(ps));
         }
@@ -224,6 +232,8 @@ nlohmann::ordered_json member_json(const MemberStatus& m) {
     j["region"] = text_or_null(m.region);
     j["drained"] = m.drained;
     j["drained_by"] = text_or_null(m.drained_by);
+    j["suppressed_reason"] = text_or_null(m.suppressed_reason);
+    j["suppressed_until"] = time_or_null(m.suppressed_until_unix_ms);
     j["answers_last_minute"] = or_null(m.answers_last_minute);
     return j;
 }

@@ -66,7 +66,7 @@ bool parse_status_query(std::string_view query, StatusQuery& out, std::string& e
         } else if (name == "pool") {
             out.pool = zone::canonical_pool(value);
         } else if (name == "state") {
-            if (value != "up" && value != "down" && value != "drained") {
+            if (value != "up" && value != "down" && value != "suppressed" && value != "drained") {
                 error = "state=" + value + ": expected up, down or drained";
                 return false;
             }

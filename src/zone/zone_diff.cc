@@ -1,6 +1,7 @@
 #include "steerdns/zone/zone_diff.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -160,6 +161,13 @@ std::vector<std::pair<std::string, std::string>> check_fields(const health::Chec
     f.emplace_back("timeout", health::seconds_text(c.timeout_ms) + " s");
     f.emplace_back("rise", std::to_string(c.rise));
     f.emplace_back("fall", std::to_string(c.fall));
+    if (c.damping) {
+        char text[160];
+        std::snprintf(text, sizeof text, "half_life %s s, suppress %g, reuse %g, max_suppress %s s",
+                      health::seconds_text(c.damping->half_life_ms).c_str(), c.damping->suppress,
+                      c.damping->reuse, health::seconds_text(c.damping->max_suppress_ms).c_str());
+        f.emplace_back("damping", text);
+    }
     return f;
 }
 

@@ -22,7 +22,8 @@ namespace steerdns::control {
 struct MemberStatus {
     std::string address;
     // What answers do with it: "up" (answered, also before its first probe result), "down"
-    // (its probe failed), "drained" (out of answers: POST /drain or "enabled": false).
+    // (its probe failed), "suppressed" (out of answers: flapping, "damping"), "drained" (out
+    // of answers: POST /drain or "enabled": false).
     std::string state;
     std::optional<int64_t> since_unix_ms;  // when `state` began, as far as we know
     std::string check;                     // check type ("http", ...); "" = none: always up
@@ -37,6 +38,9 @@ struct MemberStatus {
     std::string region;
     bool drained = false;
     std::string drained_by;  // "api", "zone file" or ""
+    // State "suppressed": flap damping holds it down (out of answers) until about then.
+    std::string suppressed_reason;  // "flapping: 4 changes in 15s"
+    std::optional<int64_t> suppressed_until_unix_ms;
     // Answers it was in over the last minute (AnswerHistory); nullopt before its first sample.
     std::optional<uint64_t> answers_last_minute;
 };
