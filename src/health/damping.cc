@@ -12,9 +12,9 @@ constexpr double kCalm = 0.125;
 
 std::string span_text(int64_t ms) {
     if (ms < 0) ms = 0;
-    if (ms < 10000 && ms % 1000 != 0) {
+    if (ms < 9950) {  // tenths below 10 s: "1.2s", "7s"
         char buf[32];
-        std::snprintf(buf, sizeof buf, "%gs", static_cast<double>(ms) / 1000.0);
+        std::snprintf(buf, sizeof buf, "%gs", static_cast<double>((ms + 50) / 100) / 10.0);
         return buf;
     }
     int64_t s = (ms + 500) / 1000;

@@ -20,7 +20,7 @@ struct DampingDef {
     uint32_t max_suppress_ms = 900000;
 };
 
-// "4m10s", "15s", "1h2m", "0.5s": a span for reasons and logs.
+// "2m10s", "15s", "1h2m", "1.2s" (tenths below 10 s): a span for reasons and logs.
 std::string span_text(int64_t ms);
 
 class Damper {

@@ -148,6 +148,9 @@ TEST_CASE("damping: span_text") {
     CHECK(health::span_text(3720000) == "1h2m");
     CHECK(health::span_text(500) == "0.5s");
     CHECK(health::span_text(0) == "0s");
+    CHECK(health::span_text(7026) == "7s");
+    CHECK(health::span_text(1199) == "1.2s");
+    CHECK(health::span_text(9960) == "10s");
 }
 
 TEST_CASE("damping: zone keys, defaults and the probe key") {
