@@ -4,11 +4,14 @@
 #include <doctest/doctest.h>
 
 #include <string>
+#include <vector>
 
 #include "helpers.h"
 #include "steerdns/health/check.h"
 #include "steerdns/health/damping.h"
 #include "steerdns/health/flap_filter.h"
+#include "steerdns/health/registry.h"
+#include "steerdns/zone/compile.h"
 #include "steerdns/zone/zone_spec.h"
 
 using namespace steerdns;
@@ -212,4 +215,37 @@ TEST_CASE("damping: located errors and did-you-mean") {
     CHECK(problems("{}", R"(, "dampng": {})") ==
           "z.json:6:74: pools.www.members[0].dampng: unknown key \"dampng\" (did you mean "
           "\"damping\"?)\n");
+}
+
+TEST_CASE("damping: a member's own damping is its own probe; without a check, a warning") {
+    const std::string text = R"({
+  "zone": "lb.example.test.",
+  "soa": {"mname": "ns1.example.net.", "rname": "hostmaster", "serial": 1},
+  "ns": ["ns1.example.net."],
+  "checks": {"web": {"type": "tcp", "port": 80, "damping": {}}},
+  "pools": {"www": {"check": "web", "ttl": 30, "members": [
+              {"address": "192.0.2.1"},
+              {"address": "192.0.2.2", "damping": {"half_life": 10}}]},
+            "plain": {"members": [{"address": "192.0.2.3", "damping": {}}]}}
+})";
+    const zone::LoadResult loaded = zone::parse_zone_json(text, "z.json");
+    REQUIRE(loaded.ok());
+    health::ProbeRegistry registry(16);
+    const zone::CompileResult r = zone::compile_zone(loaded.spec, &registry);
+    REQUIRE(r.zone);
+    std::string diags;
+    for (const zone::Diagnostic& d : r.diags) diags += d.to_string() + "\n";
+    CHECK(diags ==
+          "z.json:9:60: pools.plain.members[0].damping: warning: \"damping\" has no effect: no "
+          "check probes this member\n");
+    const std::vector<health::ProbeSpec> active = registry.active();
+    REQUIRE(active.size() == 2);
+    uint32_t check_half_life = 0, own_half_life = 0;
+    for (const health::ProbeSpec& p : active) {
+        REQUIRE(p.target->check.damping.has_value());
+        (p.target->address_text == "192.0.2.1" ? check_half_life : own_half_life) =
+            p.target->check.damping->half_life_ms;
+    }
+    CHECK(check_half_life == 60000);  // the check's: every default
+    CHECK(own_half_life == 10000);    // the member's own replaces it
 }
