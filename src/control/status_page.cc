@@ -67,12 +67,12 @@ std::string_view status_page_html() {
            font-size: 12.5px; border-radius: 1em; padding: 0 .6em; border: 1px solid;
            white-space: nowrap; }
   tr.state-up .badge, .badge.ok { color: var(--up); background: var(--up-bg); border-color: var(--up); }
-  tr.state-down .badge, .badge.empty { color: var(--down); background: var(--down-bg);
-                                       border-color: var(--down); }
+  tr.state-down .badge, tr.state-suppressed .badge, .badge.empty { color: var(--down);
+                                       background: var(--down-bg); border-color: var(--down); }
   tr.state-drained .badge, .badge.degraded { color: var(--drained); background: var(--drained-bg);
                                              border-color: var(--drained); }
   .badge.failing-open { color: var(--open); background: var(--open-bg); border-color: var(--open); }
-  tr.state-down td { background: #fff5f5; }
+  tr.state-down td, tr.state-suppressed td { background: #fff5f5; }
   .zone-head { background: #eaeef2; font-weight: 600; font-size: 15px; padding: .45em .5em;
                margin-top: .6em; overflow-wrap: anywhere; border-bottom: 1px solid var(--line); }
   .zone-head span, .pool-head span.info { font-weight: normal; color: var(--muted); font-size: 13px; }
@@ -122,7 +122,7 @@ std::string_view status_page_html() {
 <script>
 "use strict";
 const SAMPLES = 60, PER_MINUTE = 6, CHUNK = 100;
-const STATE_ORDER = { down: 0, up: 1, drained: 2 };
+const STATE_ORDER = { down: 0, suppressed: 0, up: 1, drained: 2 };
 const POOL_ORDER = { "failing open": 0, "empty": 1, "degraded": 2, "ok": 3 };
 const container = document.getElementById("zones");
 const colsTemplate = document.getElementById("cols").content.firstElementChild;
@@ -293,7 +293,8 @@ function drawMember(P, i) {
   setText(c.addr, m.address);
   setText(c.via, m.probe_address ? "probed at " + m.probe_address : "");
   setText(c.badge, m.state + (m.drained_by ? " (" + m.drained_by + ")" : ""));
-  setTitle(c.badge, "health: " + m.health);
+  setTitle(c.badge, m.suppressed_reason
+      ? m.suppressed_reason + ", until " + full(m.suppressed_until) : "health: " + m.health);
   drawProbe(P, i);
   setText(c.reason, m.reason || "");
   setText(c.weight, String(m.weight));
@@ -425,7 +426,11 @@ function drawSummary(doc) {
   const pools = { "ok": 0, "degraded": 0, "failing open": 0, "empty": 0 };
   for (const Z of zones.values()) for (const P of Z.pools) {
     pools[P.data.state] = (pools[P.data.state] || 0) + 1;
-    for (const m of P.members) count[m.state] = (count[m.state] || 0) + 1;
+    // Suppressed (flap damping) is down for answers.
+    for (const m of P.members) {
+      const s = m.state === "suppressed" ? "down" : m.state;
+      count[s] = (count[s] || 0) + 1;
+    }
   }
   const sum = document.getElementById("summary");
   sum.replaceChildren();
