@@ -302,7 +302,8 @@ function drawMember(P, i) {
   setText(c.region, m.region || "");
   setTitle(c.region, m.region || "");
   tr.haystack_ = [P.zone.data.zone, P.data.name, m.address, m.probe_address || "", m.state,
-                  m.reason || "", m.region || "", m.drained_by || ""].join(" ").toLowerCase();
+                  m.reason || "", m.region || "", m.drained_by || "",
+                  m.suppressed_reason || ""].join(" ").toLowerCase();
 }
 function drawProbe(P, i) {
   const m = P.members[i], c = P.rows[i].cells_;
