@@ -80,9 +80,15 @@ std::string member_line(const lb::Pool& pool, const lb::Member& m, const lb::Tra
         s += "up (no health check)";
     } else {
         const health::State state = health->state(m.probe_slot);
-        s += state == health::State::down ? "down"
-             : state == health::State::up ? "up"
-                                          : "unknown (no result yet: counts as up)";
+        if (has_status && st.suppressed && state == health::State::down) {
+            // Flap damping holds it down whatever its probes say now.
+            s += "suppressed (" + st.suppressed_reason + "; until " +
+                 util::rfc3339(st.suppressed_until_unix_ms) + ")";
+        } else {
+            s += state == health::State::down ? "down"
+                 : state == health::State::up ? "up"
+                                              : "unknown (no result yet: counts as up)";
+        }
         if (has_status && st.since_unix_ms > 0) s += " since " + util::rfc3339(st.since_unix_ms);
     }
     if (shows_weight(pool.policy)) s.append(" weight ").append(std::to_string(m.weight));

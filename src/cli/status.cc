@@ -44,7 +44,7 @@ std::string age(const std::string& since, const std::string& now) {
 
 const char* state_color(const std::string& state) {
     if (state == "up") return "\033[32m";
-    if (state == "down") return "\033[1;31m";
+    if (state == "down" || state == "suppressed") return "\033[1;31m";
     if (state == "drained" || state == "draining") return "\033[33m";
     return "";
 }
@@ -62,7 +62,7 @@ std::string format_status_table(const nlohmann::json& doc, bool color) {
             for (const auto& m : p.value("members", nlohmann::json::array())) {
                 std::string state = str(m, "state");
                 up += state == "up";
-                down += state == "down";
+                down += state == "down" || state == "suppressed";  // flap damping
                 drained += state == "drained" || state == "draining";  // out of answers
                 std::string by = str(m, "drained_by");
                 if (state == "draining") {
@@ -84,8 +84,12 @@ std::string format_status_table(const nlohmann::json& doc, bool color) {
                                   m["latency_seconds"].get<double>() * 1000);
                     latency = buf;
                 }
+                // A suppressed member's reason is why it is held down, not its last probe.
+                const std::string reason = str(m, "suppressed_reason").empty()
+                                               ? str(m, "reason")
+                                               : str(m, "suppressed_reason");
                 rows.push_back({str(z, "zone"), str(p, "name"), str(m, "address"), state,
-                                age(str(m, "since"), now), check, latency, str(m, "reason")});
+                                age(str(m, "since"), now), check, latency, reason});
             }
         }
     }

@@ -76,6 +76,10 @@ MemberStatus member_status(const StatusInputs& in, const ZoneStatus& zone, const
                     ms.last_probe_unix_ms = st.last_unix_ms;
                     ms.latency_seconds = st.last_seconds;
                 }
+                if (st.suppressed && health == health::State::down) {
+                    ms.suppressed_reason = st.suppressed_reason;
+                    ms.suppressed_until_unix_ms = st.suppressed_until_unix_ms;
+                }
             }
         }
     }
@@ -89,7 +93,9 @@ MemberStatus member_status(const StatusInputs& in, const ZoneStatus& zone, const
         ms.safe_to_remove_unix_ms = out_since + int64_t{pool.ttl} * 1000;
         ms.state = in.now_unix_ms < *ms.safe_to_remove_unix_ms ? "draining" : "drained";
     } else {
-        ms.state = health == health::State::down ? "down" : "up";
+        ms.state = health != health::State::down             ? "up"
+                   : ms.suppressed_until_unix_ms.has_value() ? "suppressed"
+                                                             : "down";
         ms.since_unix_ms = health_since;
     }
     return ms;
@@ -190,7 +196,9 @@ StatusModel build_status(const StatusInputs& in) {
             ps.state = pool_state(p, in.snapshot->health());
             for (const lb::Member& m : p.members) ps.members.push_back(member_status(in, zs, p, m));
             for (const MemberStatus& m : ps.members) {
-                ++(m.state == "up" ? ps.up : m.state == "down" ? ps.down : ps.drained);
+                ++(m.state == "up"                                ? ps.up
+                   : m.state == "down" || m.state == "suppressed" ? ps.down
+                                                                  : ps.drained);
                 if (m.state == "draining") ++ps.draining;
             }
             add_answers(in.answers, zs.zone, ps);
@@ -220,6 +228,8 @@ nlohmann::ordered_json member_json(const MemberStatus& m) {
     j["drained"] = m.drained;
     j["drained_by"] = text_or_null(m.drained_by);
     j["safe_to_remove_at"] = time_or_null(m.safe_to_remove_unix_ms);
+    j["suppressed_reason"] = text_or_null(m.suppressed_reason);
+    j["suppressed_until"] = time_or_null(m.suppressed_until_unix_ms);
     j["answers_last_minute"] = or_null(m.answers_last_minute);
     return j;
 }

@@ -67,12 +67,12 @@ std::string_view status_page_html() {
            font-size: 12.5px; border-radius: 1em; padding: 0 .6em; border: 1px solid;
            white-space: nowrap; }
   tr.state-up .badge, .badge.ok { color: var(--up); background: var(--up-bg); border-color: var(--up); }
-  tr.state-down .badge, .badge.empty { color: var(--down); background: var(--down-bg);
-                                       border-color: var(--down); }
+  tr.state-down .badge, tr.state-suppressed .badge, .badge.empty { color: var(--down);
+                                       background: var(--down-bg); border-color: var(--down); }
   tr.state-drained .badge, tr.state-draining .badge, .badge.degraded { color: var(--drained); background: var(--drained-bg);
                                              border-color: var(--drained); }
   .badge.failing-open { color: var(--open); background: var(--open-bg); border-color: var(--open); }
-  tr.state-down td { background: #fff5f5; }
+  tr.state-down td, tr.state-suppressed td { background: #fff5f5; }
   .zone-head { background: #eaeef2; font-weight: 600; font-size: 15px; padding: .45em .5em;
                margin-top: .6em; overflow-wrap: anywhere; border-bottom: 1px solid var(--line); }
   .zone-head span, .pool-head span.info { font-weight: normal; color: var(--muted); font-size: 13px; }
@@ -122,7 +122,7 @@ std::string_view status_page_html() {
 <script>
 "use strict";
 const SAMPLES = 60, PER_MINUTE = 6, CHUNK = 100;
-const STATE_ORDER = { down: 0, up: 1, draining: 2, drained: 3 };
+const STATE_ORDER = { down: 0, suppressed: 0, up: 1, draining: 2, drained: 3 };
 const POOL_ORDER = { "failing open": 0, "empty": 1, "degraded": 2, "ok": 3 };
 const container = document.getElementById("zones");
 const colsTemplate = document.getElementById("cols").content.firstElementChild;
@@ -299,7 +299,8 @@ function drawMember(P, i) {
     ? Math.max(0, Math.ceil((Date.parse(m.safe_to_remove_at) - now) / 1000))
     : null;
   setText(c.badge, m.state + (m.drained_by ? " (" + m.drained_by + (left !== null ? ", " + left + "s left" : "") + ")" : ""));
-  setTitle(c.badge, "health: " + m.health);
+  setTitle(c.badge, m.suppressed_reason
+      ? m.suppressed_reason + ", until " + full(m.suppressed_until) : "health: " + m.health);
   drawProbe(P, i);
   setText(c.reason, m.reason || "");
   setText(c.weight, String(m.weight));
@@ -307,7 +308,8 @@ function drawMember(P, i) {
   setText(c.region, m.region || "");
   setTitle(c.region, m.region || "");
   tr.haystack_ = [P.zone.data.zone, P.data.name, m.address, m.probe_address || "", m.state,
-                  m.reason || "", m.region || "", m.drained_by || ""].join(" ").toLowerCase();
+                  m.reason || "", m.region || "", m.drained_by || "",
+                  m.suppressed_reason || ""].join(" ").toLowerCase();
 }
 function drawProbe(P, i) {
   const m = P.members[i], c = P.rows[i].cells_;
@@ -431,8 +433,9 @@ function drawSummary(doc) {
   const pools = { "ok": 0, "degraded": 0, "failing open": 0, "empty": 0 };
   for (const Z of zones.values()) for (const P of Z.pools) {
     pools[P.data.state] = (pools[P.data.state] || 0) + 1;
+    // Suppressed (flap damping) is down for answers; draining is out of them, as drained.
     for (const m of P.members) {
-      const s = m.state === "draining" ? "drained" : m.state;  // out of answers either way
+      const s = m.state === "suppressed" ? "down" : m.state === "draining" ? "drained" : m.state;
       count[s] = (count[s] || 0) + 1;
     }
   }

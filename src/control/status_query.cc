@@ -66,8 +66,9 @@ bool parse_status_query(std::string_view query, StatusQuery& out, std::string& e
         } else if (name == "pool") {
             out.pool = zone::canonical_pool(value);
         } else if (name == "state") {
-            if (value != "up" && value != "down" && value != "drained" && value != "draining") {
-                error = "state=" + value + ": expected up, down, draining or drained";
+            if (value != "up" && value != "down" && value != "suppressed" && value != "drained" &&
+                value != "draining") {
+                error = "state=" + value + ": expected up, down, suppressed, draining or drained";
                 return false;
             }
             out.state = value;

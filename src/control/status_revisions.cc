@@ -28,7 +28,8 @@ struct Print {
 uint64_t member_print(const MemberStatus& m) {
     Print p;
     p << m.state << m.since_unix_ms << m.check << m.probe_address << m.health << m.last_ok
-      << m.last_reason << m.weight << m.priority << m.region << m.drained << m.drained_by;
+      << m.last_reason << m.weight << m.priority << m.region << m.drained << m.drained_by
+      << m.suppressed_reason << m.suppressed_until_unix_ms;
     return p.hash();
 }
 

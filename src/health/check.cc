@@ -57,6 +57,15 @@ std::string CheckDef::key() const {
     field(k, std::to_string(timeout_ms));
     field(k, std::to_string(rise));
     field(k, std::to_string(fall));
+    if (damping) {
+        // A changed damping is a changed probe: it starts afresh rather than keep a penalty
+        // counted under other rules.
+        k += "d";
+        field(k, std::to_string(damping->half_life_ms));
+        field(k, std::to_string(damping->suppress));
+        field(k, std::to_string(damping->reuse));
+        field(k, std::to_string(damping->max_suppress_ms));
+    }
     switch (type) {
         case CheckType::http:
         case CheckType::https:

@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "steerdns/health/attempt.h"
+#include "steerdns/health/damping.h"
 #include "steerdns/health/flap_filter.h"
 #include "steerdns/util/clock.h"
 #include "steerdns/util/cpu_affinity.h"
@@ -26,10 +27,15 @@ using util::Loop;
 // One probe: a slot of the registry, its schedule and its flap filter.
 struct Probe {
     Probe(Monitor::Impl* m, ProbeSpec s)
-        : mon(m), spec(std::move(s)), filter(spec.target->check.rise, spec.target->check.fall) {}
+        : mon(m), spec(std::move(s)), filter(spec.target->check.rise, spec.target->check.fall) {
+        if (spec.target->check.damping) damper.emplace(*spec.target->check.damping);
+    }
+    // What answers see: the filter's state, held down while damping suppresses it.
+    State state() const { return damper ? damper->effective(filter.state()) : filter.state(); }
     Monitor::Impl* mon;
     ProbeSpec spec;
     FlapFilter filter;
+    std::optional<Damper> damper;
     util::UvPtr<uv_timer_t> timer;
     uint64_t launched = 0;  // sequence number of the last attempt started
     uint64_t applied = 0;   // of the last result applied: a late, older result is dropped
@@ -49,6 +55,7 @@ struct Monitor::Impl {
     void on_result(uint32_t slot, const std::string& key, uint64_t seq, const AttemptResult& r);
     // Logs the change and queues it for take_changes().
     void note_change(const Probe& p, State before, const std::string& reason);
+    void log_damping(const Probe& p, bool suppressed, int64_t until_unix_ms);
 
     ProbeRegistry& registry;
     HealthTable& table;
@@ -298,25 +305,61 @@ void Monitor::Impl::on_result(uint32_t slot, const std::string& key, uint64_t se
     const bool ok = r.ok;
     const State before = p.filter.state();
     const bool changed = p.filter.feed(ok);
+    // Damping sees each change of the filter (not its first result) and may hold it down.
+    bool damping_changed = false;
+    const int64_t now = util::unix_ms_now();
+    int64_t until_unix_ms = 0;
+    if (p.damper) {
+        const int64_t mono = static_cast<int64_t>(uv_now(loop.get()));
+        if (changed && before != State::unknown) damping_changed = p.damper->change(mono);
+        damping_changed |= p.damper->release(mono, p.filter.state());
+        if (p.damper->suppressed()) until_unix_ms = now + (p.damper->until_ms() - mono);
+    }
+    const bool suppressed = p.damper && p.damper->suppressed();
     {
         std::lock_guard lock(status_m);
-        const int64_t now = util::unix_ms_now();
         ProbeStatus& st = status[slot];
         st.has_result = true;
         st.last_ok = ok;
         st.last_reason = r.reason;
         st.last_unix_ms = now;
         st.last_seconds = r.seconds;
-        if (changed) {
-            st.state = p.filter.state();
+        if ((changed && !suppressed) || damping_changed) {
+            st.state = p.state();
             st.since_unix_ms = now;
         }
+        st.suppressed = suppressed;
+        st.suppressed_reason = suppressed ? p.damper->reason() : std::string();
+        st.suppressed_until_unix_ms = until_unix_ms;
         const auto type = static_cast<size_t>(p.spec.target->check.type);
         if (type < results.success.size()) ++(ok ? results.success : results.failure)[type];
     }
-    if (!changed) return;
+    if (damping_changed) {
+        table.set(slot, p.state());
+        log_damping(p, suppressed, until_unix_ms);
+        return;
+    }
+    // A flip while suppressed changes nothing answers see: the suppression line said it.
+    if (!changed || suppressed) return;
     table.set(slot, p.filter.state());
     note_change(p, before, r.reason);
+}
+
+void Monitor::Impl::log_damping(const Probe& p, bool suppressed, int64_t until_unix_ms) {
+    const ProbeSpec& s = p.spec;
+    std::vector<util::LogField> fields{{"zone", s.label.zone},
+                                       {"pool", s.label.pool},
+                                       {"address", s.label.address},
+                                       {"check", s.label.check}};
+    if (suppressed) {
+        fields.push_back({"reason", p.damper->reason()});
+        fields.push_back({"until", util::rfc3339(until_unix_ms)});
+        util::log(util::LogLevel::warn, "member suppressed", fields);
+    } else {
+        fields.push_back({"reason", p.damper->released_by()});
+        fields.push_back({"state", p.filter.state() == State::down ? "down" : "up"});
+        util::log(util::LogLevel::info, "member unsuppressed", fields);
+    }
 }
 
 void Monitor::Impl::note_change(const Probe& p, State before, const std::string& reason) {

@@ -619,6 +619,9 @@ class Compiler {
         }
     }
 
+    static constexpr const char* kDampingUnchecked =
+        "\"damping\" has no effect: no check probes this member";
+
     // What probes a member: its own check, else its pool's; a "none" check is no probe.
     struct MemberProbe {
         const CheckSpec* check = nullptr;
@@ -636,13 +639,16 @@ class Compiler {
     MemberProbe member_probe(const PoolSpec& ps, const MemberSpec& ms, const lb::Member& m) {
         MemberProbe p;
         const std::optional<Located>& name = ms.check ? ms.check : ps.check;
+        if (!name && ms.damping) warning(ms.damping_pos, kDampingUnchecked);
         if (!name) return p;
         p.check = find_check(*name);
         if (!p.check || p.check->def.type == health::CheckType::none) {
+            if (p.check && ms.damping) warning(ms.damping_pos, kDampingUnchecked);
             p.check = nullptr;
             return p;
         }
         p.target.check = p.check->def;
+        if (ms.damping) p.target.check.damping = ms.damping;
         p.target.family = m.family;
         std::memcpy(p.target.address, m.address, sizeof m.address);
         p.target.address_text = m.address_text;

@@ -1,6 +1,7 @@
 #include "steerdns/zone/zone_diff.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -140,6 +141,14 @@ std::string joined(const std::vector<std::string>& items, const char* separator 
     return out;
 }
 
+std::string damping_text(const health::DampingDef& d) {
+    char text[160];
+    std::snprintf(text, sizeof text, "half_life %s s, suppress %g, reuse %g, max_suppress %s s",
+                  health::seconds_text(d.half_life_ms).c_str(), d.suppress, d.reuse,
+                  health::seconds_text(d.max_suppress_ms).c_str());
+    return text;
+}
+
 // A check definition as (field, value) pairs in a fixed order, only the fields its type reads.
 std::vector<std::pair<std::string, std::string>> check_fields(const health::CheckDef& c) {
     std::vector<std::pair<std::string, std::string>> f;
@@ -160,6 +169,7 @@ std::vector<std::pair<std::string, std::string>> check_fields(const health::Chec
     f.emplace_back("timeout", health::seconds_text(c.timeout_ms) + " s");
     f.emplace_back("rise", std::to_string(c.rise));
     f.emplace_back("fall", std::to_string(c.fall));
+    if (c.damping) f.emplace_back("damping", damping_text(*c.damping));
     return f;
 }
 
@@ -224,7 +234,7 @@ struct MemberView {
     uint8_t family = 4;
     uint8_t address[16] = {};
     std::string address_text;
-    std::vector<std::pair<std::string, Opt>> fields;  // enabled, weight, priority, region, check
+    std::vector<std::pair<std::string, Opt>> fields;  // enabled, ..., check, damping
 };
 
 std::map<std::string, MemberView> members_of(const lb::Pool& p, const PoolSpec* ps) {
@@ -244,6 +254,7 @@ std::map<std::string, MemberView> members_of(const lb::Pool& p, const PoolSpec* 
             {"priority", std::to_string(m.priority)},
             {"region", m.region.empty() ? Opt{} : Opt{m.region}},
             {"check", ms != nullptr && ms->check ? Opt{ms->check->text} : Opt{}},
+            {"damping", ms != nullptr && ms->damping ? Opt{damping_text(*ms->damping)} : Opt{}},
         };
         std::string key = v.address_text;
         for (int n = 2; out.count(key) != 0; ++n) key = v.address_text + "#" + std::to_string(n);

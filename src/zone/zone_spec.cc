@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdio>
 #include <optional>
 #include <string_view>
 #include <tuple>
@@ -39,12 +40,19 @@ constexpr std::array<std::string_view, 7> kSoaKeys{"mname", "rname",  "serial", 
 constexpr std::array<std::string_view, 9> kPoolKeys{"policy",          "ttl",     "ttl_degraded",
                                                     "answers",         "check",   "fallback",
                                                     "failover_budget", "regions", "members"};
-constexpr std::array<std::string_view, 8> kMemberKeys{
-    "address", "enabled", "weight", "priority", "region", "check", "probe_address", "maintenance"};
+constexpr std::array<std::string_view, 9> kMemberKeys{
+    "address", "enabled", "weight", "priority", "region", "check", "probe_address", "maintenance",
+    "damping"};
 constexpr std::array<std::string_view, 2> kMaintenanceKeys{"start", "end"};
-constexpr std::array<std::string_view, 12> kCheckKeys{
-    "type",   "port",    "paths",    "host",    "expect_status", "expect_body",
-    "verify", "command", "interval", "timeout", "rise",          "fall"};
+constexpr std::array<std::string_view, 13> kCheckKeys{
+    "type",    "port",     "paths",   "host", "expect_status", "expect_body", "verify",
+    "command", "interval", "timeout", "rise", "fall",          "damping"};
+constexpr std::array<std::string_view, 4> kDampingKeys{"half_life", "suppress", "reuse",
+                                                       "max_suppress"};
+// Damping: durations in seconds, penalties in changes (fractions allowed for both).
+constexpr double kMaxDampingSeconds = 86400;
+constexpr double kMinPenalty = 0.01;
+constexpr double kMaxPenalty = 1000;
 constexpr std::array<std::string_view, 3> kGeoKeys{"database", "rules", "default"};
 constexpr std::array<std::string_view, 4> kGeoRuleKeys{"net", "country", "continent", "region"};
 // What a rule matches on: exactly one of these.
@@ -70,7 +78,8 @@ bool check_key_applies(health::CheckType type, std::string_view key) {
     using health::CheckType;
     if (key == "type") return true;
     if (type == CheckType::none) return false;  // {"type": "none"} needs nothing else
-    if (key == "interval" || key == "timeout" || key == "rise" || key == "fall") return true;
+    if (key == "interval" || key == "timeout" || key == "rise" || key == "fall" || key == "damping")
+        return true;
     const bool http_key = key == "port" || key == "paths" || key == "host" ||
                           key == "expect_status" || key == "expect_body";
     switch (type) {
@@ -362,6 +371,9 @@ class ZoneLoader : private JsonReader {
                 std::optional<int64_t> n = integer_value(f, m.key, 1, kMaxRiseFall);
                 if (n) (m.key == "rise" ? def.rise : def.fall) = static_cast<uint32_t>(*n);
                 ok &= n.has_value();
+            } else if (m.key == "damping") {
+                def.damping = load_damping(f);
+                ok &= def.damping.has_value();
             }
         }
         require(v, {"type"});
@@ -397,6 +409,80 @@ class ZoneLoader : private JsonReader {
                 break;
         }
         return ok;
+    }
+
+    // A penalty threshold: a number of state changes, fractions allowed.
+    std::optional<double> penalty_value(const JsonValue& v, std::string_view name) {
+        if (!v.dom.is_number()) {
+            error(value_pos(v), expected("a number", v.dom));
+            return std::nullopt;
+        }
+        const double d = v.dom.get<double>();
+        if (!(d >= kMinPenalty && d <= kMaxPenalty)) {
+            char range[64];
+            std::snprintf(range, sizeof range, " is out of range (%g..%g)", kMinPenalty,
+                          kMaxPenalty);
+            error(value_pos(v), std::string(name) + " " + raw_number(v) + range);
+            return std::nullopt;
+        }
+        return d;
+    }
+
+    // "damping": {"half_life", "suppress", "reuse", "max_suppress"}, each defaulted; nullopt
+    // when anything is wrong (every problem reported where it was written).
+    std::optional<health::DampingDef> load_damping(const JsonValue& v) {
+        if (!expect_object(v)) return std::nullopt;
+        health::DampingDef d;
+        bool ok = true;
+        std::optional<SourcePos> half_life_pos, reuse_pos, max_pos;
+        std::string suppress_text = "3 (the default)", half_life_text = "60 (the default)";
+        for (const JsonMember& m : members(v, kDampingKeys)) {
+            const JsonValue& f = m.value;
+            if (m.key == "half_life" || m.key == "max_suppress") {
+                std::optional<uint32_t> ms =
+                    duration_value(f, m.key, kMinInterval, kMaxDampingSeconds);
+                if (ms) {
+                    (m.key == "half_life" ? d.half_life_ms : d.max_suppress_ms) = *ms;
+                    (m.key == "half_life" ? half_life_pos : max_pos) = value_pos(f);
+                    if (m.key == "half_life") half_life_text = raw_number(f);
+                }
+                ok &= ms.has_value();
+            } else {
+                std::optional<double> n = penalty_value(f, m.key);
+                if (n) {
+                    (m.key == "suppress" ? d.suppress : d.reuse) = *n;
+                    if (m.key == "reuse") reuse_pos = value_pos(f);
+                    if (m.key == "suppress") suppress_text = raw_number(f);
+                }
+                ok &= n.has_value();
+            }
+        }
+        if (!ok) return std::nullopt;
+        // Released below reuse, suppressed above suppress: reuse at or above suppress would
+        // release a member in the same breath as it suppressed it.
+        if (d.reuse >= d.suppress) {
+            error(reuse_pos ? *reuse_pos : value_pos(v),
+                  "reuse " + raw_or_default(d.reuse, reuse_pos) + " must be below suppress " +
+                      suppress_text);
+            ok = false;
+        }
+        if (d.max_suppress_ms < d.half_life_ms) {
+            error(max_pos         ? *max_pos
+                  : half_life_pos ? *half_life_pos
+                                  : value_pos(v),
+                  "max_suppress " + health::seconds_text(d.max_suppress_ms) +
+                      (max_pos ? "" : " (the default)") + " must be at least half_life " +
+                      half_life_text);
+            ok = false;
+        }
+        if (!ok) return std::nullopt;
+        return d;
+    }
+
+    static std::string raw_or_default(double value, const std::optional<SourcePos>& given) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%g", value);
+        return std::string(buf) + (given ? "" : " (the default)");
     }
 
     bool load_paths(const JsonValue& v, std::vector<std::string>& paths) {
@@ -817,6 +903,9 @@ class ZoneLoader : private JsonReader {
                 set_if(std::move(probe), member.probe_address);
             } else if (m.key == "maintenance") {
                 load_maintenance(f, member.maintenance);
+            } else if (m.key == "damping") {
+                member.damping = load_damping(f);
+                member.damping_pos = key_pos(f.node, f.path);
             }
         }
         require(v, {"address"});

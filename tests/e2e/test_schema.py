@@ -60,6 +60,12 @@ def main() -> None:
         b = copy.deepcopy(base); b["notify"] = "/bin/n {zone}"; bad["notify as a string"] = b
         b = copy.deepcopy(base); b["notify"] = ["", "{zone}"]; bad["notify empty program"] = b
         b = copy.deepcopy(base); b["notfy"] = ["/bin/n"]; bad["notify misspelt"] = b
+        checked = copy.deepcopy(base)
+        checked["checks"] = {"web": {"type": "tcp", "port": 80, "damping": {"half_life": 30}}}
+        checked["pools"]["www"]["check"] = "web"
+        b = copy.deepcopy(checked); b["checks"]["web"]["damping"]["half_lfe"] = 10; bad["unknown damping key"] = b
+        b = copy.deepcopy(checked); b["checks"]["web"]["damping"]["suppress"] = "3"; bad["damping suppress as a string"] = b
+        b = copy.deepcopy(checked); b["pools"]["www"]["members"][0]["damping"] = {"half_life": 0}; bad["member damping half_life 0"] = b
         with tempfile.TemporaryDirectory() as d:
             for what, doc in bad.items():
                 t.check(f"schema rejects: {what}", any(True for _ in validator.iter_errors(doc)))
@@ -79,6 +85,15 @@ def main() -> None:
             t.check("a \"$schema\" key is accepted by steerdns check", r.returncode == 0,
                     detail=r.stdout + r.stderr)
             t.eq("and by the schema", [e.message for e in validator.iter_errors(good)], [])
+            # Damping on a check and on a member: accepted by both.
+            damped = copy.deepcopy(checked)
+            damped["pools"]["www"]["members"][0]["damping"] = {"suppress": 5, "reuse": 2}
+            p.write_text(json.dumps(damped, indent=2))
+            r = subprocess.run([t.binary, "check", str(p)], capture_output=True, text=True,
+                               timeout=10)
+            t.check("damping on a check and a member is accepted by steerdns check",
+                    r.returncode == 0, detail=r.stdout + r.stderr)
+            t.eq("and damping by the schema", [e.message for e in validator.iter_errors(damped)], [])
             # A pool at a wildcard owner (RFC 4592): accepted by both.
             wild = copy.deepcopy(base)
             wild["pools"]["*.cdn"] = copy.deepcopy(wild["pools"]["www"])

@@ -22,8 +22,9 @@ namespace steerdns::control {
 struct MemberStatus {
     std::string address;
     // What answers do with it: "up" (answered, also before its first probe result), "down"
-    // (its probe failed), "draining" (out of answers: POST /drain or "enabled": false, but
-    // resolvers may still hold an answer with it) then "drained" (safe to remove).
+    // (its probe failed), "suppressed" (out of answers: flapping, "damping"), "draining" (out
+    // of answers: POST /drain or "enabled": false, but resolvers may still hold an answer
+    // with it) then "drained" (safe to remove).
     std::string state;
     std::optional<int64_t> since_unix_ms;  // when `state` began, as far as we know
     std::string check;                     // check type ("http", ...); "" = none: always up
@@ -41,6 +42,9 @@ struct MemberStatus {
     // Out of answers since then, plus the pool's TTL: no resolver holds an answer with it
     // after this (every answer that carried it had at most that TTL).
     std::optional<int64_t> safe_to_remove_unix_ms;
+    // State "suppressed": flap damping holds it down (out of answers) until about then.
+    std::string suppressed_reason;  // "flapping: 4 changes in 15s"
+    std::optional<int64_t> suppressed_until_unix_ms;
     // Answers it was in over the last minute (AnswerHistory); nullopt before its first sample.
     std::optional<uint64_t> answers_last_minute;
 };

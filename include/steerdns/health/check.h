@@ -4,9 +4,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "steerdns/health/damping.h"
 
 namespace steerdns::health {
 
@@ -41,6 +44,8 @@ struct CheckDef {
     uint32_t timeout_ms = default_timeout_ms(kDefaultIntervalMs);
     uint32_t rise = kDefaultRise;
     uint32_t fall = kDefaultFall;
+    // "damping": absent = off. A member's own "damping" replaces its check's.
+    std::optional<DampingDef> damping;
 
     bool status_ok(long status) const;
     // Canonical text of everything that changes how a probe runs: two definitions with the

@@ -36,6 +36,10 @@ struct ProbeStatus {
     std::string last_reason;   // "http GET /healthz: status 200"
     int64_t last_unix_ms = 0;  // when the last result came
     double last_seconds = 0;   // how long the last probe took
+    // Flap damping (damping.h): held down while the filter may say up.
+    bool suppressed = false;
+    std::string suppressed_reason;         // "flapping: 4 changes in 15s"
+    int64_t suppressed_until_unix_ms = 0;  // expected release, if it stays up meanwhile
 };
 
 // Probe results since start, by check type (CheckType as index) and outcome.

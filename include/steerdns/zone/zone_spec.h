@@ -44,7 +44,10 @@ struct MemberSpec {
     std::optional<Located> region;
     std::optional<Located> check;
     std::optional<Located> probe_address;
-    SourcePos pos;  // of the member object
+    // Replaces the damping of the member's check (the probe is then the member's own).
+    std::optional<health::DampingDef> damping;
+    SourcePos damping_pos;  // of the "damping" key, when given
+    SourcePos pos;          // of the member object
 };
 
 // One entry of a geo pool's "regions": the client region (the key) and the member regions to

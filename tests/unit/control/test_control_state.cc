@@ -620,3 +620,29 @@ TEST_CASE("status table: what `steerdns status` prints") {
     CHECK(colored.find("\033[1;31mdown\033[0m") != std::string::npos);
     CHECK(colored.find("\033[33mdraining (api, 10s left)\033[0m") != std::string::npos);
 }
+
+TEST_CASE("status: a suppressed member (flap damping) is state suppressed, counted down") {
+    StatusFixture f;
+    health::ProbeStatus& st = f.probes[f.zone->pools[0].members[0].probe_slot];
+    st.last_ok = true;  // its probe passes; damping holds it down (the table says down)
+    st.last_reason = "http GET /: status 200";
+    st.suppressed = true;
+    st.suppressed_reason = "flapping: 4 changes in 15s";
+    st.suppressed_until_unix_ms = 1795796120000;
+    const nlohmann::json doc = nlohmann::json::parse(control::status_json(f.model()).dump());
+    const nlohmann::json& pool = doc["zones"][0]["pools"][0];
+    const nlohmann::json& m = pool["members"][0];
+    CHECK(m["state"] == "suppressed");
+    CHECK(m["health"] == "down");
+    CHECK(m["suppressed_reason"] == "flapping: 4 changes in 15s");
+    CHECK(m["suppressed_until"] == "2026-11-27T16:15:20Z");
+    CHECK(pool["members"][2]["suppressed_reason"].is_null());
+    CHECK(pool["members"][2]["suppressed_until"].is_null());
+    CHECK(pool["down"] == 1);
+    const std::string plain = cli::format_status_table(doc, false);
+    CHECK(std::regex_search(
+        plain, std::regex(R"(192\.0\.2\.10 +suppressed .*flapping: 4 changes in 15s)")));
+    CHECK(plain.find("5 members: 2 up, 1 down, 2 drained") != std::string::npos);
+    CHECK(cli::format_status_table(doc, true).find("\033[1;31msuppressed\033[0m") !=
+          std::string::npos);
+}

@@ -409,3 +409,33 @@ TEST_CASE("zone diff: geo settings, and a default region that moves unruled addr
         CHECK(n.after == "eu");
     }
 }
+
+TEST_CASE("zone diff: damping on a check and on a member") {
+    std::string before = kBefore;
+    const std::string web = R"("web": { "type": "http", "port": 80, "interval": 5 })";
+    REQUIRE(before.find(web) != std::string::npos);
+    std::string after = before;
+    after.replace(after.find(web), web.size(),
+                  R"("web": { "type": "http", "port": 80, "interval": 5, "damping": {} })");
+    const std::string member = R"({ "address": "192.0.2.11" })";
+    REQUIRE(after.find(member) != std::string::npos);
+    after.replace(after.find(member), member.size(),
+                  R"({ "address": "192.0.2.11", "damping": { "half_life": 30 } })");
+    const Compiled a = compile(before);
+    const Compiled b = compile(after);
+    const zone::ZoneDiff d = zone::diff_zones(a.version(), b.version());
+    const zone::PoolChange* www = nullptr;
+    for (const zone::PoolChange& p : d.pools)
+        if (p.name == "www") www = &p;
+    REQUIRE(www != nullptr);
+    REQUIRE(www->checks.size() == 1);
+    CHECK(www->checks[0].field == "check web damping");
+    CHECK_FALSE(www->checks[0].before.has_value());
+    CHECK(*www->checks[0].after == "half_life 60 s, suppress 3, reuse 1, max_suppress 900 s");
+    REQUIRE(www->members.size() == 1);
+    CHECK(www->members[0].address == "192.0.2.11");
+    REQUIRE(www->members[0].fields.size() == 1);
+    CHECK(www->members[0].fields[0].field == "damping");
+    CHECK(*www->members[0].fields[0].after ==
+          "half_life 30 s, suppress 3, reuse 1, max_suppress 900 s");
+}

@@ -396,7 +396,7 @@ TEST_CASE("zone file: unknown key without a close match") {
     CHECK(
         problems(zone_with_pool(R"(    "www": {"members": [{"address": "192.0.2.1", "x": 1}]})")) ==
         Lines{
-            R"(z.json:6:50: pools.www.members[0].x: unknown key "x" (expected one of: address, enabled, weight, priority, region, check, probe_address, maintenance))"});
+            R"(z.json:6:50: pools.www.members[0].x: unknown key "x" (expected one of: address, enabled, weight, priority, region, check, probe_address, maintenance, damping))"});
 }
 
 TEST_CASE("zone file: duplicate key") {
