@@ -10,7 +10,8 @@ namespace steerdns::control {
 namespace {
 
 constexpr const char* kAccepted =
-    " (GET /status accepts zone=APEX, pool=NAME, state=up|down|draining|drained, since=REVISION)";
+    " (GET /status accepts zone=APEX, pool=NAME, state=up|down|suppressed|draining|drained, "
+    "since=REVISION)";
 
 }  // namespace
 

@@ -50,7 +50,6 @@ class EventRing {
 // "address", "state", "reason"}.
 nlohmann::ordered_json events_json(const EventRing& ring);
 
-
 // Whether a slot change is an event: a first result only when it is down (a member counts as
 // up until its first result, so a first "up" changes nothing and would flood the ring and the
 // notify program at every start).
