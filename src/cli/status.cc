@@ -62,7 +62,7 @@ std::string format_status_table(const nlohmann::json& doc, bool color) {
             for (const auto& m : p.value("members", nlohmann::json::array())) {
                 std::string state = str(m, "state");
                 up += state == "up";
-                down += state == "down" || state == "suppressed";  // flap damping
+                down += state == "down" || state == "suppressed";      // flap damping
                 drained += state == "drained" || state == "draining";  // out of answers
                 std::string by = str(m, "drained_by");
                 if (state == "draining") {
