@@ -38,7 +38,8 @@ void expand_slot_change(const Snapshot& snapshot, const health::SlotChange& c,
             for (const lb::Member& m : p.members) {
                 if (m.probe_slot != c.slot) continue;
                 if (apex.empty()) apex = z->apex_text();
-                f(Event{c.unix_ms, apex, p.name, m.address_text, health::state_name(c.state), c.reason},
+                f(Event{c.unix_ms, apex, p.name, m.address_text, health::state_name(c.state),
+                        c.reason},
                   *z);
             }
         }
