@@ -40,9 +40,9 @@ constexpr std::array<std::string_view, 7> kSoaKeys{"mname", "rname",  "serial", 
 constexpr std::array<std::string_view, 9> kPoolKeys{"policy",          "ttl",     "ttl_degraded",
                                                     "answers",         "check",   "fallback",
                                                     "failover_budget", "regions", "members"};
-constexpr std::array<std::string_view, 9> kMemberKeys{
-    "address", "enabled", "weight", "priority", "region", "check", "probe_address", "maintenance",
-    "damping"};
+constexpr std::array<std::string_view, 9> kMemberKeys{"address",       "enabled",     "weight",
+                                                      "priority",      "region",      "check",
+                                                      "probe_address", "maintenance", "damping"};
 constexpr std::array<std::string_view, 2> kMaintenanceKeys{"start", "end"};
 constexpr std::array<std::string_view, 13> kCheckKeys{
     "type",    "port",     "paths",   "host", "expect_status", "expect_body", "verify",
