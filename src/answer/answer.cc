@@ -378,6 +378,9 @@ size_t answer_query(const Snapshot* snap, std::span<const uint8_t> packet, const
             break;
     }
     if (parsed == dns::ParseResult::ok) {
+        // `_why.<name>` TXT: the type traced and <name>; 0 for every other query.
+        uint16_t traced = 0;
+        std::span<const uint8_t> why_target;
         if (write_identity(q, ctx.nsid, w)) {
             // answered: CH TXT id.server. / hostname.bind.
         } else if (q.qclass != dns::klass::IN) {
@@ -390,11 +393,11 @@ size_t answer_query(const Snapshot* snap, std::span<const uint8_t> packet, const
             w.set_rcode(Rcode::notimp);
         } else if (snap == nullptr) {
             w.set_rcode(Rcode::refused);
-        } else if (std::span<const uint8_t> target;
-                   q.qtype == type::TXT && why::traced_type(q.name(), target) != 0) {
+        } else if (traced = q.qtype == type::TXT ? why::traced_type(q.name(), why_target) : 0;
+                   traced != 0) {
             lb::Client who = client;
             who.ecs = q.edns.ecs.present ? &q.edns.ecs : nullptr;
-            write_why(*snap, target, why::traced_type(q.name(), target), who, ctx, w, ecs_scope);
+            write_why(*snap, why_target, traced, who, ctx, w, ecs_scope);
         } else {
             const Lookup lk = snap->find(q.name());
             if (lk.kind == Lookup::refused) {

@@ -225,23 +225,9 @@ void ZoneDir::take_over_orphans(ReloadReport& report) {
 namespace {
 
 // A maintenance window on now: the member is out of answers as if drained.
-template <class Windows, class Start, class End>
-bool in_window(const Windows& windows, int64_t now, Start start, End end) {
-    for (const auto& w : windows)
-        if (start(w) <= now && now < end(w)) return true;
-    return false;
-}
-
-bool in_maintenance(const zone::MemberSpec& ms, int64_t now) {
-    return in_window(
-        ms.maintenance, now, [](const auto& w) { return w.start_unix_ms; },
-        [](const auto& w) { return w.end_unix_ms; });
-}
-
-bool in_maintenance(const lb::Member& m, int64_t now) {
-    return in_window(
-        m.maintenance, now, [](const auto& w) { return w.first; },
-        [](const auto& w) { return w.second; });
+bool in_maintenance(const std::vector<lb::MaintenanceWindow>& windows, int64_t now) {
+    return std::any_of(windows.begin(), windows.end(),
+                       [now](const lb::MaintenanceWindow& w) { return w.contains(now); });
 }
 
 }  // namespace
@@ -252,8 +238,8 @@ int64_t ZoneDir::next_maintenance_change(int64_t now) const {
         if (!e.zone) continue;
         for (const lb::Pool& p : e.zone->pools)
             for (const lb::Member& m : p.members)
-                for (const auto& [start, end] : m.maintenance)
-                    for (const int64_t t : {start, end})
+                for (const lb::MaintenanceWindow& w : m.maintenance)
+                    for (const int64_t t : {w.start_unix_ms, w.end_unix_ms})
                         if (t > now && (next == 0 || t < next)) next = t;
     }
     return next;
@@ -270,7 +256,8 @@ std::vector<zone::DrainKey> ZoneDir::drained_in(const zone::ZoneSpec& spec) cons
         k.pool = zone::canonical_pool(ps.name.text);
         for (const zone::MemberSpec& ms : ps.members) {
             k.address = zone::canonical_address(ms.address.text);
-            if ((drains_ && drains_->contains(k)) || in_maintenance(ms, now)) out.push_back(k);
+            if ((drains_ && drains_->contains(k)) || in_maintenance(ms.maintenance, now))
+                out.push_back(k);
         }
     }
     std::sort(out.begin(), out.end());  // the spec's and the zone's answers must compare equal
@@ -287,7 +274,8 @@ std::vector<zone::DrainKey> ZoneDir::drained_in(const zone::Zone& zone) const {
         k.pool = zone::canonical_pool(p.name);
         for (const lb::Member& m : p.members) {
             k.address = zone::canonical_address(m.address_text);
-            if ((drains_ && drains_->contains(k)) || in_maintenance(m, now)) out.push_back(k);
+            if ((drains_ && drains_->contains(k)) || in_maintenance(m.maintenance, now))
+                out.push_back(k);
         }
     }
     std::sort(out.begin(), out.end());  // the spec's and the zone's answers must compare equal
@@ -304,7 +292,7 @@ zone::CompileResult ZoneDir::compile(const zone::ZoneSpec& spec,
     for (zone::PoolSpec& ps : copy.pools) {
         const std::string pool = zone::canonical_pool(ps.name.text);
         for (zone::MemberSpec& ms : ps.members) {
-            if (ms.enabled && in_maintenance(ms, now)) {
+            if (ms.enabled && in_maintenance(ms.maintenance, now)) {
                 ms.enabled = false;
                 ms.in_maintenance = true;
             }

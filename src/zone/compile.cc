@@ -386,8 +386,7 @@ class Compiler {
                 m.enabled = ms.enabled;
                 m.drained = ms.drained;
                 m.in_maintenance = ms.in_maintenance;
-                for (const MaintenanceWindow& w : ms.maintenance)
-                    m.maintenance.emplace_back(w.start_unix_ms, w.end_unix_ms);
+                m.maintenance = ms.maintenance;
                 m.weight = ms.weight;
                 m.priority = ms.priority;
                 if (ms.region) m.region = ms.region->text;

@@ -914,7 +914,7 @@ class ZoneLoader : private JsonReader {
 
     // [{"start": "2026-12-24T22:00:00Z", "end": "2026-12-25T02:00:00Z"}, ...]: RFC 3339 UTC,
     // as /status writes times.
-    void load_maintenance(const JsonValue& v, std::vector<MaintenanceWindow>& out) {
+    void load_maintenance(const JsonValue& v, std::vector<lb::MaintenanceWindow>& out) {
         if (!expect_array(v)) return;
         for (const JsonValue& e : elements(v)) {
             if (!expect_object(e)) continue;
@@ -931,7 +931,7 @@ class ZoneLoader : private JsonReader {
             }
             require(e, {"start", "end"});
             if (!at[0] || !at[1]) continue;
-            MaintenanceWindow w;
+            lb::MaintenanceWindow w;
             w.start_unix_ms = *util::parse_rfc3339(at[0]->text);
             w.end_unix_ms = *util::parse_rfc3339(at[1]->text);
             if (w.end_unix_ms <= w.start_unix_ms) {

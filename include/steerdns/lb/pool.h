@@ -8,7 +8,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <utility>
 #include <vector>
 
 #include "steerdns/dns/rr_type.h"
@@ -32,6 +31,14 @@ inline constexpr size_t kMaxAnswers = 64;
 inline constexpr uint8_t kImageSizeA = dns::kRrFixedSize + 4;
 inline constexpr uint8_t kImageSizeAAAA = dns::kRrFixedSize + 16;
 
+// A maintenance window, [start, end) in ms since the epoch: the member is drained inside it.
+struct MaintenanceWindow {
+    int64_t start_unix_ms = 0;
+    int64_t end_unix_ms = 0;
+    bool contains(int64_t t) const { return start_unix_ms <= t && t < end_unix_ms; }
+    bool operator==(const MaintenanceWindow&) const = default;
+};
+
 struct Member {
     uint8_t family = 4;        // 4 or 6
     uint8_t address[16] = {};  // network order; 4 bytes used for IPv4
@@ -39,9 +46,9 @@ struct Member {
     bool enabled = true;
     bool drained = false;         // disabled through the control API (POST /drain), not the file
     bool in_maintenance = false;  // disabled because a maintenance window is on
-    // The zone file's maintenance windows, [start, end) in ms since the epoch: the server
-    // recompiles the zone when one begins or ends.
-    std::vector<std::pair<int64_t, int64_t>> maintenance;
+    // The zone file's maintenance windows: the server recompiles the zone when one begins or
+    // ends.
+    std::vector<MaintenanceWindow> maintenance;
     uint32_t weight = 1;
     int32_t priority = 0;
     uint32_t probe_slot = UINT32_MAX;  // health::kNoProbe: no check, always up

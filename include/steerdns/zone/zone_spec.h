@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "steerdns/health/check.h"
+#include "steerdns/lb/pool.h"
 #include "steerdns/zone/diagnostic.h"
 
 namespace steerdns::zone {
@@ -26,19 +27,12 @@ struct SoaSpec {
     SourcePos pos;  // of the "soa" object
 };
 
-// A maintenance window: the member is drained from `start` until `end` (ms since the epoch).
-struct MaintenanceWindow {
-    int64_t start_unix_ms = 0;
-    int64_t end_unix_ms = 0;
-    bool operator==(const MaintenanceWindow&) const = default;
-};
-
 struct MemberSpec {
     Located address;  // IPv4 or IPv6 literal, syntax checked by the loader
     bool enabled = true;
     bool drained = false;         // disabled by POST /drain rather than by the file
     bool in_maintenance = false;  // disabled because one of `maintenance` is on now
-    std::vector<MaintenanceWindow> maintenance;
+    std::vector<lb::MaintenanceWindow> maintenance;
     uint32_t weight = 1;
     int32_t priority = 0;
     std::optional<Located> region;
