@@ -140,9 +140,10 @@ with h.Test("control") as t:
     token_file = tmp / "token"
     token_file.write_text(f"  {TOKEN}\n")
     srv = t.start_server([zone()], threads=2, extra_args=["--control-token-file", str(token_file)])
-    t.check("start-up log names the control endpoint",
-            f"control endpoint listening\" control=127.0.0.1:{srv.control_port}" in srv.stderr()
-            or f"msg=\"control endpoint listening\" control=127.0.0.1:{srv.control_port}" in srv.stderr(),
+    # The server answers queries before the control thread has logged its line: wait for it.
+    t.check("start-up log names the control endpoint", wait_for(
+        lambda: f"control endpoint listening\" control=127.0.0.1:{srv.control_port}" in srv.stderr()
+        or f"msg=\"control endpoint listening\" control=127.0.0.1:{srv.control_port}" in srv.stderr()),
             detail=srv.stderr())
 
     # ---- read endpoints ---------------------------------------------------------------------
