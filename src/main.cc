@@ -180,6 +180,20 @@ int main(int argc, char** argv) {
         ->type_name("N")
         ->check(within(1u, 100000u))
         ->capture_default_str();
+    app.add_option("--health-max-age", opts.health_max_age,
+                   "Seconds a member's health saved in the state file stays true: a younger "
+                   "entry is believed at start, rise/fall counting on from it (0-86400; 0: "
+                   "probe everything afresh)")
+        ->type_name("SECONDS")
+        ->check(within(0.0, 86400.0))
+        ->capture_default_str();
+    app.add_option("--start-probe-wait", opts.start_probe_wait,
+                   "Seconds the start may wait for a first probe of the members without fresh "
+                   "saved health before answering, at most their checks' timeout (0-60; 0: "
+                   "answer at once, unprobed members count as up)")
+        ->type_name("SECONDS")
+        ->check(within(0.0, 60.0))
+        ->capture_default_str();
     app.add_option("--query-log", opts.query_log,
                    "Log every query (or 1 in --query-log-sample) to PATH, one logfmt line each; "
                    "- is stderr (default: off)")

@@ -90,11 +90,15 @@ std::string member_line(const lb::Pool& pool, const lb::Member& m, const lb::Tra
                                               : "unknown (no result yet: counts as up)";
         }
         if (has_status && st.since_unix_ms > 0) s += " since " + util::rfc3339(st.since_unix_ms);
+        if (has_status && st.saved) s += " (saved state, not probed since the start)";
     }
     if (shows_weight(pool.policy)) s.append(" weight ").append(std::to_string(m.weight));
     if (pool.policy == lb::Policy::failover) s += " priority " + std::to_string(m.priority);
     if (step.geo || !m.region.empty()) s += " region " + (m.region.empty() ? "(none)" : m.region);
-    if (has_status && st.has_result) s += " " + st.last_reason + " " + ms_text(st.last_seconds);
+    if (has_status && st.has_result) {
+        s += " " + st.last_reason;
+        if (!st.saved) s += " " + ms_text(st.last_seconds);  // the file keeps no duration
+    }
     if (answered) s += " [answered]";
     return s;
 }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <deque>
 #include <list>
 #include <mutex>
@@ -102,6 +104,31 @@ struct Monitor::Impl {
     std::deque<SlotChange> changes;
     uint64_t changes_dropped = 0;
     std::function<void()> on_change;
+
+    // For the state file, under status_m: each probe's key and rise/fall position.
+    struct Kept {
+        std::string key;
+        std::string address;
+        State state = State::unknown;  // the filter's (damping is not kept)
+        uint32_t count = 0;
+    };
+    std::unordered_map<uint32_t, Kept> kept;
+    std::atomic<uint64_t> state_changes{0};
+    std::atomic<uint64_t> result_count{0};
+
+    // Start: the state file's entries by key, for the first probe set only (loop thread).
+    std::unordered_map<std::string, SavedProbe> restored;
+    bool probe_unsaved_now = false;
+    bool first_applied = false;
+    // The first round, shared with wait_start() on the control thread.
+    std::mutex start_m;
+    std::condition_variable start_cv;
+    bool start_applied = false;
+    std::chrono::steady_clock::time_point applied_at;
+    std::unordered_map<uint32_t, uint32_t> awaiting;  // slot -> members: no first result yet
+    uint32_t longest_timeout_ms = 0;                  // of the awaited checks
+    StartRound round;
+    std::atomic<bool> start_over{false};
 };
 
 Monitor::Impl::Impl(ProbeRegistry& r, MonitorLimits l)
@@ -151,9 +178,12 @@ void Monitor::Impl::apply(std::vector<ProbeSpec> specs) {
         {
             std::lock_guard lock(status_m);
             status.erase(it->first);
+            kept.erase(it->first);
         }
         it = probes.erase(it);  // closes its timer; an attempt in flight ends unheard
     }
+    const bool starting = !first_applied;
+    std::vector<uint32_t> first_round;
     for (auto& [slot, spec] : wanted) {
         auto p = std::make_unique<Probe>(this, std::move(*spec));
         p->timer = util::make_uv<uv_timer_t>();
@@ -176,11 +206,41 @@ void Monitor::Impl::apply(std::vector<ProbeSpec> specs) {
                 probe->mon->launch(*probe);
             },
             first, interval);
+        const SavedProbe* saved = nullptr;
+        if (const auto r = restored.find(p->spec.key); starting && r != restored.end()) {
+            p->filter.restore(r->second.state, r->second.count);
+            if (p->filter.state() != State::unknown) saved = &r->second;
+        }
         {
             std::lock_guard lock(status_m);
             ProbeStatus& st = status[slot];
             st = ProbeStatus{};
             st.since_unix_ms = util::unix_ms_now();
+            if (saved) {
+                st.state = p->filter.state();
+                st.since_unix_ms = saved->since_unix_ms;
+                st.has_result = true;
+                st.last_ok = saved->last_ok;
+                st.last_reason = saved->reason;
+                st.last_unix_ms = saved->last_unix_ms;
+                st.saved = true;
+                kept[slot] = {p->spec.key, p->spec.target->address_text, p->filter.state(),
+                              p->filter.streak()};
+            }
+        }
+        if (saved) table.set(slot, p->filter.state());
+        if (starting) {
+            const uint32_t users = std::max<uint32_t>(1, p->spec.users);
+            if (saved) {
+                round.from_saved += users;
+            } else if (probe_unsaved_now) {
+                first_round.push_back(slot);
+                std::lock_guard lock(start_m);
+                awaiting.emplace(slot, users);
+                longest_timeout_ms = std::max(longest_timeout_ms, p->spec.target->check.timeout_ms);
+            } else {
+                round.unprobed += users;
+            }
         }
         probes.emplace(slot, std::move(p));
     }
@@ -190,6 +250,17 @@ void Monitor::Impl::apply(std::vector<ProbeSpec> specs) {
                                          {"added", std::to_string(wanted.size())},
                                          {"removed", std::to_string(dropped.size())}});
     }
+    if (!starting) return;
+    first_applied = true;
+    restored.clear();
+    {
+        std::lock_guard lock(start_m);
+        start_applied = true;
+        applied_at = std::chrono::steady_clock::now();
+    }
+    start_cv.notify_all();
+    // Now rather than at a random point of the interval; the schedule keeps its random phase.
+    for (const uint32_t slot : first_round) launch(*probes.at(slot));
 }
 
 void Monitor::Impl::launch(Probe& p) {
@@ -302,6 +373,15 @@ void Monitor::Impl::on_result(uint32_t slot, const std::string& key, uint64_t se
     Probe& p = *it->second;
     if (seq <= p.applied) return;
     p.applied = seq;
+    result_count.fetch_add(1, std::memory_order_relaxed);
+    if (!start_over.load(std::memory_order_relaxed)) {
+        std::lock_guard lock(start_m);
+        if (const auto a = awaiting.find(slot); a != awaiting.end()) {
+            round.first_probe += a->second;
+            awaiting.erase(a);
+            if (awaiting.empty()) start_cv.notify_all();
+        }
+    }
     const bool ok = r.ok;
     const State before = p.filter.state();
     const bool changed = p.filter.feed(ok);
@@ -320,6 +400,7 @@ void Monitor::Impl::on_result(uint32_t slot, const std::string& key, uint64_t se
         std::lock_guard lock(status_m);
         ProbeStatus& st = status[slot];
         st.has_result = true;
+        st.saved = false;
         st.last_ok = ok;
         st.last_reason = r.reason;
         st.last_unix_ms = now;
@@ -333,15 +414,18 @@ void Monitor::Impl::on_result(uint32_t slot, const std::string& key, uint64_t se
         st.suppressed_until_unix_ms = until_unix_ms;
         const auto type = static_cast<size_t>(p.spec.target->check.type);
         if (type < results.success.size()) ++(ok ? results.success : results.failure)[type];
+        kept[slot] = {p.spec.key, p.spec.target->address_text, p.filter.state(), p.filter.streak()};
     }
     if (damping_changed) {
         table.set(slot, p.state());
+        state_changes.fetch_add(1, std::memory_order_relaxed);
         log_damping(p, suppressed, until_unix_ms);
         return;
     }
     // A flip while suppressed changes nothing answers see: the suppression line said it.
     if (!changed || suppressed) return;
     table.set(slot, p.filter.state());
+    state_changes.fetch_add(1, std::memory_order_relaxed);
     note_change(p, before, r.reason);
 }
 
@@ -466,6 +550,73 @@ void Monitor::update(std::vector<ProbeSpec> probes) {
     std::lock_guard lock(impl_->m);
     impl_->pending = std::move(probes);
     if (impl_->wake && !impl_->stop_requested) uv_async_send(impl_->wake.get());
+}
+
+void Monitor::restore(std::vector<SavedProbe> saved, bool probe_unsaved_now) {
+    // Read by the loop thread only after the handoff of update() (a mutex and a wake-up).
+    std::lock_guard lock(impl_->m);
+    for (SavedProbe& s : saved) {
+        std::string key = s.key;
+        impl_->restored.insert_or_assign(std::move(key), std::move(s));
+    }
+    impl_->probe_unsaved_now = probe_unsaved_now;
+}
+
+StartRound Monitor::wait_start(uint32_t max_wait_ms) {
+    using Clock = std::chrono::steady_clock;
+    using std::chrono::milliseconds;
+    // Room for the answer to reach us after the check's own timeout has fired.
+    constexpr uint32_t kMarginMs = 250;
+    // Applying a probe set takes milliseconds: this bounds a prober that never ran.
+    constexpr uint32_t kApplyWaitMs = 2000;
+    Impl& i = *impl_;
+    const Clock::time_point t0 = Clock::now();
+    std::unique_lock lock(i.start_m);
+    i.start_cv.wait_until(lock, t0 + milliseconds(kApplyWaitMs + max_wait_ms),
+                          [&i] { return i.start_applied; });
+    if (i.start_applied && !i.awaiting.empty()) {
+        const Clock::time_point deadline =
+            std::min(t0 + milliseconds(max_wait_ms),
+                     i.applied_at + milliseconds(i.longest_timeout_ms + kMarginMs));
+        i.start_cv.wait_until(lock, deadline, [&i] { return i.awaiting.empty(); });
+    }
+    i.start_over.store(true, std::memory_order_relaxed);
+    StartRound r = i.round;
+    for (const auto& [slot, users] : i.awaiting) r.unprobed += users;
+    i.awaiting.clear();
+    r.waited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+    return r;
+}
+
+std::vector<SavedProbe> Monitor::saved() const {
+    std::vector<SavedProbe> out;
+    std::lock_guard lock(impl_->status_m);
+    for (const auto& [slot, st] : impl_->status) {
+        const auto k = impl_->kept.find(slot);
+        if (!st.has_result || k == impl_->kept.end() || k->second.state == State::unknown) continue;
+        SavedProbe s;
+        s.key = k->second.key;
+        s.address = k->second.address;
+        s.state = k->second.state;
+        s.count = k->second.count;
+        s.since_unix_ms = st.since_unix_ms;
+        s.last_unix_ms = st.last_unix_ms;
+        s.last_ok = st.last_ok;
+        s.reason = st.last_reason;
+        out.push_back(std::move(s));
+    }
+    // By key: the file does not reorder itself from one write to the next.
+    std::sort(out.begin(), out.end(),
+              [](const SavedProbe& a, const SavedProbe& b) { return a.key < b.key; });
+    return out;
+}
+
+uint64_t Monitor::state_changes() const {
+    return impl_->state_changes.load(std::memory_order_relaxed);
+}
+
+uint64_t Monitor::result_count() const {
+    return impl_->result_count.load(std::memory_order_relaxed);
 }
 
 void Monitor::stop() {

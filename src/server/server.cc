@@ -130,6 +130,7 @@ int Server::run() {
     probe_limits.max_in_flight = opts_.max_probes_in_flight;
     probe_limits.max_exec = opts_.max_exec_checks;
     monitor_ = std::make_unique<health::Monitor>(probes_, probe_limits);
+    restore_health();  // before the first probe set is handed over
     start_events();
     monitor_->start(opts_.probe_cpus);
     reloader_ = std::make_unique<Reloader>(
@@ -145,6 +146,9 @@ int Server::run() {
     // The parsed JSON and the zone specs of the first load are freed by now; hand their pages
     // back so resident memory starts at what the compiled zones use, not at the load's peak.
     malloc_trim(0);
+    // Saved health in the table, first probes answered: only then may a worker read a socket.
+    wait_first_probes();
+    start_health_saving();
 
     for (unsigned i = 0; i < opts_.threads; ++i) {
         workers_.push_back(std::make_unique<Worker>(i, opts_, slot_, limits_.get()));
@@ -283,6 +287,7 @@ void Server::shutdown() {
     if (query_log_) query_log_->stop();
     workers_.clear();
     if (reloader_) reloader_->stop();
+    save_health_at_stop();  // while the monitor still holds every probe's status
     if (monitor_) monitor_->stop();
     changes_async_.reset();  // after the monitor's thread, which sends on it, has ended
     // Notify programs still running are left to finish on their own: a stop never waits up

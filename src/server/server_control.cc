@@ -84,9 +84,13 @@ void Server::start_control() {
     state_path_ =
         opts_.state_file.empty() ? control::state_file_path(opts_.zones_dir) : opts_.state_file;
     std::string error;
-    if (!control::load_drain_state(state_path_, drains_, error))
+    control::StateFile state;
+    if (!control::load_state(state_path_, state, error))
         throw std::runtime_error("drain state file " + error +
                                  " (fix it, or remove it to undrain every member)");
+    drains_ = std::move(state.drains);
+    file_has_health_ = !state.health.empty();
+    loaded_health_ = std::move(state.health);
     if (drains_.size() > 0)
         util::log_info("drained members restored",
                        {{"file", state_path_}, {"drained", std::to_string(drains_.size())}});
@@ -158,7 +162,7 @@ void Server::drop_orphan_drains(const Snapshot& s) {
     }
     if (!dropped) return;
     std::string error;
-    if (!control::save_drain_state(state_path_, next, error))
+    if (!save_state_file(next, error))
         util::log_error("cannot write drain state", {{"error", error}});
     drains_ = std::move(next);
     if (reloader_) reloader_->set_drains(std::make_shared<const zone::DrainSet>(drains_));
@@ -340,7 +344,7 @@ void Server::drain(const zone::DrainKey& key, bool drain, control::Reply reply) 
                         for (const std::string& e : o.errors) errors.push_back(e);
             drains_.remove(key);
             std::string error;
-            if (!control::save_drain_state(state_path_, drains_, error))
+            if (!save_state_file(drains_, error))
                 util::log_error("cannot write drain state", {{"error", error}});
             reloader_->set_drains(std::make_shared<const zone::DrainSet>(drains_));
             body["result"] = "error";
@@ -371,7 +375,7 @@ void Server::drain(const zone::DrainKey& key, bool drain, control::Reply reply) 
     };
     if (!changed) return done(nullptr);  // already so: nothing to write or recompile
     std::string error;
-    if (!control::save_drain_state(state_path_, next, error)) {
+    if (!save_state_file(next, error)) {
         util::log_error("cannot write drain state", {{"error", error}});
         return reply(control::json_error(
             500, "cannot write the drain state file, nothing changed: " + error));

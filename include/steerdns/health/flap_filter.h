@@ -37,6 +37,18 @@ class FlapFilter {
         return state_ != before;
     }
 
+    // Picks up where a previous run stopped (the state file): `state` up or down, `streak`
+    // results against it so far. Below the threshold that would have flipped it, since a
+    // filter that reached it would have said so.
+    void restore(State state, uint32_t streak) {
+        if (state != State::up && state != State::down) return;
+        state_ = state;
+        successes_ = 0;
+        failures_ = 0;
+        if (state == State::up) failures_ = streak < fall_ ? streak : fall_ - 1;
+        if (state == State::down) successes_ = streak < rise_ ? streak : rise_ - 1;
+    }
+
     State state() const { return state_; }
     // Consecutive results against the current state so far (for logs and tests).
     uint32_t streak() const { return state_ == State::up ? failures_ : successes_; }

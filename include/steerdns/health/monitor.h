@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "steerdns/health/registry.h"
+#include "steerdns/health/saved_probe.h"
 
 namespace steerdns::health {
 
@@ -40,6 +41,9 @@ struct ProbeStatus {
     bool suppressed = false;
     std::string suppressed_reason;         // "flapping: 4 changes in 15s"
     int64_t suppressed_until_unix_ms = 0;  // expected release, if it stays up meanwhile
+    // The state (and last result) came from the state file and no probe has answered since
+    // the start.
+    bool saved = false;
 };
 
 // Probe results since start, by check type (CheckType as index) and outcome.
@@ -76,6 +80,22 @@ class Monitor {
     void update(std::vector<ProbeSpec> probes);
     // Stops every probe (an exec in flight is killed) and joins the thread.
     void stop();
+
+    // Start (saved_probe.h). Before the first update(): the probes of that first set whose
+    // key has an entry here start in its state, counting on from its count; with
+    // `probe_unsaved_now`, every other one is probed at once instead of at a random point of
+    // its first interval.
+    void restore(std::vector<SavedProbe> saved, bool probe_unsaved_now);
+    // Control thread, after the first update(): waits until that set is applied (restored
+    // states are in the HealthTable) and, with probe_unsaved_now, until each first probe
+    // answered, at most the longest timeout of those checks (plus a margin) and `max_wait_ms`.
+    StartRound wait_start(uint32_t max_wait_ms);
+    // What the state file keeps: every probe with a result (saved or since), by key. Any thread.
+    std::vector<SavedProbe> saved() const;
+    // Bumped by every state change (and flap damping's), and by every result: the state
+    // file is rewritten when the first moves, refreshed when only the second does. Any thread.
+    uint64_t state_changes() const;
+    uint64_t result_count() const;
     // Probe runs that had to wait for a place under the caps, since start (any thread).
     uint64_t delayed() const;
 

@@ -34,11 +34,15 @@ struct ServeOptions {
     uint32_t rrl_table_size = 1u << 18;
     unsigned max_probes_in_flight = 1000;  // health probes running at once
     unsigned max_exec_checks = 32;         // of which exec checks (processes)
-    std::vector<unsigned> worker_cpus;     // worker i runs on worker_cpus[i % size]; empty: any
-    std::vector<unsigned> probe_cpus;      // the prober thread's CPUs; empty: any
-    std::string query_log;                 // --query-log PATH ("-" = stderr); empty = off
-    unsigned query_log_sample = 1;         // log 1 query in N
-    std::string user;                      // --user: drop to this account once sockets are bound
+    // README "Health at start": saved health younger than this is believed at start (seconds)
+    double health_max_age = 300;
+    // ... and members without are probed once first, waiting at most this long (0: not)
+    double start_probe_wait = 5;
+    std::vector<unsigned> worker_cpus;  // worker i runs on worker_cpus[i % size]; empty: any
+    std::vector<unsigned> probe_cpus;   // the prober thread's CPUs; empty: any
+    std::string query_log;              // --query-log PATH ("-" = stderr); empty = off
+    unsigned query_log_sample = 1;      // log 1 query in N
+    std::string user;                   // --user: drop to this account once sockets are bound
     dns::Nsid nsid;  // --nsid: the identifier answered to NSID and CH TXT id.server.; off unset
     // --state-file: drained members kept across restarts; empty = <zones>/.steerdns-state.json
     std::string state_file;

@@ -59,6 +59,13 @@ class Server : private control::Backend {
     void on_slot_changes();
     void record_event(control::Event e, const zone::Zone* z);
     why::ProbeLookup why_probe_lookup() const;
+    // Health in the state file (server_health_state.cc): restored at start, saved on changes.
+    void restore_health();
+    void wait_first_probes();
+    void start_health_saving();
+    void on_health_timer();
+    bool save_state_file(const zone::DrainSet& drains, std::string& error);
+    void save_health_at_stop();
     void drain(const zone::DrainKey& key, bool drain, control::Reply reply) override;
     void reload(control::Reply reply) override;
     void retire();
@@ -88,6 +95,14 @@ class Server : private control::Backend {
     int64_t started_unix_ms_ = 0;
     std::string state_path_;  // drained members, beside the zones
     zone::DrainSet drains_;
+    // The state file's health as loaded at start, and what was saved last (the monitor's
+    // counters, wall time): changes are written at most once a second, results refreshed.
+    std::vector<health::SavedProbe> loaded_health_;
+    bool file_has_health_ = false;
+    uint64_t saved_changes_ = 0;
+    uint64_t saved_results_ = 0;
+    int64_t saved_at_ms_ = 0;
+    util::UvPtr<uv_timer_t> health_timer_;
     control::ResponseTotals carried_;  // counts of snapshots already freed
     uint64_t reloads_success_ = 0;
     uint64_t reloads_failure_ = 0;
