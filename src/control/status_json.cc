@@ -201,9 +201,11 @@ StatusModel build_status(const StatusInputs& in) {
             ps.state = pool_state(p, in.snapshot->health());
             for (const lb::Member& m : p.members) ps.members.push_back(member_status(in, zs, p, m));
             for (const MemberStatus& m : ps.members) {
-                ++(m.state == "up"                                ? ps.up
-                   : m.state == "down" || m.state == "suppressed" ? ps.down
-                                                                  : ps.drained);
+                // Pending is counted with down: out of answers until its first result.
+                ++(m.state == "up" ? ps.up
+                   : m.state == "down" || m.state == "suppressed" || m.state == "pending"
+                       ? ps.down
+                       : ps.drained);
                 if (m.state == "draining") ++ps.draining;
             }
             add_answers(in.answers, zs.zone, ps);
