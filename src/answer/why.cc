@@ -85,9 +85,12 @@ std::string member_line(const lb::Pool& pool, const lb::Member& m, const lb::Tra
             s += "suppressed (" + st.suppressed_reason + "; until " +
                  util::rfc3339(st.suppressed_until_unix_ms) + ")";
         } else {
-            s += state == health::State::down ? "down"
-                 : state == health::State::up ? "up"
-                                              : "unknown (no result yet: counts as up)";
+            s +=
+                state == health::State::down ? "down"
+                : state == health::State::up ? "up"
+                : state == health::State::pending
+                    ? "pending (added by a reload, no result yet: answered only if nothing else is)"
+                    : "unknown (no result yet: counts as up)";
         }
         if (has_status && st.since_unix_ms > 0) s += " since " + util::rfc3339(st.since_unix_ms);
         if (has_status && st.saved) s += " (saved state, not probed since the start)";

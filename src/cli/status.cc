@@ -45,6 +45,7 @@ std::string age(const std::string& since, const std::string& now) {
 const char* state_color(const std::string& state) {
     if (state == "up") return "\033[32m";
     if (state == "down" || state == "suppressed") return "\033[1;31m";
+    if (state == "pending") return "\033[1;33m";
     if (state == "drained" || state == "draining") return "\033[33m";
     return "";
 }
@@ -62,7 +63,7 @@ std::string format_status_table(const nlohmann::json& doc, bool color) {
             for (const auto& m : p.value("members", nlohmann::json::array())) {
                 std::string state = str(m, "state");
                 up += state == "up";
-                down += state == "down" || state == "suppressed";      // flap damping
+                down += state == "down" || state == "suppressed" || state == "pending";
                 drained += state == "drained" || state == "draining";  // out of answers
                 std::string by = str(m, "drained_by");
                 if (state == "draining") {

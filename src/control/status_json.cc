@@ -93,7 +93,8 @@ MemberStatus member_status(const StatusInputs& in, const ZoneStatus& zone, const
         ms.safe_to_remove_unix_ms = out_since + int64_t{pool.ttl} * 1000;
         ms.state = in.now_unix_ms < *ms.safe_to_remove_unix_ms ? "draining" : "drained";
     } else {
-        ms.state = health != health::State::down             ? "up"
+        ms.state = health == health::State::pending          ? "pending"
+                   : health != health::State::down           ? "up"
                    : ms.suppressed_until_unix_ms.has_value() ? "suppressed"
                                                              : "down";
         ms.since_unix_ms = health_since;
@@ -143,14 +144,18 @@ std::string pool_state(const lb::Pool& pool, const health::HealthTable* health) 
         if (fs->size() == 0) continue;
         any = true;
         size_t up = fs->size();
+        size_t preferred = up;  // pending members count as up only for "failing open"
         if (health && fs->probed) {
-            up = 0;
-            for (const uint32_t slot : fs->slots) up += health->up(slot) ? 1 : 0;
+            up = preferred = 0;
+            for (const uint32_t slot : fs->slots) {
+                up += health->up(slot) ? 1 : 0;
+                preferred += health->preferred(slot) ? 1 : 0;
+            }
         }
         Rank r = ok;
         if (up == 0)
             r = pool.fallback == lb::Fallback::all ? failing_open : empty;
-        else if (up < fs->size())
+        else if (preferred < fs->size())
             r = degraded;
         worst = std::max(worst, r);
     }
@@ -196,9 +201,11 @@ StatusModel build_status(const StatusInputs& in) {
             ps.state = pool_state(p, in.snapshot->health());
             for (const lb::Member& m : p.members) ps.members.push_back(member_status(in, zs, p, m));
             for (const MemberStatus& m : ps.members) {
-                ++(m.state == "up"                                ? ps.up
-                   : m.state == "down" || m.state == "suppressed" ? ps.down
-                                                                  : ps.drained);
+                // Pending is counted with down: out of answers until its first result.
+                ++(m.state == "up" ? ps.up
+                   : m.state == "down" || m.state == "suppressed" || m.state == "pending"
+                       ? ps.down
+                       : ps.drained);
                 if (m.state == "draining") ++ps.draining;
             }
             add_answers(in.answers, zs.zone, ps);

@@ -68,8 +68,9 @@ bool parse_status_query(std::string_view query, StatusQuery& out, std::string& e
             out.pool = zone::canonical_pool(value);
         } else if (name == "state") {
             if (value != "up" && value != "down" && value != "suppressed" && value != "drained" &&
-                value != "draining") {
-                error = "state=" + value + ": expected up, down, suppressed, draining or drained";
+                value != "draining" && value != "pending") {
+                error = "state=" + value +
+                        ": expected up, down, suppressed, pending, draining or drained";
                 return false;
             }
             out.state = value;

@@ -26,6 +26,7 @@ struct RegistryState {
     std::vector<uint32_t> free;
     uint64_t next_lease = 1;
     std::atomic<uint64_t> version{1};
+    bool loaded = false;  // set_loaded(): new keys start pending
 };
 
 }  // namespace detail
@@ -74,7 +75,8 @@ uint32_t ProbeLease::acquire(const ProbeTarget& target, ProbeLabel label) {
         detail::SlotInfo& s = st.slots[slot];
         s.key = key;
         s.target = std::make_shared<const ProbeTarget>(target);
-        st.table->set(slot, State::unknown);  // a new key starts as "no result yet" = up
+        // A new key starts as "no result yet": up at the first load, pending after it.
+        st.table->set(slot, st.loaded ? State::pending : State::unknown);
         st.by_key.emplace(std::move(key), slot);
         st.version.fetch_add(1, std::memory_order_relaxed);
     }
@@ -98,6 +100,11 @@ std::unique_ptr<ProbeLease> ProbeRegistry::lease() {
     }
     // The constructor is private: make_unique cannot reach it.
     return std::unique_ptr<ProbeLease>(new ProbeLease(state_, id));
+}
+
+void ProbeRegistry::set_loaded() {
+    std::lock_guard lock(state_->m);
+    state_->loaded = true;
 }
 
 std::shared_ptr<const HealthTable> ProbeRegistry::table() const {

@@ -143,6 +143,7 @@ int Server::run() {
     reloader_->set_drains(std::make_shared<const zone::DrainSet>(drains_));
     reloader_->on_report([this](const ReloadReport& r) { on_reload_report(r); });
     publish(reloader_->load_now());
+    probes_.set_loaded();  // members later reloads add are pending until probed
     // The parsed JSON and the zone specs of the first load are freed by now; hand their pages
     // back so resident memory starts at what the compiled zones use, not at the load's peak.
     malloc_trim(0);

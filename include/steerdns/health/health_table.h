@@ -17,15 +17,20 @@ enum class State : uint8_t {
     unknown = 0,  // no result yet: counts as up, so a start or a reload never empties answers
     up = 1,
     down = 2,
+    // Added by a reload, no result yet: answered only when no unknown/up member of its family
+    // is left (a reload never empties answers, and never answers an untested member first).
+    pending = 3,
 };
 
-// "up", "down", "unknown": as /status, /events and the logs write a state.
+// "up", "down", "unknown", "pending": as /status, /events and the logs write a state.
 inline const char* state_name(State s) {
     switch (s) {
         case State::up:
             return "up";
         case State::down:
             return "down";
+        case State::pending:
+            return "pending";
         case State::unknown:
             break;
     }
@@ -42,6 +47,11 @@ class HealthTable {
     bool up(uint32_t slot) const {
         return slot == kNoProbe ||
                states_[slot].load(std::memory_order_relaxed) != static_cast<uint8_t>(State::down);
+    }
+    // Answered first: unknown or up (the values 0 and 1), one compare and no branch.
+    bool preferred(uint32_t slot) const {
+        return slot == kNoProbe ||
+               states_[slot].load(std::memory_order_relaxed) <= static_cast<uint8_t>(State::up);
     }
     State state(uint32_t slot) const {
         return slot == kNoProbe ? State::up

@@ -86,6 +86,9 @@ class ProbeRegistry {
     ProbeRegistry& operator=(const ProbeRegistry&) = delete;
 
     std::unique_ptr<ProbeLease> lease();
+    // After the first load: a key acquired from now on (a member a reload adds, a changed
+    // check) starts pending, not unknown, until its first result.
+    void set_loaded();
 
     // Read side for snapshots; the table never moves, whatever the registry does.
     std::shared_ptr<const HealthTable> table() const;

@@ -29,7 +29,9 @@ class Eligible {
         all_ = true;
     }
 
-    // The up members of `fs` according to `health` (null: everything is up).
+    // The up members of `fs` according to `health` (null: everything is up): unknown and up
+    // members; pending ones only when the family has none of those (a reload's new member
+    // is answered before its first probe only when nothing tested is left).
     void compute(const FamilySet& fs, const health::HealthTable* health) {
         if (health == nullptr || !fs.probed) return set_all(fs);
         const size_t n = fs.size();
@@ -37,11 +39,18 @@ class Eligible {
         size_t k = 0;
         for (size_t i = 0; i < n; ++i) {
             out[k] = static_cast<uint32_t>(i);
-            k += health->up(fs.slots[i]) ? 1 : 0;  // branch-free: flips are rare, reads are not
+            k += health->preferred(fs.slots[i]) ? 1 : 0;  // branch-free: flips are rare
         }
         all_ = k == n;
+        if (k == 0) {  // rare: everything down or pending; the second pass costs nothing else
+            for (size_t i = 0; i < n; ++i) {
+                out[k] = static_cast<uint32_t>(i);
+                k += health->up(fs.slots[i]) ? 1 : 0;
+            }
+        }
         positions_ =
             all_ ? std::span<const uint32_t>(fs.positions) : std::span<const uint32_t>(out, k);
+        // all() false with pending members answered: degraded (ttl_degraded applies).
     }
 
     // Ascending positions in the FamilySet.

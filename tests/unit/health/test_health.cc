@@ -451,6 +451,57 @@ TEST_CASE("eligible: up members only, fast path without probes") {
     CHECK(e.count() == 5);
 }
 
+TEST_CASE("eligible: pending members only when no unknown or up member is left") {
+    lb::FamilySet fs;
+    health::HealthTable table(8);
+    for (uint32_t i = 0; i < 3; ++i) {
+        fs.members.push_back(i);
+        fs.positions.push_back(i);
+        fs.slots.push_back(i);
+    }
+    fs.probed = true;
+    lb::Eligible e;
+    table.set(0, State::up);
+    table.set(1, State::pending);
+    table.set(2, State::unknown);
+    e.compute(fs, &table);  // unknown still counts as up; pending waits for its first result
+    CHECK_FALSE(e.all());
+    CHECK(std::vector<uint32_t>(e.positions().begin(), e.positions().end()) ==
+          std::vector<uint32_t>{0, 2});
+    table.set(0, State::down);
+    table.set(2, State::down);
+    e.compute(fs, &table);  // nothing tested is up: the pending member rather than nothing
+    CHECK_FALSE(e.all());   // degraded: ttl_degraded applies
+    CHECK(std::vector<uint32_t>(e.positions().begin(), e.positions().end()) ==
+          std::vector<uint32_t>{1});
+    table.set(1, State::down);
+    e.compute(fs, &table);  // all down: empty, the pool's fallback decides as before
+    CHECK(e.count() == 0);
+    table.set(1, State::up);
+    e.compute(fs, &table);
+    CHECK(e.count() == 1);
+    CHECK(std::string(health::state_name(State::pending)) == "pending");
+}
+
+TEST_CASE("probe slots: after set_loaded, a new key starts pending, a kept one keeps its state") {
+    health::ProbeRegistry registry(64);
+    const zone::ZonePtr z = compile_with(kHealthZone, registry);
+    const uint32_t kept = slot_of(*z, "www", "192.0.2.12");
+    CHECK(registry.states().state(kept) == State::unknown);  // the first load: as before
+    registry.states().set(kept, State::up);
+    registry.set_loaded();
+    std::string edited = kHealthZone;
+    edited.replace(edited.find(R"("port": 443)"), 11, R"("port": 444)");
+    const zone::ZonePtr again = compile_with(edited, registry);
+    CHECK(slot_of(*again, "www", "192.0.2.12") == kept);
+    CHECK(registry.states().state(kept) == State::up);
+    // The changed check definition is a new probe key: pending until its first result.
+    const uint32_t changed = slot_of(*again, "www", "192.0.2.13");
+    CHECK(changed != slot_of(*z, "www", "192.0.2.13"));
+    CHECK(registry.states().state(changed) == State::pending);
+    CHECK(registry.states().state(slot_of(*z, "www", "192.0.2.13")) == State::unknown);
+}
+
 TEST_CASE("answers: only up members, rotating among them") {
     health::ProbeRegistry registry(64);
     const zone::ZonePtr z = compile_with(kHealthZone, registry);
