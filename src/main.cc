@@ -11,6 +11,7 @@
 #include "steerdns/cli/diff.h"
 #include "steerdns/cli/simulate.h"
 #include "steerdns/cli/status.h"
+#include "steerdns/cli/status_merge.h"
 #include "steerdns/cli/why.h"
 #include "steerdns/control/auth.h"
 #include "steerdns/dns/nsid.h"
@@ -333,13 +334,24 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     add_zone_limits(simulate);
 
-    std::string status_control = "127.0.0.1:8053";
+    std::vector<std::string> status_controls;
+    std::vector<std::string> status_control_files;
     std::string status_token_file;
     CLI::App* status = app.add_subcommand(
         "status", "Print the member table of a running steerdns (its GET /status)");
-    status->add_option("--control", status_control, "ADDR:PORT of its control endpoint")
+    status
+        ->add_option("--control", status_controls,
+                     "ADDR:PORT of its control endpoint (default 127.0.0.1:8053); repeat it for "
+                     "several servers: one table with each member's state on each server, "
+                     "exit 3 when they differ, 1 when one does not answer")
         ->type_name("ADDR:PORT")
-        ->capture_default_str();
+        ->allow_extra_args(false);
+    status
+        ->add_option("--control-file", status_control_files,
+                     "A file of control endpoints, one ADDR:PORT per line (# comments), read as "
+                     "as many --control")
+        ->type_name("PATH")
+        ->allow_extra_args(false);
     status
         ->add_option("--control-token-file", status_token_file,
                      "Token file, for a control endpoint on another host")
@@ -417,13 +429,32 @@ int main(int argc, char** argv) {
         sim.rrtype = sim_type == "AAAA" ? dns::type::AAAA : dns::type::A;
         return cli::run_simulate(sim, std::cout, std::cerr);
     }
+    if (status->parsed()) {
+        for (const std::string& f : status_control_files) {
+            std::string error;
+            if (!cli::read_control_file(f, status_controls, error)) {
+                std::cerr << "steerdns status: --control-file " << error << "\n";
+                return 2;
+            }
+        }
+        if (status_controls.empty()) status_controls.push_back("127.0.0.1:8053");
+    }
     if (status->parsed() && !wait_drained.empty()) {
-        return cli::run_wait_drained(status_control, status_token_file, wait_drained[0],
+        if (status_controls.size() > 1) {
+            std::cerr << "steerdns status: --wait-drained waits on one server: give one "
+                         "--control (run it once per server)\n";
+            return 2;
+        }
+        return cli::run_wait_drained(status_controls[0], status_token_file, wait_drained[0],
                                      wait_drained[1], wait_drained[2], wait_timeout, std::cout,
                                      std::cerr);
     }
+    if (status->parsed() && status_controls.size() > 1) {
+        return cli::run_merged_status(status_controls, status_token_file, std::cout, std::cerr,
+                                      isatty(STDOUT_FILENO) == 1);
+    }
     if (status->parsed()) {
-        return cli::run_status_command(status_control, status_token_file, std::cout, std::cerr,
+        return cli::run_status_command(status_controls[0], status_token_file, std::cout, std::cerr,
                                        isatty(STDOUT_FILENO) == 1);
     }
     if (opts.zones_dir.empty()) {

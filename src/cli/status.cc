@@ -42,6 +42,8 @@ std::string age(const std::string& since, const std::string& now) {
     return buf;
 }
 
+}  // namespace
+
 const char* state_color(const std::string& state) {
     if (state == "up") return "\033[32m";
     if (state == "down" || state == "suppressed") return "\033[1;31m";
@@ -49,8 +51,6 @@ const char* state_color(const std::string& state) {
     if (state == "drained" || state == "draining") return "\033[33m";
     return "";
 }
-
-}  // namespace
 
 std::string format_status_table(const nlohmann::json& doc, bool color) {
     static const std::vector<std::string> kHead = {"ZONE",  "POOL",  "ADDRESS", "STATE",

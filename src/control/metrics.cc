@@ -89,8 +89,11 @@ std::string rcode_label(size_t rcode) {
 std::string render_metrics(const StatusModel& status, const ResponseTotals& responses,
                            const ServerCounters& c) {
     MetricsWriter w;
-    w.family("steerdns_build_info", "gauge", "Always 1; the version in a label.");
-    w.sample("steerdns_build_info", {{"version", status.version}}, uint64_t{1});
+    w.family("steerdns_build_info", "gauge",
+             "Always 1; the version and the --nsid (\"\" when unset) in labels, which tell the "
+             "servers of one NS set apart.");
+    w.sample("steerdns_build_info", {{"version", status.version}, {"nsid", status.nsid}},
+             uint64_t{1});
     w.family("steerdns_start_time_seconds", "gauge", "When the daemon started, Unix time.");
     w.sample("steerdns_start_time_seconds", {},
              static_cast<double>(status.started_unix_ms) / 1000.0);

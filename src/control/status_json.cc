@@ -167,6 +167,7 @@ std::string pool_state(const lb::Pool& pool, const health::HealthTable* health) 
 StatusModel build_status(const StatusInputs& in) {
     StatusModel model;
     model.version = in.version;
+    model.nsid = in.nsid;
     model.now_unix_ms = in.now_unix_ms;
     model.started_unix_ms = in.started_unix_ms;
     model.rejected = in.rejected;
@@ -182,6 +183,7 @@ StatusModel build_status(const StatusInputs& in) {
         zs.zone = z->apex_text();
         zs.file = z->file;
         zs.serial = z->serial;
+        zs.file_sha256 = z->file_sha256;
         if (in.zones) {
             if (const auto r = in.zones->find(zs.zone); r != in.zones->end()) {
                 zs.loaded_unix_ms = r->second.loaded_unix_ms;
@@ -259,6 +261,7 @@ void pool_fields(const PoolStatus& p, nlohmann::ordered_json& pj) {
 void zone_fields(const ZoneStatus& z, nlohmann::ordered_json& zj) {
     zj["zone"] = z.zone;
     zj["serial"] = z.serial;
+    zj["file_sha256"] = z.file_sha256;
     zj["file"] = z.file;
     zj["loaded_at"] = time_or_null(z.loaded_unix_ms);
     zj["errors"] = z.errors;
@@ -294,6 +297,7 @@ nlohmann::ordered_json status_json(const StatusModel& model) {
     }
     nlohmann::ordered_json doc;
     doc["version"] = model.version;
+    doc["nsid"] = text_or_null(model.nsid);
     doc["now"] = util::rfc3339(model.now_unix_ms);
     doc["started"] = util::rfc3339(model.started_unix_ms);
     doc["zones"] = std::move(zones);

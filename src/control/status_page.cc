@@ -236,7 +236,10 @@ function makeRow(Z, P) {
 function drawZone(Z) {
   const z = Z.data;
   setText(Z.name, z.zone);
-  setText(Z.info, "  serial " + z.serial + " \u00b7 " + z.file +
+  // The hash's first digits, as git shows a commit: enough to see two servers differ.
+  setText(Z.info, "  serial " + z.serial +
+          (z.file_sha256 ? " \u00b7 sha256 " + z.file_sha256.slice(0, 12) : "") +
+          " \u00b7 " + z.file +
           (z.loaded_at ? " \u00b7 loaded " + ago(z.loaded_at) + " ago" : ""));
   setTitle(Z.info, z.loaded_at ? "loaded " + full(z.loaded_at) : "");
   setText(Z.problem, z.errors && z.errors.length

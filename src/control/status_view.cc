@@ -51,6 +51,7 @@ json head(const StatusModel& model, const StatusRevisions& revisions, const Stat
           bool full) {
     json doc;
     doc["version"] = model.version;
+    doc["nsid"] = model.nsid.empty() ? json(nullptr) : json(model.nsid);
     doc["revision"] = revisions.current();
     if (query.since) {
         doc["since"] = *query.since;

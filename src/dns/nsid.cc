@@ -59,4 +59,18 @@ bool parse_nsid(std::string_view spec, Nsid& out, std::string& error) {
     return set_bytes(spec, out, error);
 }
 
+std::string nsid_text(const Nsid& nsid) {
+    if (!nsid.set) return "";
+    bool printable = true;
+    for (uint8_t b : nsid.bytes()) printable = printable && b >= 0x20 && b < 0x7f;
+    if (printable) return std::string(reinterpret_cast<const char*>(nsid.data), nsid.len);
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out = "0x";
+    for (uint8_t b : nsid.bytes()) {
+        out += kHex[b >> 4];
+        out += kHex[b & 0xf];
+    }
+    return out;
+}
+
 }  // namespace steerdns::dns

@@ -236,6 +236,7 @@ control::StatusModel Server::status_model() {
         in.rejected.push_back(std::move(r));
     }
     in.version = STEERDNS_VERSION;
+    in.nsid = dns::nsid_text(opts_.nsid);
     in.now_unix_ms = util::unix_ms_now();
     in.started_unix_ms = started_unix_ms_;
     return control::build_status(in);

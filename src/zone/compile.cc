@@ -911,6 +911,7 @@ class Compiler {
         z->file = spec_.file;
         z->apex.assign(apex_.begin(), apex_.end());
         z->serial = serial_;
+        z->file_sha256 = spec_.text_sha256;
         z->default_ttl = spec_.ttl;
         z->negative_ttl = negative_ttl_;
         z->notify = spec_.notify;

@@ -17,6 +17,7 @@
 #include "steerdns/lb/geo_map.h"
 #include "steerdns/util/clock.h"
 #include "steerdns/util/file.h"
+#include "steerdns/zone/file_hash.h"
 #include "steerdns/zone/json_reader.h"
 #include "steerdns/zone/limits.h"
 
@@ -966,6 +967,7 @@ Diagnostic whole_file_problem(const std::string& file, std::string message) {
 LoadResult parse_zone_json(std::string_view text, const std::string& file) {
     LoadResult result;
     result.spec.file = file;
+    result.spec.text_sha256 = text_sha256(text);
     if (is_blank(text)) {
         result.diags.push_back(whole_file_problem(file, "empty file"));
         return result;

@@ -7,6 +7,9 @@
 
 namespace steerdns::cli {
 
+// The ANSI colour of a member state in a table ("" for none).
+const char* state_color(const std::string& state);
+
 // The table for a /status document; ANSI colours for the state column when `color`.
 std::string format_status_table(const nlohmann::json& status, bool color);
 

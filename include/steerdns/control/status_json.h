@@ -75,6 +75,7 @@ struct ZoneStatus {
     std::string zone;
     std::string file;
     uint32_t serial = 0;
+    std::string file_sha256;  // SHA-256 of the file text serving: differs between versions
     std::optional<int64_t> loaded_unix_ms;
     // Problems of the file's current text when it is rejected (the version shown serves on).
     std::vector<std::string> errors;
@@ -90,6 +91,7 @@ struct RejectedFile {
 
 struct StatusModel {
     std::string version;
+    std::string nsid;  // --nsid as text (dns::nsid_text); "" when unset
     int64_t now_unix_ms = 0;
     int64_t started_unix_ms = 0;
     std::vector<ZoneStatus> zones;
@@ -123,6 +125,7 @@ struct StatusInputs {
     const AnswerHistory* answers = nullptr;  // null: no answer counts
     std::vector<RejectedFile> rejected;
     std::string version;
+    std::string nsid;
     int64_t now_unix_ms = 0;
     int64_t started_unix_ms = 0;
 };

@@ -25,4 +25,8 @@ struct Nsid {
 // hex digits (raw bytes, as NSD's nsid setting), or any other text, used as its bytes.
 bool parse_nsid(std::string_view spec, Nsid& out, std::string& error);
 
+// The NSID for people (/status, /metrics): its bytes when all are printable ASCII, else "0x"
+// and hex digits as --nsid takes them; "" when unset.
+std::string nsid_text(const Nsid& nsid);
+
 }  // namespace steerdns::dns

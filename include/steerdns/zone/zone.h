@@ -67,6 +67,7 @@ struct Zone {
     std::string file;
     std::vector<uint8_t> apex;  // lowercased wire name
     uint32_t serial = 0;
+    std::string file_sha256;  // of the text it was compiled from: tells two versions apart
     uint32_t default_ttl = 0;
     uint32_t negative_ttl = 0;          // min(SOA TTL, SOA MINIMUM), RFC 2308
     std::vector<uint8_t> soa_negative;  // SOA image with negative_ttl, for NXDOMAIN/NODATA

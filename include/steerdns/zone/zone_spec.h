@@ -115,6 +115,8 @@ struct ZoneSpec {
     // "notify": the program run on each member state change (argv, placeholders as written;
     // control/notify.h substitutes them). Empty: none.
     std::vector<std::string> notify;
+    // SHA-256 of the file's text (file_hash.h), carried into the compiled Zone.
+    std::string text_sha256;
 };
 
 // The placeholders of "notify" arguments, in documentation order.

@@ -228,3 +228,13 @@ TEST_CASE("CH TXT id.server. and hostname.bind. answer the NSID; version.bind st
     refused("id.server", LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_CH, off);
     refused("hostname.bind", LDNS_RR_TYPE_TXT, LDNS_RR_CLASS_CH, off);
 }
+
+TEST_CASE("nsid_text: printable bytes as they are, others as --nsid's 0x hex, unset empty") {
+    dns::Nsid n;
+    std::string error;
+    CHECK(dns::nsid_text(n).empty());
+    REQUIRE(dns::parse_nsid("ns1.fra", n, error));
+    CHECK(dns::nsid_text(n) == "ns1.fra");
+    REQUIRE(dns::parse_nsid("0x00ff6e", n, error));
+    CHECK(dns::nsid_text(n) == "0x00ff6e");
+}

@@ -24,6 +24,7 @@
 #include "steerdns/health/registry.h"
 #include "steerdns/server/stats.h"
 #include "steerdns/server/zone_dir.h"
+#include "steerdns/zone/file_hash.h"
 
 using namespace steerdns;
 using namespace steerdns::test;
@@ -348,6 +349,7 @@ struct StatusFixture {
         in.drains = &drains;
         in.zones = &records;
         in.version = "9.9.9";
+        in.nsid = "ns1";
         in.now_unix_ms = 1795796060000;
         in.started_unix_ms = 1795795000000;
         return control::build_status(in);
@@ -360,12 +362,19 @@ TEST_CASE("status: every member with its state, since when and why") {
     StatusFixture f;
     const nlohmann::ordered_json doc = control::status_json(f.model());
     CHECK(doc["version"] == "9.9.9");
+    CHECK(doc["nsid"] == "ns1");
     CHECK(doc["now"] == "2026-11-27T16:14:20Z");
     REQUIRE(doc["zones"].size() == 1);
     const auto& z = doc["zones"][0];
     CHECK(z["zone"] == "lb.example.test.");
     CHECK(z["serial"] == 42);
     CHECK(z["file"] == "z.json");
+    // The SHA-256 of the text compiled (`sha256sum z.json` on a file holding kProbedZone).
+    CHECK(z["file_sha256"] == zone::text_sha256(kProbedZone));
+    CHECK(zone::text_sha256("") ==
+          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    CHECK(zone::text_sha256("abc") ==
+          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     CHECK(z["loaded_at"] == "2026-11-27T15:56:40Z");
     const auto& www = z["pools"][0];
     CHECK(www["name"] == "www");
@@ -468,7 +477,7 @@ TEST_CASE("metrics: the exposition format, names and values") {
         INFO(line);
         CHECK(text.find("\n" + line + "\n") != std::string::npos);
     };
-    has("steerdns_build_info{version=\"9.9.9\"} 1");
+    has("steerdns_build_info{version=\"9.9.9\",nsid=\"ns1\"} 1");
     has("steerdns_start_time_seconds 1795795000");
     has("steerdns_queries_total{transport=\"udp\",qtype=\"A\",rcode=\"NOERROR\"} 4");
     has("steerdns_queries_total{transport=\"tcp\",qtype=\"AAAA\",rcode=\"NXDOMAIN\"} 2");
