@@ -31,8 +31,8 @@ constexpr std::string_view kSection =
   const section = document.getElementById("peers");
   const header = document.querySelector("header");
   if (header) header.after(section);
-  function cell(tr, text, cls, title) {
-    const td = document.createElement("td");
+  function cell(tr, text, cls, title, tag) {
+    const td = document.createElement(tag || "td");
     td.textContent = text;
     if (cls) td.className = cls;
     if (title) td.title = title;
@@ -66,7 +66,10 @@ constexpr std::string_view kSection =
       if (g.doc) {
         const ms = members(g.doc);
         let up = 0, down = 0;
-        for (const m of ms.values()) { if (m.state === "up") up++; else if (m.state === "down") down++; }
+        for (const m of ms.values()) {
+          if (m.state === "up") up++;
+          else if (m.state === "down") down++;
+        }
         cell(tr, g.doc.nsid || "-");
         cell(tr, (g.doc.zones || []).map(z => z.zone + " (" + z.serial + ")").join(", "));
         cell(tr, up + " / " + down);
@@ -81,12 +84,12 @@ constexpr std::string_view kSection =
     // Members any answering server has, whose state is not the same on all of them.
     const keys = new Set();
     for (const v of views) for (const k of v.ms.keys()) keys.add(k);
-    const differ = [...keys].sort().filter(k => new Set(views.map(v => v.ms.has(k) ? v.ms.get(k).state : "-")).size > 1);
+    const stateOn = (v, k) => v.ms.has(k) ? v.ms.get(k).state : "-";
+    const differ = [...keys].sort().filter(k => new Set(views.map(v => stateOn(v, k))).size > 1);
     const table = section.querySelector("#peer-differ");
     const head = document.createElement("tr");
-    cell(head, "Zone pool address");
-    for (const v of views) cell(head, v.name);
-    head.querySelectorAll("td").forEach(td => { const th = document.createElement("th"); th.textContent = td.textContent; td.replaceWith(th); });
+    cell(head, "Zone pool address", "", "", "th");
+    for (const v of views) cell(head, v.name, "", "", "th");
     table.tHead.replaceChildren(head);
     const body = table.tBodies[0];
     body.replaceChildren();

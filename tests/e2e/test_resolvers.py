@@ -285,7 +285,7 @@ remote-control:
 def start_kresd(t, tmp: Path, addr: str) -> Daemon:
     rundir = tmp / "kresd"
     rundir.mkdir()
-    (rundir / "config").write_text(f"""-- Lab settings: a private root on loopback instead of the Internet's.
+    (rundir / "config").write_text(f"""-- Lab settings: a private root on loopback.
 log_target('stderr')
 net.ipv6 = false
 net.listen('{addr}', 53, {{ kind = 'dns' }})
