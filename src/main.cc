@@ -14,6 +14,7 @@
 #include "steerdns/cli/status_merge.h"
 #include "steerdns/cli/why.h"
 #include "steerdns/control/auth.h"
+#include "steerdns/control/peer_page.h"
 #include "steerdns/dns/nsid.h"
 #include "steerdns/server/rrl.h"
 #include "steerdns/server/server.h"
@@ -241,6 +242,13 @@ int main(int argc, char** argv) {
                    "File holding the bearer token that POST requests, and reads from other hosts, "
                    "must send (without it, writes are refused)")
         ->type_name("PATH");
+    std::vector<std::string> peer_status;
+    app.add_option("--peer-status", peer_status,
+                   "Control endpoint of another server of the NS set, e.g. "
+                   "http://192.0.2.53:8053, repeatable: the status page also shows its view "
+                   "(read by the browser), and this server lets the peers' pages read its "
+                   "/status")
+        ->type_name("URL");
     CLI::App* serve = app.add_subcommand(
         "serve",
         "Serve the zones in --zones DIR (the default command); it takes --listen, --threads and "
@@ -513,6 +521,15 @@ int main(int argc, char** argv) {
             std::cerr << "steerdns: --control-read-from " << read_from << ": " << error << "\n";
             return 2;
         }
+    }
+    for (const std::string& peer : peer_status) {
+        std::string url;
+        std::string error;
+        if (!control::parse_peer_url(peer, url, error)) {
+            std::cerr << "steerdns: --peer-status " << peer << ": " << error << "\n";
+            return 2;
+        }
+        opts.peer_status.push_back(std::move(url));
     }
     if (!token_file.empty()) {
         std::string token;

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "steerdns/control/peer_page.h"
 #include "steerdns/control/status_page.h"
 #include "steerdns/zone/json_reader.h"
 
@@ -67,13 +68,19 @@ void Routes::handle(HttpRequest req, const Reply& reply) {
     if (path == "/" || path == "/metrics" || path == "/status") {
         if (!read) return reply(method_not_allowed(req, "GET, HEAD"));
         if (path == "/")
-            return reply(content("text/html; charset=utf-8", std::string(status_page_html())));
+            return reply(content("text/html; charset=utf-8",
+                                 with_peer_status(status_page_html(), peer_status_)));
         if (path == "/metrics")
             return reply(content("text/plain; version=0.0.4; charset=utf-8", backend_.metrics()));
         StatusQuery query;
         std::string error;
         if (!parse_status_query(req.query, query, error)) return reply(json_error(400, error));
-        return reply(backend_.status(query));
+        HttpResponse r = backend_.status(query);
+        // A server of an NS set lets its peers' status pages read this (peer_page.h). Reads
+        // stay under --control-read-from and the token, whatever page asks; no credentials
+        // are allowed cross-origin, so a token is never sent by a page from elsewhere.
+        if (!peer_status_.empty()) r.headers.emplace_back("Access-Control-Allow-Origin", "*");
+        return reply(std::move(r));
     }
     if (path == "/events") {
         if (!read) return reply(method_not_allowed(req, "GET, HEAD"));

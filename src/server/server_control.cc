@@ -106,7 +106,7 @@ void Server::start_control() {
     uv_unref(reinterpret_cast<uv_handle_t*>(sample_timer_.get()));
     routes_ = std::make_unique<control::Routes>(
         *static_cast<control::Backend*>(this),
-        control::AuthConfig{opts_.control_token, opts_.control_read_from});
+        control::AuthConfig{opts_.control_token, opts_.control_read_from}, opts_.peer_status);
     http_ = std::make_unique<control::HttpServer>(
         loop_.get(), control::HttpLimits{},
         [this](const control::HttpRequest& head, const sockaddr_storage& peer) {

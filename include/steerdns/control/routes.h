@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "steerdns/control/auth.h"
 #include "steerdns/control/drain_state.h"
@@ -41,7 +42,9 @@ bool parse_drain_body(std::string_view body, DrainKey& out, std::string& error);
 
 class Routes {
   public:
-    Routes(Backend& backend, AuthConfig auth) : backend_(backend), auth_(std::move(auth)) {}
+    // peer_status: --peer-status base URLs, shown on the page (peer_page.h).
+    Routes(Backend& backend, AuthConfig auth, std::vector<std::string> peer_status = {})
+        : backend_(backend), auth_(std::move(auth)), peer_status_(std::move(peer_status)) {}
 
     // The head check of the HTTP server: the token, before any body is read.
     std::optional<HttpResponse> authorize(const HttpRequest& head,
@@ -54,6 +57,7 @@ class Routes {
   private:
     Backend& backend_;
     AuthConfig auth_;
+    std::vector<std::string> peer_status_;
 };
 
 }  // namespace steerdns::control

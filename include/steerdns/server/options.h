@@ -52,6 +52,8 @@ struct ServeOptions {
     std::optional<std::string> control_token;  // from --control-token-file; none: no writes
     // --control-read-from: peers whose GETs need no token (loopback by default).
     std::vector<lb::Cidr> control_read_from = control::AuthConfig::default_read_from();
+    // --peer-status: the other servers' control endpoints, shown on the status page.
+    std::vector<std::string> peer_status;
     // --explain-from: who may ask `_why` decision traces (loopback by default; empty: nobody).
     std::vector<lb::Cidr> explain_from = lb::loopback_nets();
 };
