@@ -10,6 +10,8 @@ const char* reason_phrase(int status) {
     switch (status) {
         case 200:
             return "OK";
+        case 204:
+            return "No Content";
         case 400:
             return "Bad Request";
         case 401:
@@ -55,10 +57,13 @@ std::string serialize(const HttpResponse& r, bool keep_alive, bool head_only) {
     out += std::to_string(r.status);
     out += ' ';
     out += reason_phrase(r.status);
-    out += "\r\nContent-Type: ";
-    out += r.content_type;
-    out += "\r\nContent-Length: ";
-    out += std::to_string(r.body.size());
+    // 204 (a CORS preflight's answer) has no content, so no Content-Length (RFC 9110 8.6).
+    if (r.status != 204) {
+        out += "\r\nContent-Type: ";
+        out += r.content_type;
+        out += "\r\nContent-Length: ";
+        out += std::to_string(r.body.size());
+    }
     // Status and metrics change from one second to the next: never served from a cache.
     out += "\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n";
     for (const auto& [name, value] : r.headers) {
@@ -197,6 +202,9 @@ int RequestParser::on_headers_complete(http_parser* p) {
             break;
         case HTTP_POST:
             r.method = Method::post;
+            break;
+        case HTTP_OPTIONS:
+            r.method = Method::options;
             break;
         default:
             r.method = Method::other;

@@ -19,6 +19,8 @@ constexpr std::string_view kSection =
   #peers td.address { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; }
 </style>
 <h2>Servers of this NS set</h2>
+<p><label>Token for servers that need one to read <input id="peer-token" type="password"
+autocomplete="off" size="24"></label> (kept in this tab only)</p>
 <table id="peer-servers"><thead><tr><th>Server</th><th>NSID</th><th>Zones (serial)</th>
 <th>Members up / down</th><th>Read</th></tr></thead><tbody></tbody></table>
 <table id="peer-differ"><thead><tr><th>Members whose state differs</th></tr></thead>
@@ -45,18 +47,35 @@ constexpr std::string_view kSection =
         for (const m of p.members || []) out.set(z.zone + " " + p.name + " " + m.address, m);
     return out;
   }
+  // A peer that is not open to this browser's network wants its --control-token-file token.
+  // It stays in this tab's sessionStorage and goes only to the servers listed here, in a
+  // header (never in a URL or a cookie); the server never writes it into the page.
+  const tokenInput = document.getElementById("peer-token");
+  tokenInput.value = sessionStorage.getItem("steerdns-peer-token") || "";
+  tokenInput.addEventListener("change", () => {
+    sessionStorage.setItem("steerdns-peer-token", tokenInput.value.trim());
+    poll();
+  });
   async function read(base) {
     // The peer must allow this page's origin: steerdns sends Access-Control-Allow-Origin on
-    // GET /status when it is started with --peer-status itself.
-    const r = await fetch(base + "/status", {cache: "no-store"});
+    // GET /status, and answers the preflight of a GET with a token, when it is started with
+    // --peer-status itself.
+    const token = tokenInput.value.trim();
+    const init = {cache: "no-store"};
+    if (token) init.headers = {Authorization: "Bearer " + token};
+    const r = await fetch(base + "/status", init);
+    if (r.status === 401 || r.status === 403)
+      throw new Error("HTTP " + r.status + (token ? ": wrong token?" : ": needs the token"));
     if (!r.ok) throw new Error("HTTP " + r.status);
     return r.json();
   }
   async function poll() {
     const bases = [""].concat(peers.map(p => p.replace(/\/+$/, "")));
+    // fetch() rejects with a TypeError when nothing came back (down, or no CORS header).
     const got = await Promise.all(bases.map(b => read(b).then(doc => ({doc}),
-        e => ({error: e.message + " (reachable from this browser, and its network in the " +
-                       "peer's --control-read-from?)"}))));
+        e => ({error: e instanceof TypeError
+                   ? e.message + " (reachable from this browser, and started with --peer-status?)"
+                   : e.message}))));
     const servers = section.querySelector("#peer-servers tbody");
     servers.replaceChildren();
     const views = [];

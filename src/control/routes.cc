@@ -16,6 +16,18 @@ HttpResponse content(std::string type, std::string body) {
     return r;
 }
 
+// --peer-status: the pages of the NS set's other servers read GET /status cross-origin, with
+// "Authorization: Bearer" when the operator typed the token into the page (peer_page.h).
+// Cookies and HTTP auth are never involved, so "*" is safe: what protects /status is still
+// --control-read-from and the token, for every origin alike.
+void allow_cross_origin(HttpResponse& r) {
+    r.headers.emplace_back("Access-Control-Allow-Origin", "*");
+}
+
+bool is_status_preflight(const HttpRequest& req) {
+    return req.method == Method::options && req.path == "/status";
+}
+
 HttpResponse method_not_allowed(const HttpRequest& req, const char* allow) {
     HttpResponse r = json_error(
         405, req.method_text + " " + req.path + ": method not allowed (allowed: " + allow + ")");
@@ -62,9 +74,31 @@ bool parse_drain_body(std::string_view body, DrainKey& out, std::string& error) 
     return zone::make_drain_key(parts[0], parts[1], parts[2], out, error);
 }
 
+std::optional<HttpResponse> Routes::authorize(const HttpRequest& head,
+                                              const sockaddr_storage& peer) const {
+    const bool peers = !peer_status_.empty();
+    // A browser's preflight carries no Authorization header by design: it asks whether the
+    // GET that would carry one is allowed. It reads nothing.
+    if (peers && is_status_preflight(head)) return std::nullopt;
+    std::optional<HttpResponse> refused =
+        check_access(auth_, head.method, reads_open_to(auth_.read_from, peer), head.authorization);
+    // A peer's page can then tell "needs the token" (401) from "unreachable".
+    if (refused && peers && head.path == "/status") allow_cross_origin(*refused);
+    return refused;
+}
+
 void Routes::handle(HttpRequest req, const Reply& reply) {
     const bool read = req.method == Method::get || req.method == Method::head;
     const std::string& path = req.path;
+    if (!peer_status_.empty() && is_status_preflight(req)) {
+        HttpResponse r;
+        r.status = 204;
+        allow_cross_origin(r);
+        r.headers.emplace_back("Access-Control-Allow-Methods", "GET, HEAD");
+        r.headers.emplace_back("Access-Control-Allow-Headers", "Authorization");
+        r.headers.emplace_back("Access-Control-Max-Age", "600");
+        return reply(std::move(r));
+    }
     if (path == "/" || path == "/metrics" || path == "/status") {
         if (!read) return reply(method_not_allowed(req, "GET, HEAD"));
         if (path == "/")
@@ -74,12 +108,9 @@ void Routes::handle(HttpRequest req, const Reply& reply) {
             return reply(content("text/plain; version=0.0.4; charset=utf-8", backend_.metrics()));
         StatusQuery query;
         std::string error;
-        if (!parse_status_query(req.query, query, error)) return reply(json_error(400, error));
-        HttpResponse r = backend_.status(query);
-        // A server of an NS set lets its peers' status pages read this (peer_page.h). Reads
-        // stay under --control-read-from and the token, whatever page asks; no credentials
-        // are allowed cross-origin, so a token is never sent by a page from elsewhere.
-        if (!peer_status_.empty()) r.headers.emplace_back("Access-Control-Allow-Origin", "*");
+        HttpResponse r = parse_status_query(req.query, query, error) ? backend_.status(query)
+                                                                     : json_error(400, error);
+        if (!peer_status_.empty()) allow_cross_origin(r);
         return reply(std::move(r));
     }
     if (path == "/events") {

@@ -3,13 +3,15 @@
 servers name each other; the second cannot reach a backend (an exec check reading a file in its
 own working directory, as in test_status_servers.py). The page carries the peers' URLs; a server
 with peers answers a cross-origin GET /status with Access-Control-Allow-Origin, one without does
-not; headless Chromium (when installed) draws the page: a row per server, the peer's NSID, the
+not; a peer whose reads need the token answers the browser's preflight without one and reads
+with it; headless Chromium (when installed) draws the page: a row per server, the peer's NSID, the
 member whose state differs, and a row saying why a peer could not be read."""
 
 import json
 import re
 import shutil
 import sys
+import urllib.error
 import urllib.request
 
 sys.dont_write_bytecode = True  # keep tests/e2e free of __pycache__
@@ -70,6 +72,58 @@ with h.Test("peer status") as t:
     _, headers, _ = get(ub + "/metrics", origin=ua)
     t.eq("/metrics: no Access-Control-Allow-Origin", headers.get("Access-Control-Allow-Origin"),
          None)
+
+    # A peer whose reads all need the token (--control-read-from off): the browser asks first
+    # (a CORS preflight, which carries no token), then sends the token the operator typed.
+    pt = h.free_port()
+    ut = f"http://127.0.0.1:{pt}"
+    token_file = a.tmp / "ns4.token"
+    token_file.write_text("s3cret-peer-token\n")
+    tok = t.start_server([ZONE], name="ns4", extra_args=[
+        "--nsid", "ns4", "--control", f"127.0.0.1:{pt}", "--peer-status", ua,
+        "--control-read-from", "off", "--control-token-file", str(token_file)])
+    tok.control_port = pt
+    pre = urllib.request.Request(ut + "/status", method="OPTIONS", headers={
+        "Origin": ua, "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization"})
+    with urllib.request.urlopen(pre, timeout=5) as r:
+        status, headers = r.status, dict(r.headers)
+    t.eq("a preflight OPTIONS /status without a token: 204", status, 204)
+    t.eq("... allowing the Authorization header", headers.get("Access-Control-Allow-Headers"),
+         "Authorization")
+    t.eq("... for GET", headers.get("Access-Control-Allow-Methods"), "GET, HEAD")
+    t.eq("... with Access-Control-Allow-Origin: *", headers.get("Access-Control-Allow-Origin"),
+         "*")
+    try:
+        get(ut + "/status", origin=ua)
+        refused = None
+    except urllib.error.HTTPError as e:
+        refused = (e.code, e.headers.get("Access-Control-Allow-Origin"))
+    t.eq("GET /status without the token: 401, readable cross-origin", refused, (401, "*"))
+    req = urllib.request.Request(ut + "/status", headers={
+        "Origin": ua, "Authorization": "Bearer s3cret-peer-token"})
+    with urllib.request.urlopen(req, timeout=5) as r:
+        status, headers, body = r.status, dict(r.headers), r.read().decode()
+    t.eq("GET /status with the token: 200 with Access-Control-Allow-Origin",
+         (status, headers.get("Access-Control-Allow-Origin")), (200, "*"))
+    t.eq("... and ns4's view", json.loads(body).get("nsid"), "ns4")
+    try:
+        urllib.request.urlopen(urllib.request.Request(ut + "/metrics", method="OPTIONS"),
+                               timeout=5)
+        other = None
+    except urllib.error.HTTPError as e:
+        other = e.code
+    t.check("OPTIONS on anything else still needs the token (401)", other == 401,
+            detail=str(other))
+    try:
+        urllib.request.urlopen(urllib.request.Request(lone.control_url + "/status",
+                                                      method="OPTIONS"), timeout=5)
+        other = None
+    except urllib.error.HTTPError as e:
+        other = (e.code, e.headers.get("Access-Control-Allow-Origin"))
+    # Not a read: refused as any other method is without a token (403: writes are disabled).
+    t.eq("OPTIONS /status of a server without --peer-status: refused, no CORS header", other,
+         (403, None))
 
     bad = h.run([t.binary, "--zones", str(a.zones_dir), "--peer-status", f"{ub}/status"])
     t.eq("--peer-status with a path: exit 2", bad.returncode, 2)

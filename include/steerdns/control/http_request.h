@@ -25,7 +25,8 @@ struct HttpLimits {
     uint64_t idle_timeout_ms = 30000;    // a connection with nothing to do is closed
 };
 
-enum class Method : uint8_t { get, head, post, other };
+// options: only a CORS preflight for /status when --peer-status is set (peer_page.h).
+enum class Method : uint8_t { get, head, post, options, other };
 
 struct HttpRequest {
     Method method = Method::other;

@@ -1,7 +1,8 @@
 // --peer-status: the other servers of an NS set on this server's status page. The browser
 // reads each peer's GET /status itself (read-only, under the peer's own access rules) and the
 // page shows them beside this server's view: a row per server, and the members whose state
-// is not the same everywhere. No token is ever put into the page.
+// is not the same everywhere. The server never puts a token into the page: for peers whose
+// reads need one, the operator types it into the page, which sends it in a header.
 #pragma once
 
 #include <string>

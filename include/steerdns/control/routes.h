@@ -48,10 +48,7 @@ class Routes {
 
     // The head check of the HTTP server: the token, before any body is read.
     std::optional<HttpResponse> authorize(const HttpRequest& head,
-                                          const sockaddr_storage& peer) const {
-        return check_access(auth_, head.method, reads_open_to(auth_.read_from, peer),
-                            head.authorization);
-    }
+                                          const sockaddr_storage& peer) const;
     void handle(HttpRequest req, const Reply& reply);
 
   private:

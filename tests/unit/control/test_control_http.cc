@@ -197,6 +197,25 @@ TEST_CASE("http: response bytes") {
     CHECK(head.size() == wire.size() - r.body.size());
 }
 
+TEST_CASE("http: a 204 (a CORS preflight's answer) carries no content headers") {
+    HttpResponse r;
+    r.status = 204;
+    r.headers.emplace_back("Access-Control-Allow-Headers", "Authorization");
+    const std::string wire = serialize(r, true);
+    CHECK(wire.rfind("HTTP/1.1 204 No Content\r\n", 0) == 0);
+    CHECK(wire.find("Content-Length") == std::string::npos);
+    CHECK(wire.find("\r\nContent-Type:") == std::string::npos);
+    CHECK(wire.find("Access-Control-Allow-Headers: Authorization\r\n") != std::string::npos);
+    CHECK(wire.ends_with("\r\n\r\n"));
+}
+
+TEST_CASE("http: OPTIONS is parsed as such") {
+    const Parsed p = parse({"OPTIONS /status HTTP/1.1\r\nOrigin: http://a\r\n\r\n"});
+    REQUIRE(p.requests.size() == 1);
+    CHECK(p.requests[0].method == Method::options);
+    CHECK(p.requests[0].path == "/status");
+}
+
 TEST_CASE("auth: who may read and write") {
     const AuthConfig with{std::string("s3cret")};
     const AuthConfig without{};
