@@ -29,6 +29,14 @@ State composite_state(std::span<const State> parts, uint32_t require) {
     return State::unknown;
 }
 
+State derived_state(std::span<const State> parts, uint32_t require) {
+    const State s = composite_state(parts, require);
+    if (s != State::unknown) return s;
+    for (State p : parts)
+        if (p == State::pending) return State::pending;
+    return s;
+}
+
 std::string require_text(uint32_t require, size_t parts) {
     if (require == parts) {
         return "all";

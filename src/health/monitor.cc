@@ -15,6 +15,7 @@
 #include <unordered_set>
 
 #include "steerdns/health/attempt.h"
+#include "steerdns/health/composite.h"
 #include "steerdns/health/damping.h"
 #include "steerdns/health/flap_filter.h"
 #include "steerdns/util/clock.h"
@@ -58,6 +59,12 @@ struct Monitor::Impl {
     // Logs the change and queues it for take_changes().
     void note_change(const Probe& p, State before, const std::string& reason);
     void log_damping(const Probe& p, bool suppressed, int64_t until_unix_ms);
+    // Composite checks: derived slots, no probe of their own.
+    void apply_composites(std::vector<ProbeSpec> specs, std::vector<uint32_t>& dropped);
+    // After a part's state changed (or a composite appeared): recompute what uses it.
+    void recompute_users(uint32_t part);
+    void recompute(uint32_t slot, bool quiet);
+    void note_composite(const ProbeSpec& c, State before, State after, const std::string& reason);
 
     ProbeRegistry& registry;
     HealthTable& table;
@@ -68,6 +75,9 @@ struct Monitor::Impl {
     // Before `attempts`, which use it: the http(s) attempts' curl multi handle.
     std::unique_ptr<CurlMultiLoop> curl;
     std::unordered_map<uint32_t, std::unique_ptr<Probe>> probes;
+    // Composite checks by derived slot, and which of them each part slot feeds.
+    std::unordered_map<uint32_t, ProbeSpec> composites;
+    std::unordered_map<uint32_t, std::vector<uint32_t>> composites_of;
     // Every attempt in flight. Each removes itself when it reports (its Done erases it).
     std::list<std::unique_ptr<Attempt>> attempts;
     std::mt19937_64 rng;
@@ -160,6 +170,16 @@ void Monitor::Impl::on_wake() {
 }
 
 void Monitor::Impl::apply(std::vector<ProbeSpec> specs) {
+    // Derived slots are handled once the probes they read are in place.
+    std::vector<ProbeSpec> derived;
+    for (auto it = specs.begin(); it != specs.end();) {
+        if (it->parts.empty()) {
+            ++it;
+            continue;
+        }
+        derived.push_back(std::move(*it));
+        it = specs.erase(it);
+    }
     std::unordered_map<uint32_t, ProbeSpec*> wanted;
     for (ProbeSpec& s : specs) wanted.emplace(s.slot, &s);
     std::vector<uint32_t> dropped;
@@ -244,6 +264,7 @@ void Monitor::Impl::apply(std::vector<ProbeSpec> specs) {
         }
         probes.emplace(slot, std::move(p));
     }
+    apply_composites(std::move(derived), dropped);
     registry.recycle(dropped);
     if (!wanted.empty() || !dropped.empty()) {
         util::log_info("health probes", {{"probes", std::to_string(probes.size())},
@@ -420,6 +441,7 @@ void Monitor::Impl::on_result(uint32_t slot, const std::string& key, uint64_t se
         table.set(slot, p.state());
         state_changes.fetch_add(1, std::memory_order_relaxed);
         log_damping(p, suppressed, until_unix_ms);
+        recompute_users(slot);
         return;
     }
     // A flip while suppressed changes nothing answers see: the suppression line said it.
@@ -427,6 +449,106 @@ void Monitor::Impl::on_result(uint32_t slot, const std::string& key, uint64_t se
     table.set(slot, p.filter.state());
     state_changes.fetch_add(1, std::memory_order_relaxed);
     note_change(p, before, r.reason);
+    recompute_users(slot);
+}
+
+void Monitor::Impl::apply_composites(std::vector<ProbeSpec> specs, std::vector<uint32_t>& dropped) {
+    std::unordered_map<uint32_t, ProbeSpec*> wanted;
+    for (ProbeSpec& s : specs) wanted.emplace(s.slot, &s);
+    for (auto it = composites.begin(); it != composites.end();) {
+        const auto w = wanted.find(it->first);
+        if (w != wanted.end() && w->second->key == it->second.key) {
+            it->second.label = std::move(w->second->label);
+            it->second.users = w->second->users;
+            wanted.erase(w);
+            ++it;
+            continue;
+        }
+        if (w == wanted.end()) dropped.push_back(it->first);
+        table.set(it->first, State::unknown);
+        {
+            std::lock_guard lock(status_m);
+            status.erase(it->first);
+        }
+        it = composites.erase(it);
+    }
+    std::vector<uint32_t> added;
+    for (auto& [slot, spec] : wanted) {
+        added.push_back(slot);
+        composites.emplace(slot, std::move(*spec));
+    }
+    composites_of.clear();
+    for (const auto& [slot, c] : composites)
+        for (const uint32_t part : c.parts) composites_of[part].push_back(slot);
+    // A new one starts in what its parts say (restored or probed already), without a log
+    // line: the parts' own lines said it. The others follow any part the update reset.
+    for (const uint32_t slot : added) recompute(slot, true);
+    for (const auto& [slot, c] : composites) recompute(slot, false);
+}
+
+void Monitor::Impl::recompute_users(uint32_t part) {
+    const auto it = composites_of.find(part);
+    if (it == composites_of.end()) return;
+    for (const uint32_t slot : it->second) recompute(slot, false);
+}
+
+void Monitor::Impl::recompute(uint32_t slot, bool quiet) {
+    const ProbeSpec& c = composites.at(slot);
+    std::vector<State> states;
+    states.reserve(c.parts.size());
+    for (const uint32_t part : c.parts) states.push_back(table.state(part));
+    const State after = derived_state(states, c.require);
+    const std::string reason = composite_reason(c.part_names, states, c.require);
+    const int64_t now = util::unix_ms_now();
+    State before;
+    {
+        std::lock_guard lock(status_m);
+        const bool fresh = status.find(slot) == status.end();
+        ProbeStatus& st = status[slot];
+        before = fresh ? table.state(slot) : st.state;
+        if (fresh || st.state != after) {
+            st.state = after;
+            st.since_unix_ms = now;
+        }
+        // The composite's "result" is its parts' states; saved while every part is.
+        st.has_result = after == State::up || after == State::down;
+        st.last_ok = after == State::up;
+        st.last_reason = reason;
+        st.last_unix_ms = now;
+        st.saved = true;
+        for (const uint32_t part : c.parts) {
+            const auto p = status.find(part);
+            st.saved &= p != status.end() && p->second.saved;
+        }
+    }
+    table.set(slot, after);
+    if (after == before || quiet) return;
+    state_changes.fetch_add(1, std::memory_order_relaxed);
+    // Up and down are the changes answers and operators care about; "no verdict yet" is not.
+    if (after == State::up || after == State::down) note_composite(c, before, after, reason);
+}
+
+void Monitor::Impl::note_composite(const ProbeSpec& c, State before, State after,
+                                   const std::string& reason) {
+    const bool up = after == State::up;
+    std::vector<util::LogField> fields{{"zone", c.label.zone},
+                                       {"pool", c.label.pool},
+                                       {"address", c.label.address},
+                                       {"check", c.label.check},
+                                       {"reason", reason}};
+    if (c.users > 1) fields.push_back({"members", std::to_string(c.users)});
+    util::log(up ? util::LogLevel::info : util::LogLevel::warn, up ? "member up" : "member down",
+              fields);
+    const bool first = before == State::unknown || before == State::pending;
+    {
+        std::lock_guard lock(changes_m);
+        if (changes.size() >= Monitor::kMaxQueuedChanges) {
+            changes.pop_front();
+            ++changes_dropped;
+        }
+        changes.push_back({c.slot, c.key, after, first, reason, util::unix_ms_now()});
+    }
+    if (on_change) on_change();
 }
 
 void Monitor::Impl::log_damping(const Probe& p, bool suppressed, int64_t until_unix_ms) {
@@ -467,8 +589,10 @@ void Monitor::Impl::note_change(const Probe& p, State before, const std::string&
     fields.push_back({"reason", reason});
     fields.push_back({"after", after});
     if (s.users > 1) fields.push_back({"members", std::to_string(s.users)});
-    util::log(up ? util::LogLevel::info : util::LogLevel::warn, up ? "member up" : "member down",
-              fields);
+    // A probe only parts of composite checks use: its member's line comes from the composite.
+    const char* message = s.label.part ? (up ? "check up" : "check down")
+                                       : (up ? "member up" : "member down");
+    util::log(up ? util::LogLevel::info : util::LogLevel::warn, message, fields);
     {
         std::lock_guard lock(changes_m);
         if (changes.size() >= Monitor::kMaxQueuedChanges) {
@@ -485,6 +609,8 @@ void Monitor::Impl::note_change(const Probe& p, State before, const std::string&
 void Monitor::Impl::shutdown_loop() {
     stopping = true;
     probes.clear();
+    composites.clear();
+    composites_of.clear();
     std::vector<Attempt*> all;
     for (auto& a : attempts) all.push_back(a.get());
     for (Attempt* a : all) a->cancel();  // may destroy a; the others stay valid

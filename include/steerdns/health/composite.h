@@ -29,6 +29,11 @@ CompositeCounts composite_counts(std::span<const State> parts);
 // the zone compiler); 0 parts is unknown.
 State composite_state(std::span<const State> parts, uint32_t require);
 
+// What the member's derived slot holds: composite_state, except that a composite with no
+// verdict yet while some part is pending (a reload added it) is pending too, so a member a
+// reload adds is not answered first before it is tested, as with a single check.
+State derived_state(std::span<const State> parts, uint32_t require);
+
 // The reason a composite's change logs: "web up, api down (require all)". `names` and
 // `parts` have the same length.
 std::string composite_reason(std::span<const std::string> names, std::span<const State> parts,
