@@ -79,7 +79,10 @@ std::string format_status_table(const nlohmann::json& doc, bool color) {
                     // A composite: each part's state, "web:up api:down (all)".
                     check.clear();
                     for (const auto& c : m["checks"])
-                        check.append(str(c, "name")).append(":").append(str(c, "state")).append(" ");
+                        check.append(str(c, "name"))
+                            .append(":")
+                            .append(str(c, "state"))
+                            .append(" ");
                     check.append("(").append(str(m, "require")).append(")");
                 } else if (!str(m, "last_result").empty()) {
                     check += " " + str(m, "last_result");

@@ -264,7 +264,8 @@ nlohmann::ordered_json member_json(const MemberStatus& m) {
     if (!m.checks.empty()) {
         nlohmann::ordered_json parts = nlohmann::ordered_json::array();
         for (const MemberStatus::CheckPartStatus& c : m.checks)
-            parts.push_back({{"name", c.name}, {"state", c.state}, {"reason", text_or_null(c.reason)}});
+            parts.push_back(
+                {{"name", c.name}, {"state", c.state}, {"reason", text_or_null(c.reason)}});
         j["checks"] = std::move(parts);
         j["require"] = m.require;
     }

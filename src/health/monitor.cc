@@ -590,8 +590,8 @@ void Monitor::Impl::note_change(const Probe& p, State before, const std::string&
     fields.push_back({"after", after});
     if (s.users > 1) fields.push_back({"members", std::to_string(s.users)});
     // A probe only parts of composite checks use: its member's line comes from the composite.
-    const char* message = s.label.part ? (up ? "check up" : "check down")
-                                       : (up ? "member up" : "member down");
+    const char* message =
+        s.label.part ? (up ? "check up" : "check down") : (up ? "member up" : "member down");
     util::log(up ? util::LogLevel::info : util::LogLevel::warn, message, fields);
     {
         std::lock_guard lock(changes_m);

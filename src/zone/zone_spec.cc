@@ -39,11 +39,11 @@ constexpr std::array<std::string_view, 11> kZoneKeys{
 constexpr std::array<std::string_view, 7> kSoaKeys{"mname", "rname",  "serial", "refresh",
                                                    "retry", "expire", "minimum"};
 constexpr std::array<std::string_view, 10> kPoolKeys{
-    "policy",   "ttl",             "ttl_degraded", "answers", "check",
-    "require",  "fallback",        "failover_budget", "regions", "members"};
+    "policy",  "ttl",      "ttl_degraded",    "answers", "check",
+    "require", "fallback", "failover_budget", "regions", "members"};
 constexpr std::array<std::string_view, 10> kMemberKeys{
-    "address", "enabled",       "weight",      "priority", "region",
-    "check",   "require",       "probe_address", "maintenance", "damping"};
+    "address", "enabled", "weight",        "priority",    "region",
+    "check",   "require", "probe_address", "maintenance", "damping"};
 // A composite check: at most this many parts (each is a probe of its own).
 constexpr size_t kMaxCheckParts = 16;
 constexpr std::array<std::string_view, 2> kMaintenanceKeys{"start", "end"};
@@ -943,8 +943,7 @@ class ZoneLoader : private JsonReader {
         }
         if (v.dom.size() > kMaxCheckParts) {
             error(ref.pos, "at most " + std::to_string(kMaxCheckParts) +
-                               " checks in a composite check, not " +
-                               std::to_string(v.dom.size()));
+                               " checks in a composite check, not " + std::to_string(v.dom.size()));
             return std::nullopt;
         }
         bool ok = true;
@@ -995,8 +994,9 @@ class ZoneLoader : private JsonReader {
         }
         if (!check) return;  // no "check", or a bad one: reported there
         if (!check->list) {
-            error(at, "\"require\" applies only to a list of checks (\"check\": [\"web\", "
-                      "\"api\"])");
+            error(at,
+                  "\"require\" applies only to a list of checks (\"check\": [\"web\", "
+                  "\"api\"])");
             return;
         }
         check->require = n == check->names.size() ? 0 : n;

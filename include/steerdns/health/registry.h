@@ -69,8 +69,7 @@ class ProbeLease {
     // The derived slot of a composite check over `parts` (slots this lease acquired), shared
     // like any other; it starts in the state its parts give. kNoProbe when the table is full.
     uint32_t acquire_composite(const ProbeTarget& member, std::vector<uint32_t> parts,
-                               std::vector<std::string> names, uint32_t require,
-                               ProbeLabel label);
+                               std::vector<std::string> names, uint32_t require, ProbeLabel label);
     size_t size() const { return slots_.size(); }
 
   private:

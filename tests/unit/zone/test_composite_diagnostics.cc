@@ -56,8 +56,8 @@ TEST_CASE("diagnostics: a composite check's list and require, each problem where
                R"(, "members": [{"address": "192.0.2.1"}]}})";
     };
     CHECK(problems(zone_with(kNs, kGlue, checks, pools(R"("check": ["web", "api"])"))).empty());
-    CHECK(problems(zone_with(kNs, kGlue, checks,
-                             pools(R"("check": ["web", "api"], "require": "any")")))
+    CHECK(problems(
+              zone_with(kNs, kGlue, checks, pools(R"("check": ["web", "api"], "require": "any")")))
               .empty());
     CHECK(problems(zone_with(kNs, kGlue, checks, pools(R"("check": ["web", "apl"])"))) ==
           Lines{R"(z.json:7:38: pools.www.check[1]: unknown check "apl" (did you mean "api"?))"});
@@ -65,20 +65,23 @@ TEST_CASE("diagnostics: a composite check's list and require, each problem where
           Lines{R"(z.json:7:38: pools.www.check[1]: duplicate check "web" (first at line 7:31))"});
     CHECK(problems(zone_with(kNs, kGlue, checks, pools(R"("check": [])"))) ==
           Lines{"z.json:7:30: pools.www.check: expected at least one check name"});
-    CHECK(problems(zone_with(kNs, kGlue, checks,
-                             pools(R"("check": ["web", "api"], "require": 3)"))) ==
+    CHECK(problems(
+              zone_with(kNs, kGlue, checks, pools(R"("check": ["web", "api"], "require": 3)"))) ==
           Lines{"z.json:7:57: pools.www.require: require 3 is out of range (1..2)"});
-    CHECK(problems(zone_with(kNs, kGlue, checks,
-                             pools(R"("check": ["web", "api"], "require": "most")"))) ==
-          Lines{
-              R"(z.json:7:57: pools.www.require: bad require "most" (expected "all", "any" or a number of checks))"});
-    CHECK(problems(zone_with(kNs, kGlue, checks, pools(R"("check": "web", "require": "any")"))) ==
-          Lines{
-              R"(z.json:7:48: pools.www.require: "require" applies only to a list of checks ("check": ["web", "api"]))"});
-    CHECK(problems(zone_with(
-              kNs, kGlue,
-              R"(  "checks": {"web": {"type": "tcp", "port": 80}, "off": {"type": "none"}})",
-              pools(R"("check": ["web", "off"])"))) ==
-          Lines{
-              R"(z.json:7:38: pools.www.check[1]: check "off" is of type none: each check of a list must probe)"});
+    CHECK(
+        problems(zone_with(kNs, kGlue, checks,
+                           pools(R"("check": ["web", "api"], "require": "most")"))) ==
+        Lines{
+            R"(z.json:7:57: pools.www.require: bad require "most" (expected "all", "any" or a number of checks))"});
+    CHECK(
+        problems(zone_with(kNs, kGlue, checks, pools(R"("check": "web", "require": "any")"))) ==
+        Lines{
+            R"(z.json:7:48: pools.www.require: "require" applies only to a list of checks ("check": ["web", "api"]))"});
+    CHECK(
+        problems(zone_with(
+            kNs, kGlue,
+            R"(  "checks": {"web": {"type": "tcp", "port": 80}, "off": {"type": "none"}})",
+            pools(R"("check": ["web", "off"])"))) ==
+        Lines{
+            R"(z.json:7:38: pools.www.check[1]: check "off" is of type none: each check of a list must probe)"});
 }
