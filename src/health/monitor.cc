@@ -417,9 +417,11 @@ void Monitor::Impl::on_result(uint32_t slot, const std::string& key, uint64_t se
         if (p.damper->suppressed()) until_unix_ms = now + (p.damper->until_ms() - mono);
     }
     const bool suppressed = p.damper && p.damper->suppressed();
+    bool was_saved;
     {
         std::lock_guard lock(status_m);
         ProbeStatus& st = status[slot];
+        was_saved = st.saved;
         st.has_result = true;
         st.saved = false;
         st.last_ok = ok;
@@ -437,6 +439,8 @@ void Monitor::Impl::on_result(uint32_t slot, const std::string& key, uint64_t se
         if (type < results.success.size()) ++(ok ? results.success : results.failure)[type];
         kept[slot] = {p.spec.key, p.spec.target->address_text, p.filter.state(), p.filter.streak()};
     }
+    // A composite shows "saved" while every part does: this part no longer is.
+    if (was_saved) recompute_users(slot);
     if (damping_changed) {
         table.set(slot, p.state());
         state_changes.fetch_add(1, std::memory_order_relaxed);
@@ -519,6 +523,14 @@ void Monitor::Impl::recompute(uint32_t slot, bool quiet) {
         for (const uint32_t part : c.parts) {
             const auto p = status.find(part);
             st.saved &= p != status.end() && p->second.saved;
+        }
+        if (fresh && st.saved && after != State::unknown) {
+            // Restored at start: since the latest part's saved change, not since the start.
+            int64_t latest = 0;
+            for (const uint32_t part : c.parts)
+                if (const auto p = status.find(part); p != status.end())
+                    latest = std::max(latest, p->second.since_unix_ms);
+            if (latest > 0) st.since_unix_ms = latest;
         }
     }
     table.set(slot, after);

@@ -224,6 +224,22 @@ with h.Test("composite checks") as t:
         t.check("logged with both parts down", re.search(
             r"member down.*address=" + re.escape(a) + r".*web down, api down \(require any\)",
             srv.stderr()) is not None, detail=srv.stderr())
+        # A restart: the state file keeps the checks' probes, not the derived states, and the
+        # member's state is recomputed from them before the first answer.
+        mark = len(srv.stderr())
+        t.eq("clean stop: exit 0", srv.stop(), 0)
+        saved = json.loads((srv.zones_dir / ".steerdns-state.json").read_text()).get("health", [])
+        t.eq("the state file keeps the 4 probes (2 checks x 2 members)", len(saved), 4)
+        srv.start()
+        t.eq("after the restart the first answer still leaves the member out", answer(srv), [b])
+        line = next((x for x in trace(srv, "_why.www." + LB) if x.startswith(f"member {a} ")), "")
+        print("# _why after the restart: " + line)
+        t.check("_why after the restart: down, both checks down",
+                line.startswith(f"member {a} down") and "web down, api down (require any)" in line,
+                detail=line)
+        t.check("no \"member down\" line for it since the restart (not a change)",
+                re.search(r"member down.*address=" + re.escape(a), srv.stderr()[mark:]) is None,
+                detail=srv.stderr()[mark:])
         t.check_alive(srv, "the server survived")
     finally:
         for be in webs + apis:
