@@ -67,8 +67,8 @@ uint32_t ProbeLease::acquire(const ProbeTarget& target, ProbeLabel label) {
 uint32_t ProbeLease::acquire_composite(const ProbeTarget& member, std::vector<uint32_t> parts,
                                        std::vector<std::string> names, uint32_t require,
                                        ProbeLabel label) {
-    // Identity: the parts' own keys (stable across reloads, unlike nothing else here) with
-    // their names, which its log lines carry, and the require.
+    // Identity: the parts' own keys (stable across reloads, unlike a recycled slot's number)
+    // with their names, which its log lines carry, and the require.
     std::string key = "composite|" + std::to_string(require);
     {
         std::lock_guard lock(state_->m);
