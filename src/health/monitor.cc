@@ -63,6 +63,8 @@ struct Monitor::Impl {
     void apply_composites(std::vector<ProbeSpec> specs, std::vector<uint32_t>& dropped);
     // After a part's state changed (or a composite appeared): recompute what uses it.
     void recompute_users(uint32_t part);
+    // Start: where the "health at start" line counts the composites' members.
+    void count_start(const std::vector<uint32_t>& added);
     void recompute(uint32_t slot, bool quiet);
     void note_composite(const ProbeSpec& c, State before, State after, const std::string& reason);
 
@@ -136,7 +138,9 @@ struct Monitor::Impl {
     bool start_applied = false;
     std::chrono::steady_clock::time_point applied_at;
     std::unordered_map<uint32_t, uint32_t> awaiting;  // slot -> members: no first result yet
-    uint32_t longest_timeout_ms = 0;                  // of the awaited checks
+    // Composite members whose parts are awaited: counted once no part of theirs is.
+    std::unordered_map<uint32_t, uint32_t> awaiting_composites;
+    uint32_t longest_timeout_ms = 0;  // of the awaited checks
     StartRound round;
     std::atomic<bool> start_over{false};
 };
@@ -180,6 +184,10 @@ void Monitor::Impl::apply(std::vector<ProbeSpec> specs) {
         derived.push_back(std::move(*it));
         it = specs.erase(it);
     }
+    // The start line counts a composite's members at its derived slot, not at each part.
+    std::unordered_map<uint32_t, uint32_t> part_uses;
+    for (const ProbeSpec& d : derived)
+        for (const uint32_t part : d.parts) part_uses[part] += d.users;
     std::unordered_map<uint32_t, ProbeSpec*> wanted;
     for (ProbeSpec& s : specs) wanted.emplace(s.slot, &s);
     std::vector<uint32_t> dropped;
@@ -250,7 +258,9 @@ void Monitor::Impl::apply(std::vector<ProbeSpec> specs) {
         }
         if (saved) table.set(slot, p->filter.state());
         if (starting) {
-            const uint32_t users = std::max<uint32_t>(1, p->spec.users);
+            const uint32_t uses = part_uses.count(slot) ? part_uses[slot] : 0;
+            const uint32_t users = uses == 0 ? std::max<uint32_t>(1, p->spec.users)
+                                             : p->spec.users - std::min(uses, p->spec.users);
             if (saved) {
                 round.from_saved += users;
             } else if (probe_unsaved_now) {
@@ -386,6 +396,10 @@ void Monitor::Impl::run(Probe& p) {
     (*self)->start();  // may finish at once: the attempt is not touched after
 }
 
+namespace {
+const std::vector<uint32_t> kNone;
+}  // namespace
+
 void Monitor::Impl::on_result(uint32_t slot, const std::string& key, uint64_t seq,
                               const AttemptResult& r) {
     if (stopping) return;
@@ -401,6 +415,17 @@ void Monitor::Impl::on_result(uint32_t slot, const std::string& key, uint64_t se
             round.first_probe += a->second;
             awaiting.erase(a);
             if (awaiting.empty()) start_cv.notify_all();
+        }
+        const auto of = composites_of.find(slot);
+        for (const uint32_t c : of == composites_of.end() ? kNone : of->second) {
+            const auto w = awaiting_composites.find(c);
+            if (w == awaiting_composites.end()) continue;
+            const std::vector<uint32_t>& parts = composites.at(c).parts;
+            if (std::any_of(parts.begin(), parts.end(),
+                            [this](uint32_t part) { return awaiting.count(part) > 0; }))
+                continue;
+            round.first_probe += w->second;
+            awaiting_composites.erase(w);
         }
     }
     const bool ok = r.ok;
@@ -487,7 +512,33 @@ void Monitor::Impl::apply_composites(std::vector<ProbeSpec> specs, std::vector<u
     // A new one starts in what its parts say (restored or probed already), without a log
     // line: the parts' own lines said it. The others follow any part the update reset.
     for (const uint32_t slot : added) recompute(slot, true);
+    if (!first_applied) count_start(added);
     for (const auto& [slot, c] : composites) recompute(slot, false);
+}
+
+void Monitor::Impl::count_start(const std::vector<uint32_t>& added) {
+    std::lock_guard lock(start_m);
+    for (const uint32_t slot : added) {
+        const ProbeSpec& c = composites.at(slot);
+        const uint32_t users = std::max<uint32_t>(1, c.users);
+        bool saved = true;
+        bool awaited = false;
+        {
+            std::lock_guard status_lock(status_m);
+            for (const uint32_t part : c.parts) {
+                const auto st = status.find(part);
+                saved &= st != status.end() && st->second.saved;
+            }
+        }
+        for (const uint32_t part : c.parts) awaited |= awaiting.count(part) > 0;
+        if (saved) {
+            round.from_saved += users;
+        } else if (awaited) {
+            awaiting_composites.emplace(slot, users);
+        } else {
+            round.unprobed += users;
+        }
+    }
 }
 
 void Monitor::Impl::recompute_users(uint32_t part) {
@@ -721,6 +772,8 @@ StartRound Monitor::wait_start(uint32_t max_wait_ms) {
     i.start_over.store(true, std::memory_order_relaxed);
     StartRound r = i.round;
     for (const auto& [slot, users] : i.awaiting) r.unprobed += users;
+    for (const auto& [slot, users] : i.awaiting_composites) r.unprobed += users;
+    i.awaiting_composites.clear();
     i.awaiting.clear();
     r.waited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
     return r;
