@@ -138,9 +138,9 @@ struct Monitor::Impl {
     bool start_applied = false;
     std::chrono::steady_clock::time_point applied_at;
     std::unordered_map<uint32_t, uint32_t> awaiting;  // slot -> members: no first result yet
+    uint32_t longest_timeout_ms = 0;                  // of the awaited checks
     // Composite members whose parts are awaited: counted once no part of theirs is.
     std::unordered_map<uint32_t, uint32_t> awaiting_composites;
-    uint32_t longest_timeout_ms = 0;  // of the awaited checks
     StartRound round;
     std::atomic<bool> start_over{false};
 };
