@@ -189,7 +189,10 @@ with h.Test("composite checks") as t:
               "its api backend stopped")
         t.check("require all: one part down takes the member out of answers", took is not None,
                 detail=str(answer(srv)))
-        down = re.search(r"member down.*address=" + re.escape(a) + r".*", srv.stderr())
+        # Answers change a moment before the line is written: wait for it, bounded.
+        down_re = r"member down.*address=" + re.escape(a) + r".*"
+        wait_until(lambda: re.search(down_re, srv.stderr()) is not None, 5.0)
+        down = re.search(down_re, srv.stderr())
         t.check("one \"member down\" line with the parts' states",
                 down is not None and "reason=\"web up, api down (require all)\"" in down.group(0),
                 detail=srv.stderr())
@@ -203,11 +206,14 @@ with h.Test("composite checks") as t:
         t.check("_why names the failing part and why",
                 "checks web up, api down (require all); api: http GET /" in line,
                 detail="\n".join(lines))
-        ev = get_json(srv, "/events")
-        evs = ev if isinstance(ev, list) else ev.get("events", [])
-        mine = [e for e in evs if e.get("address") == a]
+        def mine():
+            ev = get_json(srv, "/events")
+            evs = ev if isinstance(ev, list) else ev.get("events", [])
+            return [e for e in evs if e.get("address") == a]
+
+        wait_until(lambda: len(mine()) > 0, 5.0)  # the control thread records it just after
         t.eq("GET /events: one event for the member, down, with the parts' states",
-             [(e.get("state"), e.get("reason")) for e in mine],
+             [(e.get("state"), e.get("reason")) for e in mine()],
              [("down", "web up, api down (require all)")])
         st = h.run([t.binary, "status", "--control", srv.control_url.split("//")[1]])
         row = next((x for x in st.stdout.splitlines() if a in x), "")
@@ -232,9 +238,10 @@ with h.Test("composite checks") as t:
         took = wait_until(lambda: answer(srv) == [b], DOWN_BOUND * 2)
         t.check("require any: out of answers once both parts are down", took is not None,
                 detail=str(answer(srv)))
-        t.check("logged with both parts down", re.search(
-            r"member down.*address=" + re.escape(a) + r".*web down, api down \(require any\)",
-            srv.stderr()) is not None, detail=srv.stderr())
+        both_re = r"member down.*address=" + re.escape(a) + r".*web down, api down \(require any\)"
+        t.check("logged with both parts down", wait_until(
+            lambda: re.search(both_re, srv.stderr()) is not None, 5.0) is not None,
+            detail=srv.stderr())
         # A restart: the state file keeps the checks' probes, not the derived states, and the
         # member's state is recomputed from them before the first answer.
         mark = len(srv.stderr())
