@@ -6,6 +6,7 @@
 #include "steerdns/dns/name.h"
 #include "steerdns/dns/rr_type.h"
 #include "steerdns/dns/wire.h"
+#include "steerdns/health/composite.h"
 #include "steerdns/lb/client_net.h"
 #include "steerdns/lb/eligible.h"
 #include "steerdns/lb/policy_geo.h"
@@ -65,6 +66,27 @@ bool shows_weight(lb::Policy p) {
     return p == lb::Policy::weighted || p == lb::Policy::hash || p == lb::Policy::geo;
 }
 
+// A composite check: each part's state, then why each failing part failed.
+// " checks web up, api down (require all); api: http GET /api: status 500"
+std::string composite_text(const lb::Member& m, const health::HealthTable* health,
+                           const ProbeLookup& probes) {
+    std::vector<std::string> names;
+    std::vector<health::State> states;
+    for (const lb::CheckPart& part : m.check_parts) {
+        names.push_back(part.name);
+        states.push_back(health->state(part.slot));
+    }
+    std::string s = " checks " + health::composite_reason(names, states, m.check_require);
+    for (size_t i = 0; i < m.check_parts.size(); ++i) {
+        if (states[i] != health::State::down) continue;
+        health::ProbeStatus st;
+        s.append("; ").append(names[i]).append(": ");
+        s.append(probes && probes(m.check_parts[i].slot, st) && st.has_result ? st.last_reason
+                                                                              : "down");
+    }
+    return s;
+}
+
 std::string member_line(const lb::Pool& pool, const lb::Member& m, const lb::TraceStep& step,
                         const health::HealthTable* health, const ProbeLookup& probes,
                         int64_t now_unix_ms, bool answered) {
@@ -98,7 +120,9 @@ std::string member_line(const lb::Pool& pool, const lb::Member& m, const lb::Tra
     if (shows_weight(pool.policy)) s.append(" weight ").append(std::to_string(m.weight));
     if (pool.policy == lb::Policy::failover) s += " priority " + std::to_string(m.priority);
     if (step.geo || !m.region.empty()) s += " region " + (m.region.empty() ? "(none)" : m.region);
-    if (has_status && st.has_result) {
+    if (!m.check_parts.empty() && m.enabled && health != nullptr) {
+        s += composite_text(m, health, probes);
+    } else if (has_status && st.has_result) {
         s += " " + st.last_reason;
         if (!st.saved) s += " " + ms_text(st.last_seconds);  // the file keeps no duration
     }

@@ -75,6 +75,15 @@ std::string format_status_table(const nlohmann::json& doc, bool color) {
                 std::string check = str(m, "check");
                 if (check.empty()) {
                     check = "-";
+                } else if (m.contains("checks") && m["checks"].is_array()) {
+                    // A composite: each part's state, "web:up api:down (all)".
+                    check.clear();
+                    for (const auto& c : m["checks"])
+                        check.append(str(c, "name"))
+                            .append(":")
+                            .append(str(c, "state"))
+                            .append(" ");
+                    check.append("(").append(str(m, "require")).append(")");
                 } else if (!str(m, "last_result").empty()) {
                     check += " " + str(m, "last_result");
                 }

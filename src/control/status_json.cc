@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "steerdns/health/check.h"
+#include "steerdns/health/composite.h"
 #include "steerdns/lb/policy.h"
 #include "steerdns/util/clock.h"
 
@@ -31,6 +32,25 @@ std::string member_since_key(const std::string& zone, const std::string& pool,
 }
 
 namespace {
+
+// A composite check: the member's own fields say what its parts add up to; each part's
+// state and last result come from its probe.
+void add_check_parts(const StatusInputs& in, const lb::Member& m, MemberStatus& ms) {
+    const health::HealthTable* table = in.snapshot->health();
+    ms.check = "composite";
+    ms.latency_seconds.reset();
+    ms.require = health::require_text(m.check_require, m.check_parts.size());
+    for (const lb::CheckPart& part : m.check_parts) {
+        MemberStatus::CheckPartStatus ps;
+        ps.name = part.name;
+        ps.state = health::state_name(table ? table->state(part.slot) : health::State::unknown);
+        if (in.probes) {
+            if (const auto p = in.probes->find(part.slot); p != in.probes->end())
+                ps.reason = p->second.last_reason;
+        }
+        ms.checks.push_back(std::move(ps));
+    }
+}
 
 MemberStatus member_status(const StatusInputs& in, const ZoneStatus& zone, const lb::Pool& pool,
                            const lb::Member& m) {
@@ -82,6 +102,7 @@ MemberStatus member_status(const StatusInputs& in, const ZoneStatus& zone, const
                 }
             }
         }
+        if (!m.check_parts.empty()) add_check_parts(in, m, ms);
     }
     if (!m.enabled) {
         ms.drained = true;
@@ -240,6 +261,14 @@ nlohmann::ordered_json member_json(const MemberStatus& m) {
     j["suppressed_reason"] = text_or_null(m.suppressed_reason);
     j["suppressed_until"] = time_or_null(m.suppressed_until_unix_ms);
     j["answers_last_minute"] = or_null(m.answers_last_minute);
+    if (!m.checks.empty()) {
+        nlohmann::ordered_json parts = nlohmann::ordered_json::array();
+        for (const MemberStatus::CheckPartStatus& c : m.checks)
+            parts.push_back(
+                {{"name", c.name}, {"state", c.state}, {"reason", text_or_null(c.reason)}});
+        j["checks"] = std::move(parts);
+        j["require"] = m.require;
+    }
     return j;
 }
 

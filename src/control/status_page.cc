@@ -305,7 +305,10 @@ function drawMember(P, i) {
   setTitle(c.badge, m.suppressed_reason
       ? m.suppressed_reason + ", until " + full(m.suppressed_until) : "health: " + m.health);
   drawProbe(P, i);
-  setText(c.reason, m.reason || "");
+  // A composite check: each part's state, and each part's last result on hover.
+  setText(c.reason, m.checks ? m.checks.map(k => k.name + " " + k.state).join(", ") +
+          " (require " + m.require + ")" : m.reason || "");
+  setTitle(c.reason, m.checks ? m.checks.map(k => k.name + ": " + (k.reason || k.state)).join("\n") : "");
   setText(c.weight, String(m.weight));
   setText(c.priority, String(m.priority));
   setText(c.region, m.region || "");

@@ -29,7 +29,8 @@ uint64_t member_print(const MemberStatus& m) {
     Print p;
     p << m.state << m.since_unix_ms << m.check << m.probe_address << m.health << m.last_ok
       << m.last_reason << m.weight << m.priority << m.region << m.drained << m.drained_by
-      << m.suppressed_reason << m.suppressed_until_unix_ms;
+      << m.suppressed_reason << m.suppressed_until_unix_ms << m.require;
+    for (const MemberStatus::CheckPartStatus& c : m.checks) p << c.name << c.state << c.reason;
     return p.hash();
 }
 

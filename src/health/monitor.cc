@@ -15,6 +15,7 @@
 #include <unordered_set>
 
 #include "steerdns/health/attempt.h"
+#include "steerdns/health/composite.h"
 #include "steerdns/health/damping.h"
 #include "steerdns/health/flap_filter.h"
 #include "steerdns/util/clock.h"
@@ -58,6 +59,14 @@ struct Monitor::Impl {
     // Logs the change and queues it for take_changes().
     void note_change(const Probe& p, State before, const std::string& reason);
     void log_damping(const Probe& p, bool suppressed, int64_t until_unix_ms);
+    // Composite checks: derived slots, no probe of their own.
+    void apply_composites(std::vector<ProbeSpec> specs, std::vector<uint32_t>& dropped);
+    // After a part's state changed (or a composite appeared): recompute what uses it.
+    void recompute_users(uint32_t part);
+    // Start: where the "health at start" line counts the composites' members.
+    void count_start(const std::vector<uint32_t>& added);
+    void recompute(uint32_t slot, bool quiet);
+    void note_composite(const ProbeSpec& c, State before, State after, const std::string& reason);
 
     ProbeRegistry& registry;
     HealthTable& table;
@@ -68,6 +77,9 @@ struct Monitor::Impl {
     // Before `attempts`, which use it: the http(s) attempts' curl multi handle.
     std::unique_ptr<CurlMultiLoop> curl;
     std::unordered_map<uint32_t, std::unique_ptr<Probe>> probes;
+    // Composite checks by derived slot, and which of them each part slot feeds.
+    std::unordered_map<uint32_t, ProbeSpec> composites;
+    std::unordered_map<uint32_t, std::vector<uint32_t>> composites_of;
     // Every attempt in flight. Each removes itself when it reports (its Done erases it).
     std::list<std::unique_ptr<Attempt>> attempts;
     std::mt19937_64 rng;
@@ -127,6 +139,8 @@ struct Monitor::Impl {
     std::chrono::steady_clock::time_point applied_at;
     std::unordered_map<uint32_t, uint32_t> awaiting;  // slot -> members: no first result yet
     uint32_t longest_timeout_ms = 0;                  // of the awaited checks
+    // Composite members whose parts are awaited: counted once no part of theirs is.
+    std::unordered_map<uint32_t, uint32_t> awaiting_composites;
     StartRound round;
     std::atomic<bool> start_over{false};
 };
@@ -160,6 +174,20 @@ void Monitor::Impl::on_wake() {
 }
 
 void Monitor::Impl::apply(std::vector<ProbeSpec> specs) {
+    // Derived slots are handled once the probes they read are in place.
+    std::vector<ProbeSpec> derived;
+    for (auto it = specs.begin(); it != specs.end();) {
+        if (it->parts.empty()) {
+            ++it;
+            continue;
+        }
+        derived.push_back(std::move(*it));
+        it = specs.erase(it);
+    }
+    // The start line counts a composite's members at its derived slot, not at each part.
+    std::unordered_map<uint32_t, uint32_t> part_uses;
+    for (const ProbeSpec& d : derived)
+        for (const uint32_t part : d.parts) part_uses[part] += d.users;
     std::unordered_map<uint32_t, ProbeSpec*> wanted;
     for (ProbeSpec& s : specs) wanted.emplace(s.slot, &s);
     std::vector<uint32_t> dropped;
@@ -230,7 +258,9 @@ void Monitor::Impl::apply(std::vector<ProbeSpec> specs) {
         }
         if (saved) table.set(slot, p->filter.state());
         if (starting) {
-            const uint32_t users = std::max<uint32_t>(1, p->spec.users);
+            const uint32_t uses = part_uses.count(slot) ? part_uses[slot] : 0;
+            const uint32_t users = uses == 0 ? std::max<uint32_t>(1, p->spec.users)
+                                             : p->spec.users - std::min(uses, p->spec.users);
             if (saved) {
                 round.from_saved += users;
             } else if (probe_unsaved_now) {
@@ -244,6 +274,7 @@ void Monitor::Impl::apply(std::vector<ProbeSpec> specs) {
         }
         probes.emplace(slot, std::move(p));
     }
+    apply_composites(std::move(derived), dropped);
     registry.recycle(dropped);
     if (!wanted.empty() || !dropped.empty()) {
         util::log_info("health probes", {{"probes", std::to_string(probes.size())},
@@ -365,6 +396,10 @@ void Monitor::Impl::run(Probe& p) {
     (*self)->start();  // may finish at once: the attempt is not touched after
 }
 
+namespace {
+const std::vector<uint32_t> kNone;
+}  // namespace
+
 void Monitor::Impl::on_result(uint32_t slot, const std::string& key, uint64_t seq,
                               const AttemptResult& r) {
     if (stopping) return;
@@ -381,6 +416,17 @@ void Monitor::Impl::on_result(uint32_t slot, const std::string& key, uint64_t se
             awaiting.erase(a);
             if (awaiting.empty()) start_cv.notify_all();
         }
+        const auto of = composites_of.find(slot);
+        for (const uint32_t c : of == composites_of.end() ? kNone : of->second) {
+            const auto w = awaiting_composites.find(c);
+            if (w == awaiting_composites.end()) continue;
+            const std::vector<uint32_t>& parts = composites.at(c).parts;
+            if (std::any_of(parts.begin(), parts.end(),
+                            [this](uint32_t part) { return awaiting.count(part) > 0; }))
+                continue;
+            round.first_probe += w->second;
+            awaiting_composites.erase(w);
+        }
     }
     const bool ok = r.ok;
     const State before = p.filter.state();
@@ -396,9 +442,11 @@ void Monitor::Impl::on_result(uint32_t slot, const std::string& key, uint64_t se
         if (p.damper->suppressed()) until_unix_ms = now + (p.damper->until_ms() - mono);
     }
     const bool suppressed = p.damper && p.damper->suppressed();
+    bool was_saved;
     {
         std::lock_guard lock(status_m);
         ProbeStatus& st = status[slot];
+        was_saved = st.saved;
         st.has_result = true;
         st.saved = false;
         st.last_ok = ok;
@@ -416,10 +464,13 @@ void Monitor::Impl::on_result(uint32_t slot, const std::string& key, uint64_t se
         if (type < results.success.size()) ++(ok ? results.success : results.failure)[type];
         kept[slot] = {p.spec.key, p.spec.target->address_text, p.filter.state(), p.filter.streak()};
     }
+    // A composite shows "saved" while every part does: this part no longer is.
+    if (was_saved) recompute_users(slot);
     if (damping_changed) {
         table.set(slot, p.state());
         state_changes.fetch_add(1, std::memory_order_relaxed);
         log_damping(p, suppressed, until_unix_ms);
+        recompute_users(slot);
         return;
     }
     // A flip while suppressed changes nothing answers see: the suppression line said it.
@@ -427,6 +478,140 @@ void Monitor::Impl::on_result(uint32_t slot, const std::string& key, uint64_t se
     table.set(slot, p.filter.state());
     state_changes.fetch_add(1, std::memory_order_relaxed);
     note_change(p, before, r.reason);
+    recompute_users(slot);
+}
+
+void Monitor::Impl::apply_composites(std::vector<ProbeSpec> specs, std::vector<uint32_t>& dropped) {
+    std::unordered_map<uint32_t, ProbeSpec*> wanted;
+    for (ProbeSpec& s : specs) wanted.emplace(s.slot, &s);
+    for (auto it = composites.begin(); it != composites.end();) {
+        const auto w = wanted.find(it->first);
+        if (w != wanted.end() && w->second->key == it->second.key) {
+            it->second.label = std::move(w->second->label);
+            it->second.users = w->second->users;
+            wanted.erase(w);
+            ++it;
+            continue;
+        }
+        if (w == wanted.end()) dropped.push_back(it->first);
+        table.set(it->first, State::unknown);
+        {
+            std::lock_guard lock(status_m);
+            status.erase(it->first);
+        }
+        it = composites.erase(it);
+    }
+    std::vector<uint32_t> added;
+    for (auto& [slot, spec] : wanted) {
+        added.push_back(slot);
+        composites.emplace(slot, std::move(*spec));
+    }
+    composites_of.clear();
+    for (const auto& [slot, c] : composites)
+        for (const uint32_t part : c.parts) composites_of[part].push_back(slot);
+    // A new one starts in what its parts say (restored or probed already), without a log
+    // line: the parts' own lines said it. The others follow any part the update reset.
+    for (const uint32_t slot : added) recompute(slot, true);
+    if (!first_applied) count_start(added);
+    for (const auto& [slot, c] : composites) recompute(slot, false);
+}
+
+void Monitor::Impl::count_start(const std::vector<uint32_t>& added) {
+    std::lock_guard lock(start_m);
+    for (const uint32_t slot : added) {
+        const ProbeSpec& c = composites.at(slot);
+        const uint32_t users = std::max<uint32_t>(1, c.users);
+        bool saved = true;
+        bool awaited = false;
+        {
+            std::lock_guard status_lock(status_m);
+            for (const uint32_t part : c.parts) {
+                const auto st = status.find(part);
+                saved &= st != status.end() && st->second.saved;
+            }
+        }
+        for (const uint32_t part : c.parts) awaited |= awaiting.count(part) > 0;
+        if (saved) {
+            round.from_saved += users;
+        } else if (awaited) {
+            awaiting_composites.emplace(slot, users);
+        } else {
+            round.unprobed += users;
+        }
+    }
+}
+
+void Monitor::Impl::recompute_users(uint32_t part) {
+    const auto it = composites_of.find(part);
+    if (it == composites_of.end()) return;
+    for (const uint32_t slot : it->second) recompute(slot, false);
+}
+
+void Monitor::Impl::recompute(uint32_t slot, bool quiet) {
+    const ProbeSpec& c = composites.at(slot);
+    std::vector<State> states;
+    states.reserve(c.parts.size());
+    for (const uint32_t part : c.parts) states.push_back(table.state(part));
+    const State after = derived_state(states, c.require);
+    const std::string reason = composite_reason(c.part_names, states, c.require);
+    const int64_t now = util::unix_ms_now();
+    State before;
+    {
+        std::lock_guard lock(status_m);
+        const bool fresh = status.find(slot) == status.end();
+        ProbeStatus& st = status[slot];
+        before = fresh ? table.state(slot) : st.state;
+        if (fresh || st.state != after) {
+            st.state = after;
+            st.since_unix_ms = now;
+        }
+        // The composite's "result" is its parts' states; saved while every part is.
+        st.has_result = after == State::up || after == State::down;
+        st.last_ok = after == State::up;
+        st.last_reason = reason;
+        st.last_unix_ms = now;
+        st.saved = true;
+        for (const uint32_t part : c.parts) {
+            const auto p = status.find(part);
+            st.saved &= p != status.end() && p->second.saved;
+        }
+        if (fresh && st.saved && after != State::unknown) {
+            // Restored at start: since the latest part's saved change, not since the start.
+            int64_t latest = 0;
+            for (const uint32_t part : c.parts)
+                if (const auto p = status.find(part); p != status.end())
+                    latest = std::max(latest, p->second.since_unix_ms);
+            if (latest > 0) st.since_unix_ms = latest;
+        }
+    }
+    table.set(slot, after);
+    if (after == before || quiet) return;
+    state_changes.fetch_add(1, std::memory_order_relaxed);
+    // Up and down are the changes answers and operators care about; "no verdict yet" is not.
+    if (after == State::up || after == State::down) note_composite(c, before, after, reason);
+}
+
+void Monitor::Impl::note_composite(const ProbeSpec& c, State before, State after,
+                                   const std::string& reason) {
+    const bool up = after == State::up;
+    std::vector<util::LogField> fields{{"zone", c.label.zone},
+                                       {"pool", c.label.pool},
+                                       {"address", c.label.address},
+                                       {"check", c.label.check},
+                                       {"reason", reason}};
+    if (c.users > 1) fields.push_back({"members", std::to_string(c.users)});
+    util::log(up ? util::LogLevel::info : util::LogLevel::warn, up ? "member up" : "member down",
+              fields);
+    const bool first = before == State::unknown || before == State::pending;
+    {
+        std::lock_guard lock(changes_m);
+        if (changes.size() >= Monitor::kMaxQueuedChanges) {
+            changes.pop_front();
+            ++changes_dropped;
+        }
+        changes.push_back({c.slot, c.key, after, first, reason, util::unix_ms_now()});
+    }
+    if (on_change) on_change();
 }
 
 void Monitor::Impl::log_damping(const Probe& p, bool suppressed, int64_t until_unix_ms) {
@@ -467,8 +652,10 @@ void Monitor::Impl::note_change(const Probe& p, State before, const std::string&
     fields.push_back({"reason", reason});
     fields.push_back({"after", after});
     if (s.users > 1) fields.push_back({"members", std::to_string(s.users)});
-    util::log(up ? util::LogLevel::info : util::LogLevel::warn, up ? "member up" : "member down",
-              fields);
+    // A probe only parts of composite checks use: its member's line comes from the composite.
+    const char* message =
+        s.label.part ? (up ? "check up" : "check down") : (up ? "member up" : "member down");
+    util::log(up ? util::LogLevel::info : util::LogLevel::warn, message, fields);
     {
         std::lock_guard lock(changes_m);
         if (changes.size() >= Monitor::kMaxQueuedChanges) {
@@ -485,6 +672,8 @@ void Monitor::Impl::note_change(const Probe& p, State before, const std::string&
 void Monitor::Impl::shutdown_loop() {
     stopping = true;
     probes.clear();
+    composites.clear();
+    composites_of.clear();
     std::vector<Attempt*> all;
     for (auto& a : attempts) all.push_back(a.get());
     for (Attempt* a : all) a->cancel();  // may destroy a; the others stay valid
@@ -583,6 +772,8 @@ StartRound Monitor::wait_start(uint32_t max_wait_ms) {
     i.start_over.store(true, std::memory_order_relaxed);
     StartRound r = i.round;
     for (const auto& [slot, users] : i.awaiting) r.unprobed += users;
+    for (const auto& [slot, users] : i.awaiting_composites) r.unprobed += users;
+    i.awaiting_composites.clear();
     i.awaiting.clear();
     r.waited_ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
     return r;

@@ -5,6 +5,8 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "steerdns/health/composite.h"
+
 namespace steerdns::health {
 namespace detail {
 
@@ -13,6 +15,10 @@ struct SlotInfo {
     std::shared_ptr<const ProbeTarget> target;
     uint32_t refs = 0;
     std::vector<std::pair<uint64_t, ProbeLabel>> users;  // lease id, label
+    // A composite's derived slot (ProbeSpec::parts).
+    std::vector<uint32_t> parts;
+    std::vector<std::string> part_names;
+    uint32_t require = 0;
 };
 
 struct RegistryState {
@@ -55,7 +61,30 @@ ProbeLease::~ProbeLease() {
 }
 
 uint32_t ProbeLease::acquire(const ProbeTarget& target, ProbeLabel label) {
-    std::string key = key_of(target);
+    return take(key_of(target), target, std::move(label), {});
+}
+
+uint32_t ProbeLease::acquire_composite(const ProbeTarget& member, std::vector<uint32_t> parts,
+                                       std::vector<std::string> names, uint32_t require,
+                                       ProbeLabel label) {
+    // Identity: the parts' own keys (stable across reloads, unlike a recycled slot's number)
+    // with their names, which its log lines carry, and the require.
+    std::string key = "composite|" + std::to_string(require);
+    {
+        std::lock_guard lock(state_->m);
+        for (size_t i = 0; i < parts.size(); ++i) {
+            key.append("|");
+            key.append(names[i]);
+            key.append("=");
+            key.append(state_->slots[parts[i]].key);
+        }
+    }
+    Composite c{std::move(parts), std::move(names), require};
+    return take(std::move(key), member, std::move(label), std::move(c));
+}
+
+uint32_t ProbeLease::take(std::string key, const ProbeTarget& target, ProbeLabel label,
+                          Composite composite) {
     std::lock_guard lock(state_->m);
     detail::RegistryState& st = *state_;
     uint32_t slot;
@@ -76,7 +105,17 @@ uint32_t ProbeLease::acquire(const ProbeTarget& target, ProbeLabel label) {
         s.key = key;
         s.target = std::make_shared<const ProbeTarget>(target);
         // A new key starts as "no result yet": up at the first load, pending after it.
-        st.table->set(slot, st.loaded ? State::pending : State::unknown);
+        State first = st.loaded ? State::pending : State::unknown;
+        if (!composite.parts.empty()) {
+            // What its parts say already (a new composite over probes with results).
+            std::vector<State> states;
+            for (uint32_t p : composite.parts) states.push_back(st.table->state(p));
+            first = derived_state(states, composite.require);
+        }
+        st.table->set(slot, first);
+        s.parts = std::move(composite.parts);
+        s.part_names = std::move(composite.names);
+        s.require = composite.require;
         st.by_key.emplace(std::move(key), slot);
         st.version.fetch_add(1, std::memory_order_relaxed);
     }
@@ -126,7 +165,15 @@ std::vector<ProbeSpec> ProbeRegistry::active() const {
         p.key = s.key;
         p.target = s.target;
         p.label = s.users.front().second;
+        for (const auto& u : s.users) {
+            if (u.second.part) continue;
+            p.label = u.second;
+            break;
+        }
         p.users = static_cast<uint32_t>(s.users.size());
+        p.parts = s.parts;
+        p.part_names = s.part_names;
+        p.require = s.require;
         out.push_back(std::move(p));
     }
     return out;

@@ -621,10 +621,15 @@ class Compiler {
     static constexpr const char* kDampingUnchecked =
         "\"damping\" has no effect: no check probes this member";
 
-    // What probes a member: its own check, else its pool's; a "none" check is no probe.
+    // What probes a member: its own check, else its pool's; a "none" check is no probe. A
+    // composite check probes each part, and the member reads a slot derived from them.
     struct MemberProbe {
         const CheckSpec* check = nullptr;
         health::ProbeTarget target;
+        std::vector<const CheckSpec*> parts;
+        std::vector<health::ProbeTarget> part_targets;
+        uint32_t require = 0;
+        std::string name;  // "web", "web+api"
     };
 
     const CheckSpec* find_check(const Located& name) {
@@ -637,10 +642,30 @@ class Compiler {
 
     MemberProbe member_probe(const PoolSpec& ps, const MemberSpec& ms, const lb::Member& m) {
         MemberProbe p;
-        const std::optional<Located>& name = ms.check ? ms.check : ps.check;
-        if (!name && ms.damping) warning(ms.damping_pos, kDampingUnchecked);
-        if (!name) return p;
-        p.check = find_check(*name);
+        const std::optional<CheckRef>& ref = ms.check ? ms.check : ps.check;
+        if (!ref && ms.damping) warning(ms.damping_pos, kDampingUnchecked);
+        if (!ref || ref->names.empty()) return p;
+        p.target = probe_address(ms, m);
+        p.name = ref->text();
+        if (ref->composite()) {
+            for (const Located& name : ref->names) {
+                const CheckSpec* c = find_check(name);
+                if (c && c->def.type == health::CheckType::none) {
+                    error(name.pos, "check \"" + name.text +
+                                        "\" is of type none: each check of a list must probe");
+                    c = nullptr;
+                }
+                if (!c) return MemberProbe{};
+                health::ProbeTarget t = p.target;
+                t.check = c->def;
+                if (ms.damping) t.check.damping = ms.damping;
+                p.parts.push_back(c);
+                p.part_targets.push_back(std::move(t));
+            }
+            p.require = ref->required();
+            return p;
+        }
+        p.check = find_check(ref->names.front());
         if (!p.check || p.check->def.type == health::CheckType::none) {
             if (p.check && ms.damping) warning(ms.damping_pos, kDampingUnchecked);
             p.check = nullptr;
@@ -648,30 +673,38 @@ class Compiler {
         }
         p.target.check = p.check->def;
         if (ms.damping) p.target.check.damping = ms.damping;
-        p.target.family = m.family;
-        std::memcpy(p.target.address, m.address, sizeof m.address);
-        p.target.address_text = m.address_text;
+        return p;
+    }
+
+    // Where a member is probed: its probe_address, else its own.
+    health::ProbeTarget probe_address(const MemberSpec& ms, const lb::Member& m) {
+        health::ProbeTarget t;
+        t.family = m.family;
+        std::memcpy(t.address, m.address, sizeof m.address);
+        t.address_text = m.address_text;
         if (ms.probe_address) {
             const Located& pa = *ms.probe_address;
-            p.target.address_text = pa.text;
-            std::memset(p.target.address, 0, sizeof p.target.address);
-            if (inet_pton(AF_INET, pa.text.c_str(), p.target.address) == 1) {
-                p.target.family = 4;
-            } else if (inet_pton(AF_INET6, pa.text.c_str(), p.target.address) == 1) {
-                p.target.family = 6;
+            t.address_text = pa.text;
+            std::memset(t.address, 0, sizeof t.address);
+            if (inet_pton(AF_INET, pa.text.c_str(), t.address) == 1) {
+                t.family = 4;
+            } else if (inet_pton(AF_INET6, pa.text.c_str(), t.address) == 1) {
+                t.family = 6;
             } else {
                 error(pa.pos, "\"" + pa.text + "\" is not an IPv4 or IPv6 address");
             }
         }
-        return p;
+        return t;
     }
 
     // Whether a check other than "none" probes some member of the pool.
     bool is_probed(const PoolSpec& ps) const {
-        const auto probes = [&](const std::optional<Located>& name) -> bool {
-            if (!name) return false;
-            for (const CheckSpec& c : spec_.checks)
-                if (c.name.text == name->text) return c.def.type != health::CheckType::none;
+        const auto probes = [&](const std::optional<CheckRef>& ref) -> bool {
+            if (!ref) return false;
+            for (const Located& name : ref->names)
+                for (const CheckSpec& c : spec_.checks)
+                    if (c.name.text == name.text && c.def.type != health::CheckType::none)
+                        return true;
             return false;
         };
         if (probes(ps.check)) return true;
@@ -724,11 +757,14 @@ class Compiler {
             lb::Pool& pool = pools_[i];
             for (size_t j = 0; j < pool.members.size(); ++j) {
                 const MemberProbe& p = pool_probes_[i][j];
-                if (!p.check) continue;
+                if (!p.check && p.parts.empty()) continue;
                 lb::Member& m = pool.members[j];
-                m.probe_slot = lease->acquire(
-                    p.target,
-                    health::ProbeLabel{apex, pool.name, m.address_text, p.check->name.text});
+                if (p.check) {
+                    m.probe_slot = lease->acquire(
+                        p.target, health::ProbeLabel{apex, pool.name, m.address_text, p.name});
+                } else {
+                    m.probe_slot = acquire_composite(*lease, p, apex, pool.name, m);
+                }
                 if (m.probe_slot == health::kNoProbe) {
                     error(spec_.pools[i].members[j].pos,
                           "too many distinct probes (the health table holds " +
@@ -738,6 +774,29 @@ class Compiler {
             }
         }
         if (lease->size() > 0) z.probes = std::move(lease);
+    }
+
+    // Each part's probe, shared like any other, then the member's derived slot over them.
+    static uint32_t acquire_composite(health::ProbeLease& lease, const MemberProbe& p,
+                                      const std::string& apex, const std::string& pool,
+                                      lb::Member& m) {
+        std::vector<uint32_t> slots;
+        std::vector<std::string> names;
+        for (size_t k = 0; k < p.parts.size(); ++k) {
+            const std::string& name = p.parts[k]->name.text;
+            health::ProbeLabel label{apex, pool, m.address_text, name};
+            label.part = true;
+            const uint32_t slot = lease.acquire(p.part_targets[k], std::move(label));
+            if (slot == health::kNoProbe) return slot;
+            slots.push_back(slot);
+            names.push_back(name);
+            m.check_parts.push_back({name, slot});
+        }
+        m.check_require = p.require;
+        health::ProbeTarget member = p.target;
+        member.check = health::CheckDef{};  // type none: nothing to probe
+        return lease.acquire_composite(member, std::move(slots), std::move(names), p.require,
+                                       health::ProbeLabel{apex, pool, m.address_text, p.name});
     }
 
     void group() {

@@ -8,14 +8,25 @@ namespace steerdns::zone {
 namespace {
 
 // The check that probes `member`: its own, else its pool's; null for none (no check, an
-// unknown name the loader already reported, or a "none" check).
+// unknown name the loader already reported, or a "none" check). Of a composite check, the
+// part slowest to see a dead member (a member that dies fails every part).
 const CheckSpec* member_check(const ZoneSpec& zone, const PoolSpec& pool,
                               const MemberSpec& member) {
-    const std::optional<Located>& name = member.check ? member.check : pool.check;
-    if (!name) return nullptr;
-    for (const CheckSpec& c : zone.checks)
-        if (c.name.text == name->text) return c.def.type == health::CheckType::none ? nullptr : &c;
-    return nullptr;
+    const std::optional<CheckRef>& ref = member.check ? member.check : pool.check;
+    if (!ref) return nullptr;
+    const CheckSpec* slowest = nullptr;
+    uint64_t slowest_ms = 0;
+    for (const Located& name : ref->names) {
+        for (const CheckSpec& c : zone.checks) {
+            if (c.name.text != name.text || c.def.type == health::CheckType::none) continue;
+            const uint64_t ms = uint64_t{c.def.fall} * c.def.interval_ms + c.def.timeout_ms;
+            if (slowest == nullptr || ms > slowest_ms) {
+                slowest = &c;
+                slowest_ms = ms;
+            }
+        }
+    }
+    return slowest;
 }
 
 // "37.0": the totals have one decimal, whatever the parts.

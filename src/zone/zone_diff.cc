@@ -10,6 +10,7 @@
 
 #include "steerdns/dns/name.h"
 #include "steerdns/dns/rr_type.h"
+#include "steerdns/health/composite.h"
 #include "steerdns/lb/policy_geo.h"
 #include "steerdns/util/sockaddr.h"
 #include "steerdns/zone/ldns_ptr.h"
@@ -179,12 +180,25 @@ const CheckSpec* find_check(const ZoneSpec& spec, const std::string& name) {
     return nullptr;
 }
 
+// "web", or "web+api (require any)" for a composite check.
+std::string check_text(const CheckRef& ref) {
+    std::string out = ref.text();
+    if (!ref.composite()) return out;
+    out.append(" (require ");
+    out.append(health::require_text(ref.required(), ref.names.size()));
+    out.append(")");
+    return out;
+}
+
 // The checks a pool or its members name.
 std::set<std::string> checks_named(const PoolSpec& ps) {
     std::set<std::string> out;
-    if (ps.check) out.insert(ps.check->text);
-    for (const MemberSpec& ms : ps.members)
-        if (ms.check) out.insert(ms.check->text);
+    const auto add = [&](const std::optional<CheckRef>& ref) {
+        if (!ref) return;
+        for (const Located& n : ref->names) out.insert(n.text);
+    };
+    add(ps.check);
+    for (const MemberSpec& ms : ps.members) add(ms.check);
     return out;
 }
 
@@ -253,7 +267,7 @@ std::map<std::string, MemberView> members_of(const lb::Pool& p, const PoolSpec* 
             {"weight", std::to_string(m.weight)},
             {"priority", std::to_string(m.priority)},
             {"region", m.region.empty() ? Opt{} : Opt{m.region}},
-            {"check", ms != nullptr && ms->check ? Opt{ms->check->text} : Opt{}},
+            {"check", ms != nullptr && ms->check ? Opt{check_text(*ms->check)} : Opt{}},
             {"damping", ms != nullptr && ms->damping ? Opt{damping_text(*ms->damping)} : Opt{}},
         };
         std::string key = v.address_text;
@@ -352,7 +366,7 @@ std::vector<FieldChange> pool_settings(const Zone& z, const lb::Pool& p, const P
          p.ttl_degraded != p.ttl ? Opt{std::to_string(p.ttl_degraded)} : Opt{}},
         {"answers", std::nullopt, p.answers == 0 ? "all" : std::to_string(p.answers)},
         {"fallback", std::nullopt, fallback_text(z, p)},
-        {"check", std::nullopt, ps != nullptr && ps->check ? Opt{ps->check->text} : Opt{}},
+        {"check", std::nullopt, ps != nullptr && ps->check ? Opt{check_text(*ps->check)} : Opt{}},
     };
 }
 

@@ -38,12 +38,14 @@ constexpr std::array<std::string_view, 11> kZoneKeys{
     "pools", "notify", "$schema"};
 constexpr std::array<std::string_view, 7> kSoaKeys{"mname", "rname",  "serial", "refresh",
                                                    "retry", "expire", "minimum"};
-constexpr std::array<std::string_view, 9> kPoolKeys{"policy",          "ttl",     "ttl_degraded",
-                                                    "answers",         "check",   "fallback",
-                                                    "failover_budget", "regions", "members"};
-constexpr std::array<std::string_view, 9> kMemberKeys{"address",       "enabled",     "weight",
-                                                      "priority",      "region",      "check",
-                                                      "probe_address", "maintenance", "damping"};
+constexpr std::array<std::string_view, 10> kPoolKeys{
+    "policy",  "ttl",      "ttl_degraded",    "answers", "check",
+    "require", "fallback", "failover_budget", "regions", "members"};
+constexpr std::array<std::string_view, 10> kMemberKeys{
+    "address", "enabled", "weight",        "priority",    "region",
+    "check",   "require", "probe_address", "maintenance", "damping"};
+// A composite check: at most this many parts (each is a probe of its own).
+constexpr size_t kMaxCheckParts = 16;
 constexpr std::array<std::string_view, 2> kMaintenanceKeys{"start", "end"};
 constexpr std::array<std::string_view, 13> kCheckKeys{
     "type",    "port",     "paths",   "host", "expect_status", "expect_body", "verify",
@@ -587,7 +589,7 @@ class ZoneLoader : private JsonReader {
         for (const CheckSpec& c : spec.checks) check_names.push_back(c.name.text);
         std::vector<std::string_view> pool_names;
         for (const PoolSpec& p : spec.pools) pool_names.push_back(p.name.text);
-        const auto check_ref = [&](const Located& ref) {
+        const auto check_name = [&](const Located& ref) {
             if (contains(check_names, ref.text)) return;
             if (std::find(rejected_checks_.begin(), rejected_checks_.end(), ref.text) !=
                 rejected_checks_.end())
@@ -606,9 +608,12 @@ class ZoneLoader : private JsonReader {
             return fb && fb->text != "all" && fb->text != "none";
         };
         for (const PoolSpec& p : spec.pools) {
-            if (p.check) check_ref(*p.check);
-            for (const MemberSpec& m : p.members)
-                if (m.check) check_ref(*m.check);
+            const auto check_ref = [&](const std::optional<CheckRef>& ref) {
+                if (!ref) return;
+                for (const Located& name : ref->names) check_name(name);
+            };
+            check_ref(p.check);
+            for (const MemberSpec& m : p.members) check_ref(m.check);
             if (!is_pool_ref(p.fallback)) continue;
             const Located& fb = *p.fallback;
             if (fb.text == p.name.text) {
@@ -681,6 +686,7 @@ class ZoneLoader : private JsonReader {
     bool load_pool(const JsonValue& v, PoolSpec& pool) {
         pool.pos = value_pos(v);
         if (!expect_object(v)) return false;
+        std::optional<JsonValue> require_value;  // resolved once "check" is known
         for (const JsonMember& m : members(v, kPoolKeys)) {
             const JsonValue& f = m.value;
             if (m.key == "policy") {
@@ -699,7 +705,9 @@ class ZoneLoader : private JsonReader {
             } else if (m.key == "answers") {
                 set_if(integer_value(f, m.key, 1, kMaxAnswers), pool.answers);
             } else if (m.key == "check") {
-                set_if(string_value(f), pool.check);
+                pool.check = check_ref(f);
+            } else if (m.key == "require") {
+                require_value.emplace(f);
             } else if (m.key == "fallback") {
                 set_if(string_value(f), pool.fallback);
             } else if (m.key == "failover_budget") {
@@ -712,6 +720,7 @@ class ZoneLoader : private JsonReader {
             }
         }
         require(v, {"members"});
+        resolve_require(pool.check, require_value);
         if (pool.regions_pos && pool.policy.text != "geo" &&
             contains(kPolicies, pool.policy.text)) {
             error(*pool.regions_pos,
@@ -868,6 +877,7 @@ class ZoneLoader : private JsonReader {
     bool load_member(const JsonValue& v, MemberSpec& member, SeenAddresses& seen) {
         member.pos = value_pos(v);
         if (!expect_object(v)) return false;
+        std::optional<JsonValue> require_value;  // resolved once "check" is known
         for (const JsonMember& m : members(v, kMemberKeys)) {
             const JsonValue& f = m.value;
             if (m.key == "address") {
@@ -895,7 +905,9 @@ class ZoneLoader : private JsonReader {
             } else if (m.key == "region") {
                 set_if(region_name(f), member.region);
             } else if (m.key == "check") {
-                set_if(string_value(f), member.check);
+                member.check = check_ref(f);
+            } else if (m.key == "require") {
+                require_value.emplace(f);
             } else if (m.key == "probe_address") {
                 std::optional<Located> probe = string_value(f);
                 if (probe && !address_bytes(probe->text)) {
@@ -910,7 +922,85 @@ class ZoneLoader : private JsonReader {
             }
         }
         require(v, {"address"});
+        resolve_require(member.check, require_value);
         return true;
+    }
+
+    // "check": "web", or ["web", "api"] (a composite check, with "require" beside it).
+    std::optional<CheckRef> check_ref(const JsonValue& v) {
+        CheckRef ref;
+        ref.pos = value_pos(v);
+        if (!v.dom.is_array()) {
+            std::optional<Located> name = string_value(v);
+            if (!name) return std::nullopt;
+            ref.names.push_back(std::move(*name));
+            return ref;
+        }
+        ref.list = true;
+        if (v.dom.empty()) {
+            error(ref.pos, "expected at least one check name");
+            return std::nullopt;
+        }
+        if (v.dom.size() > kMaxCheckParts) {
+            error(ref.pos, "at most " + std::to_string(kMaxCheckParts) +
+                               " checks in a composite check, not " + std::to_string(v.dom.size()));
+            return std::nullopt;
+        }
+        bool ok = true;
+        for (const JsonValue& e : elements(v)) {
+            std::optional<Located> name = string_value(e);
+            if (!name) {
+                ok = false;
+                continue;
+            }
+            const auto first = std::find_if(ref.names.begin(), ref.names.end(),
+                                            [&](const Located& n) { return n.text == name->text; });
+            if (first != ref.names.end()) {
+                error(name->pos, "duplicate check " + json_quoted(name->text) + " (first at line " +
+                                     std::to_string(first->pos.line) + ":" +
+                                     std::to_string(first->pos.col) + ")");
+                ok = false;
+                continue;
+            }
+            ref.names.push_back(std::move(*name));
+        }
+        if (!ok) return std::nullopt;
+        return ref;
+    }
+
+    // "require" of the object just read: "all" (the default), "any" or 1..parts, and only
+    // beside a list of checks.
+    void resolve_require(std::optional<CheckRef>& check, const std::optional<JsonValue>& v) {
+        if (!v) return;
+        const SourcePos at = value_pos(*v);
+        uint32_t n = 0;
+        if (v->dom.is_string()) {
+            const std::string text = v->dom.get<std::string>();
+            if (text == "any") {
+                n = 1;
+            } else if (text != "all") {
+                error(at, "bad require " + json_quoted(text.substr(0, 64)) +
+                              " (expected \"all\", \"any\" or a number of checks)");
+                return;
+            }
+        } else if (v->dom.is_number_integer() || v->dom.is_number_unsigned()) {
+            const uint64_t hi = check && check->list ? check->names.size() : kMaxCheckParts;
+            const std::optional<int64_t> i = integer_value(*v, "require", 1, hi);
+            if (!i) return;
+            n = static_cast<uint32_t>(*i);
+        } else {
+            error(at, "expected \"all\", \"any\" or a number of checks");
+            return;
+        }
+        if (!check) return;  // no "check", or a bad one: reported there
+        if (!check->list) {
+            error(at,
+                  "\"require\" applies only to a list of checks (\"check\": [\"web\", "
+                  "\"api\"])");
+            return;
+        }
+        check->require = n == check->names.size() ? 0 : n;
+        check->require_pos = at;
     }
 
     // [{"start": "2026-12-24T22:00:00Z", "end": "2026-12-25T02:00:00Z"}, ...]: RFC 3339 UTC,
@@ -963,6 +1053,15 @@ Diagnostic whole_file_problem(const std::string& file, std::string message) {
 }
 
 }  // namespace
+
+std::string CheckRef::text() const {
+    std::string out;
+    for (const Located& n : names) {
+        if (!out.empty()) out.append("+");
+        out.append(n.text);
+    }
+    return out;
+}
 
 LoadResult parse_zone_json(std::string_view text, const std::string& file) {
     LoadResult result;

@@ -47,6 +47,14 @@ struct MemberStatus {
     std::optional<int64_t> suppressed_until_unix_ms;
     // Answers it was in over the last minute (AnswerHistory); nullopt before its first sample.
     std::optional<uint64_t> answers_last_minute;
+    // A composite check ("check": "composite"): each part's own state and last reason.
+    struct CheckPartStatus {
+        std::string name;
+        std::string state;
+        std::string reason;
+    };
+    std::vector<CheckPartStatus> checks;
+    std::string require;  // "all", "any" or the number; "" unless composite
 };
 
 struct PoolStatus {

@@ -34,7 +34,8 @@ struct ProbeLabel {
     std::string zone;
     std::string pool;
     std::string address;  // the answered address
-    std::string check;    // the check's name in that zone
+    std::string check;    // the check's name in that zone ("web+api" for a composite)
+    bool part = false;    // probes one part of a composite check, not the member itself
 };
 
 // What the monitor runs for one slot.
@@ -42,8 +43,13 @@ struct ProbeSpec {
     uint32_t slot = kNoProbe;
     std::string key;  // identity: a slot whose key changed is a different probe
     std::shared_ptr<const ProbeTarget> target;
-    ProbeLabel label;  // the first of its users
+    ProbeLabel label;  // the first of its users (one that is not only a part, if any)
     uint32_t users = 0;
+    // A composite check's derived slot: no probe of its own, its state is recomputed from
+    // these slots (health::composite_state). `target` then only names the member's address.
+    std::vector<uint32_t> parts;
+    std::vector<std::string> part_names;
+    uint32_t require = 0;
 };
 
 namespace detail {
@@ -60,10 +66,21 @@ class ProbeLease {
     // The slot probing `target`, shared with every other user of the same key; kNoProbe
     // when the table is full.
     uint32_t acquire(const ProbeTarget& target, ProbeLabel label);
+    // The derived slot of a composite check over `parts` (slots this lease acquired), shared
+    // like any other; it starts in the state its parts give. kNoProbe when the table is full.
+    uint32_t acquire_composite(const ProbeTarget& member, std::vector<uint32_t> parts,
+                               std::vector<std::string> names, uint32_t require, ProbeLabel label);
     size_t size() const { return slots_.size(); }
 
   private:
     friend class ProbeRegistry;
+    struct Composite {
+        std::vector<uint32_t> parts;
+        std::vector<std::string> names;
+        uint32_t require = 0;
+    };
+    uint32_t take(std::string key, const ProbeTarget& target, ProbeLabel label,
+                  Composite composite);
     ProbeLease(std::shared_ptr<detail::RegistryState> state, uint64_t id)
         : state_(std::move(state)), id_(id) {}
 

@@ -39,6 +39,12 @@ struct MaintenanceWindow {
     bool operator==(const MaintenanceWindow&) const = default;
 };
 
+// One part of a composite check: the check's name and its probe slot.
+struct CheckPart {
+    std::string name;
+    uint32_t slot = UINT32_MAX;
+};
+
 struct Member {
     uint8_t family = 4;        // 4 or 6
     uint8_t address[16] = {};  // network order; 4 bytes used for IPv4
@@ -53,6 +59,10 @@ struct Member {
     int32_t priority = 0;
     uint32_t probe_slot = UINT32_MAX;  // health::kNoProbe: no check, always up
     std::string region;                // as written ("" = none), for status
+    // A composite check ("check": [...]): probe_slot is then the derived slot the monitor
+    // recomputes from these parts, for status and traces; the query path reads only probe_slot.
+    std::vector<CheckPart> check_parts;
+    uint32_t check_require = 0;  // parts that must be up (1..check_parts.size())
 };
 
 // What a pool answers when none of its members of the queried family is up.

@@ -27,6 +27,24 @@ struct SoaSpec {
     SourcePos pos;  // of the "soa" object
 };
 
+// "check": one check's name, or a list of names with "require" (a composite check: up when
+// that many of its parts are up).
+struct CheckRef {
+    std::vector<Located> names;  // one for the string form
+    bool list = false;           // written as a list
+    uint32_t require = 0;        // parts that must be up; 0 = all of them
+    std::optional<SourcePos> require_pos;
+    SourcePos pos;  // of the "check" value
+
+    bool composite() const { return names.size() > 1; }
+    // How many parts must be up, "all" resolved.
+    uint32_t required() const {
+        return require == 0 ? static_cast<uint32_t>(names.size()) : require;
+    }
+    // "web", or "web+api" for a composite: how logs and diffs name it.
+    std::string text() const;
+};
+
 struct MemberSpec {
     Located address;  // IPv4 or IPv6 literal, syntax checked by the loader
     bool enabled = true;
@@ -36,7 +54,7 @@ struct MemberSpec {
     uint32_t weight = 1;
     int32_t priority = 0;
     std::optional<Located> region;
-    std::optional<Located> check;
+    std::optional<CheckRef> check;
     std::optional<Located> probe_address;
     // Replaces the damping of the member's check (the probe is then the member's own).
     std::optional<health::DampingDef> damping;
@@ -66,7 +84,7 @@ struct PoolSpec {
     std::optional<uint32_t> ttl_degraded;
     SourcePos ttl_degraded_pos;       // of the value, when given
     std::optional<uint32_t> answers;  // defaults to all members of the queried family
-    std::optional<Located> check;
+    std::optional<CheckRef> check;
     std::optional<Located> fallback;
     std::optional<BudgetSpec> failover_budget;  // overrides the zone's
     std::vector<RegionListSpec> regions;        // in file order

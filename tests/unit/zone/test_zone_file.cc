@@ -207,7 +207,7 @@ TEST_CASE("zone file: defaults, trailing dot and file order of pools") {
     const PoolSpec& apex = z.pools[1];
     CHECK(apex.policy.text == "failover");
     REQUIRE(apex.check);
-    CHECK(apex.check->text == "http");
+    CHECK(apex.check->text() == "http");
     REQUIRE(apex.fallback);
     CHECK(apex.fallback->text == "zz");
     const MemberSpec& m = apex.members[0];
@@ -217,7 +217,7 @@ TEST_CASE("zone file: defaults, trailing dot and file order of pools") {
     REQUIRE(m.region);
     CHECK(m.region->text == "eu");
     REQUIRE(m.check);
-    CHECK(m.check->text == "tcp");
+    CHECK(m.check->text() == "tcp");
     REQUIRE(m.probe_address);
     CHECK(m.probe_address->text == "2001:db8::99");
     check_pos(m.probe_address->pos, 10, 41, "pools[\"@\"].members[0].probe_address");
@@ -392,11 +392,11 @@ TEST_CASE("zone file: unknown key without a close match") {
         problems(
             zone_with_pool(R"(    "www": {"geo": {}, "members": [{"address": "192.0.2.1"}]})")) ==
         Lines{
-            R"(z.json:6:13: pools.www.geo: unknown key "geo" (expected one of: policy, ttl, ttl_degraded, answers, check, fallback, failover_budget, regions, members))"});
+            R"(z.json:6:13: pools.www.geo: unknown key "geo" (expected one of: policy, ttl, ttl_degraded, answers, check, require, fallback, failover_budget, regions, members))"});
     CHECK(
         problems(zone_with_pool(R"(    "www": {"members": [{"address": "192.0.2.1", "x": 1}]})")) ==
         Lines{
-            R"(z.json:6:50: pools.www.members[0].x: unknown key "x" (expected one of: address, enabled, weight, priority, region, check, probe_address, maintenance, damping))"});
+            R"(z.json:6:50: pools.www.members[0].x: unknown key "x" (expected one of: address, enabled, weight, priority, region, check, require, probe_address, maintenance, damping))"});
 }
 
 TEST_CASE("zone file: duplicate key") {
