@@ -537,6 +537,10 @@ struct FakeBackend : control::Backend {
                         k.address);
         reply(control::json_error(200, "ok"));
     }
+    void failback(const DrainKey& k, control::Reply reply) override {
+        calls.push_back("failback " + k.zone + " " + k.pool + " " + k.address);
+        reply(control::json_error(200, "ok"));
+    }
     void reload(control::Reply reply) override {
         calls.push_back("reload");
         reply(control::json_error(200, "ok"));
@@ -591,9 +595,14 @@ TEST_CASE("routes: endpoints, methods and bodies") {
                 R"({"zone": "lb.example.test.", "pool": "www", "address": "2001:DB8::1"})")
               .status == 200);
     CHECK(route(routes, Method::post, "/reload").status == 200);
+    CHECK(route(routes, Method::get, "/failback").status == 405);
+    CHECK(route(routes, Method::post, "/failback",
+                R"({"zone": "lb.example.test", "pool": "www", "address": "192.0.2.10"})")
+              .status == 200);
+    CHECK(route(routes, Method::post, "/failback", R"({"zone": "x."})").status == 400);
     CHECK(b.calls == std::vector<std::string>{"drain lb.example.test. www 192.0.2.11",
                                               "undrain lb.example.test. www 2001:db8::1",
-                                              "reload"});
+                                              "reload", "failback lb.example.test. www 192.0.2.10"});
     for (const char* bad :
          {"", "{", "[]", R"({"zone": "x.", "pool": "www"})",
           R"({"zone": "x.", "pool": "www", "address": 5})",
@@ -604,7 +613,7 @@ TEST_CASE("routes: endpoints, methods and bodies") {
         CHECK(r.status == 400);
         CHECK(r.body.find("\"error\"") != std::string::npos);
     }
-    CHECK(b.calls.size() == 3);
+    CHECK(b.calls.size() == 4);
 }
 
 TEST_CASE("status table: what `steerdns status` prints") {
