@@ -9,8 +9,8 @@
 
 #include "steerdns/cli/check.h"
 #include "steerdns/cli/diff.h"
-#include "steerdns/cli/simulate.h"
 #include "steerdns/cli/failback.h"
+#include "steerdns/cli/simulate.h"
 #include "steerdns/cli/status.h"
 #include "steerdns/cli/status_merge.h"
 #include "steerdns/cli/why.h"

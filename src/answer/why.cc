@@ -114,8 +114,8 @@ std::string member_line(const lb::Pool& pool, const lb::Member& m, const lb::Tra
             // Up, held out by the pool's "failback" while another member is up.
             s += "up, awaiting failback";
             if (has_status && st.standby_until_unix_ms > 0) {
-                const int64_t left = std::max<int64_t>(
-                    0, (st.standby_until_unix_ms - now_unix_ms + 999) / 1000);
+                const int64_t left =
+                    std::max<int64_t>(0, (st.standby_until_unix_ms - now_unix_ms + 999) / 1000);
                 s += ", " + std::to_string(left) + " s left";
             } else {
                 s += " (manual)";

@@ -21,9 +21,9 @@ size_t on_data(char* data, size_t size, size_t n, void* userp) {
 
 }  // namespace
 
-int run_failback(const std::string& control, const std::string& token_file,
-                 const std::string& zone, const std::string& pool, const std::string& address,
-                 std::ostream& out, std::ostream& err) {
+int run_failback(const std::string& control, const std::string& token_file, const std::string& zone,
+                 const std::string& pool, const std::string& address, std::ostream& out,
+                 std::ostream& err) {
     const std::string who = "steerdns failback: ";
     util::ListenAddr at;
     std::string error;

@@ -78,7 +78,7 @@ std::string format_status_table(const nlohmann::json& doc, bool color) {
                     // A failback delay: how long it still waits; manual: until released.
                     const std::string until = str(m, "failback_until");
                     const std::string left = until.empty() ? "" : age(now, until);
-                    state += until.empty() ? " (awaiting failback, manual)"
+                    state += until.empty()  ? " (awaiting failback, manual)"
                              : left.empty() ? " (awaiting failback)"
                                             : " (awaiting failback, " + left + " left)";
                 }
@@ -96,11 +96,10 @@ std::string format_status_table(const nlohmann::json& doc, bool color) {
                     latency = buf;
                 }
                 // A suppressed member's reason is why it is held down, not its last probe.
-                const std::string reason = !str(m, "suppressed_reason").empty()
-                                               ? str(m, "suppressed_reason")
-                                           : !str(m, "failback_reason").empty()
-                                               ? str(m, "failback_reason")
-                                               : str(m, "reason");
+                const std::string reason =
+                    !str(m, "suppressed_reason").empty() ? str(m, "suppressed_reason")
+                    : !str(m, "failback_reason").empty() ? str(m, "failback_reason")
+                                                         : str(m, "reason");
                 rows.push_back({str(z, "zone"), str(p, "name"), str(m, "address"), state,
                                 age(str(m, "since"), now), check, latency, reason});
             }

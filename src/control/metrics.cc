@@ -186,11 +186,12 @@ std::string render_metrics(const StatusModel& status, const ResponseTotals& resp
     for (const ZoneStatus& z : status.zones)
         for (const PoolStatus& p : z.pools)
             for (const MemberStatus& m : p.members)
-                w.sample("steerdns_member_up",
-                         {{"zone", z.zone}, {"pool", p.name}, {"address", m.address}},
-                         uint64_t{m.health == "down" || m.health == "pending" || m.health == "standby"
-                                      ? 0u
-                                      : 1u});
+                w.sample(
+                    "steerdns_member_up",
+                    {{"zone", z.zone}, {"pool", p.name}, {"address", m.address}},
+                    uint64_t{m.health == "down" || m.health == "pending" || m.health == "standby"
+                                 ? 0u
+                                 : 1u});
     w.family("steerdns_member_drained", "gauge",
              "1 when the member is out of answers by a drain (POST /drain or \"enabled\": false).");
     for (const ZoneStatus& z : status.zones)

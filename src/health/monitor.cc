@@ -433,8 +433,8 @@ void Monitor::Impl::on_result(uint32_t slot, const std::string& key, uint64_t se
     bool hold_started = false;
     if (p.hold && p.damped() != damped_before) {
         const bool was_held = p.hold->held();
-        hold_started = p.hold->change(damped_before, p.damped(),
-                                      static_cast<int64_t>(uv_now(loop.get())));
+        hold_started =
+            p.hold->change(damped_before, p.damped(), static_cast<int64_t>(uv_now(loop.get())));
         if (was_held && !p.hold->held() && p.hold_timer) uv_timer_stop(p.hold_timer.get());
     }
     {
@@ -507,8 +507,8 @@ void Monitor::Impl::start_hold(Probe& p, int64_t now_unix_ms) {
             Impl& mon = *probe->mon;
             const int64_t mono = static_cast<int64_t>(uv_now(mon.loop.get()));
             if (probe->hold->expire(std::max(mono, probe->hold->until_ms())))
-                mon.end_hold(*probe, "failback delay of " +
-                                         span_text(probe->hold->def().delay_ms) + " over");
+                mon.end_hold(*probe, "failback delay of " + span_text(probe->hold->def().delay_ms) +
+                                         " over");
         },
         p.hold->def().delay_ms, 0);
 }
@@ -589,12 +589,15 @@ void Monitor::Impl::note_change(const Probe& p, State before, const std::string&
     if (s.users > 1) fields.push_back({"members", std::to_string(s.users)});
     if (standby) fields.push_back({"failback", p.hold->reason()});
     util::log(up ? util::LogLevel::info : util::LogLevel::warn,
-              standby ? "member standby" : up ? "member up" : "member down", fields);
+              standby ? "member standby"
+              : up    ? "member up"
+                      : "member down",
+              fields);
     std::string why = reason + " (" + (before == State::unknown ? "" : "after ") + after + ")";
     if (standby) why.append(": ").append(p.hold->reason());
     // A pending member's first result is a change of state too (an event), not a start's.
-    queue_change({s.slot, s.key, p.state(), before == State::unknown && !p.pending,
-                  std::move(why), util::unix_ms_now()});
+    queue_change({s.slot, s.key, p.state(), before == State::unknown && !p.pending, std::move(why),
+                  util::unix_ms_now()});
 }
 
 void Monitor::Impl::shutdown_loop() {

@@ -413,14 +413,13 @@ void Server::failback(const zone::DrainKey& key, control::Reply reply) {
     if (state != health::State::standby || !monitor_ ||
         !monitor_->release_failback(f.member->probe_slot)) {
         return reply(control::json_error(
-            409, "member " + key.address + " of pool \"" + key.pool + "\" is not awaiting failback" +
-                     " (state: " + (f.member->enabled ? health::state_name(state) : "drained") +
-                     ")"));
+            409,
+            "member " + key.address + " of pool \"" + key.pool + "\" is not awaiting failback" +
+                " (state: " + (f.member->enabled ? health::state_name(state) : "drained") + ")"));
     }
-    util::log_info("failback released", {{"zone", key.zone},
-                                          {"pool", key.pool},
-                                          {"address", key.address},
-                                          {"by", "control API"}});
+    util::log_info(
+        "failback released",
+        {{"zone", key.zone}, {"pool", key.pool}, {"address", key.address}, {"by", "control API"}});
     // The prober thread ends the hold within a loop turn; answers follow at once.
     nlohmann::ordered_json body;
     body["result"] = "released";

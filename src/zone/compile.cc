@@ -377,8 +377,9 @@ class Compiler {
             resolve_ttl_degraded(ps, pool);
             if (ps.failback && ps.failback->mode != health::FailbackMode::immediate &&
                 !is_probed(ps))
-                warning(ps.failback_pos, "\"failback\" has no effect: no check probes a member "
-                                         "of this pool");
+                warning(ps.failback_pos,
+                        "\"failback\" has no effect: no check probes a member "
+                        "of this pool");
             pool.answers = static_cast<uint16_t>(ps.answers.value_or(0));
             resolve_fallback(ps, pool);
             std::vector<MemberProbe> probes;
@@ -656,8 +657,7 @@ class Compiler {
             p.target.check.failback = ps.failback;
             // A manual hold is released per pool member: the pool is part of the probe key.
             if (ps.failback->mode == health::FailbackMode::manual)
-                p.target.check.failback->scope =
-                    spec_.origin.text + " " + ps.name.text;
+                p.target.check.failback->scope = spec_.origin.text + " " + ps.name.text;
         }
         p.target.family = m.family;
         std::memcpy(p.target.address, m.address, sizeof m.address);

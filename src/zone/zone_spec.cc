@@ -746,7 +746,8 @@ class ZoneLoader : private JsonReader {
             return std::nullopt;
         }
         if (!v.dom.is_object()) {
-            error(value_pos(v), expected("\"immediate\", \"manual\" or {\"delay\": seconds}", v.dom));
+            error(value_pos(v),
+                  expected("\"immediate\", \"manual\" or {\"delay\": seconds}", v.dom));
             return std::nullopt;
         }
         std::optional<uint32_t> ms;

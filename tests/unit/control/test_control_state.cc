@@ -601,8 +601,8 @@ TEST_CASE("routes: endpoints, methods and bodies") {
               .status == 200);
     CHECK(route(routes, Method::post, "/failback", R"({"zone": "x."})").status == 400);
     CHECK(b.calls == std::vector<std::string>{"drain lb.example.test. www 192.0.2.11",
-                                              "undrain lb.example.test. www 2001:db8::1",
-                                              "reload", "failback lb.example.test. www 192.0.2.10"});
+                                              "undrain lb.example.test. www 2001:db8::1", "reload",
+                                              "failback lb.example.test. www 192.0.2.10"});
     for (const char* bad :
          {"", "{", "[]", R"({"zone": "x.", "pool": "www"})",
           R"({"zone": "x.", "pool": "www", "address": 5})",

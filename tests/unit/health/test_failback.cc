@@ -145,8 +145,9 @@ TEST_CASE("failback: zone key forms, located errors and did-you-mean") {
     CHECK(problems(R"({"delay": 0})") ==
           "z.json:6:59: pools.www.failback.delay: delay 0 is out of range (0.1..86400 "
           "seconds)\n");
-    CHECK(problems("5") == "z.json:6:49: pools.www.failback: expected \"immediate\", "
-                           "\"manual\" or {\"delay\": seconds}, got a number\n");
+    CHECK(problems("5") ==
+          "z.json:6:49: pools.www.failback: expected \"immediate\", "
+          "\"manual\" or {\"delay\": seconds}, got a number\n");
     const zone::LoadResult r = zone::parse_zone_json(zone_text(R"({"delay": 2.5})"), "z.json");
     REQUIRE(r.ok());
     REQUIRE(r.spec.pools[0].failback.has_value());
@@ -202,6 +203,7 @@ TEST_CASE("failback: without any check, a warning") {
     const zone::CompileResult r = zone::compile_zone(loaded.spec, nullptr);
     std::string diags;
     for (const zone::Diagnostic& d : r.diags) diags += d.to_string() + "\n";
-    CHECK(diags == "z.json:5:33: pools.www.failback: warning: \"failback\" has no effect: no "
-                   "check probes a member of this pool\n");
+    CHECK(diags ==
+          "z.json:5:33: pools.www.failback: warning: \"failback\" has no effect: no "
+          "check probes a member of this pool\n");
 }
