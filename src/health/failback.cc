@@ -20,11 +20,13 @@ std::string failback_text(const FailbackDef& def) {
 
 bool FailbackHold::change(State before, State after, int64_t now_ms) {
     if (def_.mode == FailbackMode::immediate) return false;
+    const bool returning = before == State::down && after == State::up && was_up_;
+    if (before == State::up || after == State::up) was_up_ = true;
     if (after != State::up) {
         held_ = false;  // down again: the delay counts from the next up
         return false;
     }
-    if (before != State::down) return false;  // up at start, or a first result: not held
+    if (!returning) return false;  // up at start, a first result, never served: not held
     held_ = true;
     since_ms_ = now_ms;
     return true;

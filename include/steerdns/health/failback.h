@@ -32,9 +32,11 @@ class FailbackHold {
     explicit FailbackHold(FailbackDef def) : def_(std::move(def)) {}
 
     // A change of the member's state (after flap damping) from `before` to `after` at
-    // `now_ms`. down -> up starts a hold; up -> down ends one (the delay restarts at the next
-    // up). A first result (unknown -> up) or a pending member's is no return: not held.
-    // True when it started a hold.
+    // `now_ms`. down -> up starts a hold, if it was up before it went down; up -> down ends
+    // one (the delay restarts at the next up). A first result (unknown -> up), a pending
+    // member's, or the first up of a member down since its first result (a backend not ready
+    // when steerdns started: it never served) is no return: not held. True when it started
+    // a hold.
     bool change(State before, State after, int64_t now_ms);
     // The delay is over at `now_ms`: ends the hold. True when it released.
     bool expire(int64_t now_ms);
@@ -55,6 +57,7 @@ class FailbackHold {
   private:
     FailbackDef def_;
     bool held_ = false;
+    bool was_up_ = false;  // seen up once: a later down -> up is a return
     int64_t since_ms_ = 0;
 };
 

@@ -85,6 +85,7 @@ TEST_CASE("failback delay: held until up for the delay; going down restarts the 
 TEST_CASE("failback manual: held until released, whatever the time") {
     FailbackHold h(manual());
     CHECK_FALSE(h.change(State::unknown, State::up, 0));
+    CHECK_FALSE(h.change(State::up, State::down, 500));
     CHECK(h.change(State::down, State::up, 1000));
     CHECK(h.until_ms() == 0);  // no end of its own
     CHECK_FALSE(h.expire(1000000000));
@@ -97,6 +98,13 @@ TEST_CASE("failback manual: held until released, whatever the time") {
     FailbackHold p(manual());
     CHECK_FALSE(p.change(State::unknown, State::up, 0));
     CHECK_FALSE(p.held());
+    // Down from its first result (its backend was not ready at the start): it never served,
+    // so its first up is no return; once it served, a return is held.
+    FailbackHold late(manual());
+    CHECK_FALSE(late.change(State::unknown, State::down, 0));
+    CHECK_FALSE(late.change(State::down, State::up, 1000));
+    CHECK_FALSE(late.change(State::up, State::down, 2000));
+    CHECK(late.change(State::down, State::up, 3000));
     // Immediate: never holds.
     FailbackHold i{FailbackDef{}};
     CHECK_FALSE(i.change(State::down, State::up, 0));
