@@ -165,16 +165,23 @@ std::string geo_line(const lb::Pool& pool, const lb::TraceStep& step) {
 std::string tier_line(const lb::Pool& pool, const lb::FamilySet& fs,
                       const health::HealthTable* health, const lb::Selection& sel, bool answered) {
     std::map<int32_t, std::pair<uint32_t, uint32_t>, std::greater<>> tiers;  // up, total
+    std::map<int32_t, uint32_t> waiting;  // awaiting failback: up, but not answered first
     for (size_t i = 0; i < fs.size(); ++i) {
         const lb::Member& m = pool.members[fs.members[i]];
         auto& t = tiers[m.priority];
         ++t.second;
         if (health == nullptr || health->preferred(fs.slots[i])) ++t.first;
+        if (health != nullptr && health->state(fs.slots[i]) == health::State::standby)
+            ++waiting[m.priority];
     }
     std::string s = "failover tiers:";
-    for (const auto& [priority, counts] : tiers)
+    for (const auto& [priority, counts] : tiers) {
         s += " priority " + std::to_string(priority) + " (" + std::to_string(counts.first) +
-             " of " + std::to_string(counts.second) + " up)";
+             " of " + std::to_string(counts.second) + " up";
+        if (const auto w = waiting.find(priority); w != waiting.end())
+            s.append(", ").append(std::to_string(w->second)).append(" awaiting failback");
+        s += ")";
+    }
     if (answered && sel.count > 0) {
         const lb::Member& first = pool.members[fs.members[sel.position(0)]];
         s += "; answering: priority " + std::to_string(first.priority);

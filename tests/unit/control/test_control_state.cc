@@ -572,6 +572,10 @@ TEST_CASE("routes: endpoints, methods and bodies") {
     CHECK(page.status == 200);
     CHECK(page.content_type == "text/html; charset=utf-8");
     CHECK(page.body.find("<table") != std::string::npos);
+    // Pending and standby members have colours of their own, standby shown as up, held out.
+    CHECK(page.body.find("tr.state-pending .badge") != std::string::npos);
+    CHECK(page.body.find("tr.state-standby .badge") != std::string::npos);
+    CHECK(page.body.find("\"up (awaiting failback\"") != std::string::npos);
     CHECK(page.body.find("http://") == std::string::npos);  // no external assets
     CHECK(page.body.find("https://") == std::string::npos);
     CHECK(route(routes, Method::get, "/metrics").content_type ==
