@@ -9,6 +9,7 @@
 
 #include "steerdns/cli/check.h"
 #include "steerdns/cli/diff.h"
+#include "steerdns/cli/failback.h"
 #include "steerdns/cli/simulate.h"
 #include "steerdns/cli/status.h"
 #include "steerdns/cli/status_merge.h"
@@ -405,6 +406,26 @@ int main(int argc, char** argv) {
                     "Token file, for a control endpoint on another host")
         ->type_name("PATH");
 
+    std::vector<std::string> failback_member;
+    std::string failback_control = "127.0.0.1:8053";
+    std::string failback_token_file;
+    CLI::App* failback = app.add_subcommand(
+        "failback",
+        "Let a member awaiting failback (a pool's \"failback\": \"manual\") back into the "
+        "answers of a running steerdns (its POST /failback)");
+    failback_member.resize(3);
+    failback->add_option("ZONE", failback_member[0], "The member's zone")->required();
+    failback->add_option("POOL", failback_member[1], "Its pool")->required();
+    failback->add_option("ADDRESS", failback_member[2], "Its address, as the pool has it")
+        ->required();
+    failback->add_option("--control", failback_control, "ADDR:PORT of its control endpoint")
+        ->type_name("ADDR:PORT")
+        ->capture_default_str();
+    failback
+        ->add_option("--control-token-file", failback_token_file,
+                     "Token file, for a control endpoint on another host")
+        ->type_name("PATH");
+
     app.footer(
         "Signals: SIGHUP re-reads every zone file; SIGUSR1 reopens --query-log; SIGTERM or SIGINT "
         "stops.\nExit status: 0 stopped cleanly or all files good; 1 cannot start, or `check` "
@@ -423,6 +444,9 @@ int main(int argc, char** argv) {
         return cli::run_diff(diff_paths[0], diff_paths[1], diff_json, std::cout, std::cerr);
     if (check->parsed()) return cli::run_check(check_paths, std::cout, std::cerr);
     if (why->parsed()) return cli::run_why_command(why_request, std::cout, std::cerr);
+    if (failback->parsed())
+        return cli::run_failback(failback_control, failback_token_file, failback_member[0],
+                                 failback_member[1], failback_member[2], std::cout, std::cerr);
     if (simulate->parsed()) {
         for (const std::string& c : sim_clients) {
             cli::ClientSource source;

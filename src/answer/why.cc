@@ -87,10 +87,36 @@ std::string composite_text(const lb::Member& m, const health::HealthTable* healt
     return s;
 }
 
+// Why a family is degraded, from the health answers read: "1 of 2 down", "1 of 2 awaiting
+// failback", "1 of 3 down, 1 pending"; "" when every member is up (or unknown). Pending and
+// standby members are not down: they are answered only when nothing else is.
+std::string degraded_text(const lb::FamilySet& fs, const health::HealthTable* health) {
+    if (health == nullptr || !fs.probed) return "";
+    uint32_t down = 0, pending = 0, standby = 0;
+    for (const uint32_t slot : fs.slots) {
+        const health::State st = health->state(slot);
+        down += st == health::State::down ? 1 : 0;
+        pending += st == health::State::pending ? 1 : 0;
+        standby += st == health::State::standby ? 1 : 0;
+    }
+    std::string s;
+    const auto part = [&](uint32_t n, const char* what) {
+        if (n == 0) return;
+        const bool first = s.empty();
+        if (!first) s += ", ";
+        s += std::to_string(n);
+        if (first) s.append(" of ").append(std::to_string(fs.size()));
+        s.append(1, ' ').append(what);
+    };
+    part(down, "down");
+    part(pending, "pending");
+    part(standby, "awaiting failback");
+    return s;
+}
+
 std::string member_line(const lb::Pool& pool, const lb::Member& m, const lb::TraceStep& step,
                         const health::HealthTable* health, const ProbeLookup& probes,
                         int64_t now_unix_ms, bool answered) {
-    (void)now_unix_ms;
     std::string s = "member " + m.address_text + " ";
     health::ProbeStatus st;
     const bool has_status = m.probe_slot != health::kNoProbe && probes && probes(m.probe_slot, st);
@@ -106,6 +132,16 @@ std::string member_line(const lb::Pool& pool, const lb::Member& m, const lb::Tra
             // Flap damping holds it down whatever its probes say now.
             s += "suppressed (" + st.suppressed_reason + "; until " +
                  util::rfc3339(st.suppressed_until_unix_ms) + ")";
+        } else if (state == health::State::standby) {
+            // Up, held out by the pool's "failback" while another member is up.
+            s += "up, awaiting failback";
+            if (has_status && st.standby_until_unix_ms > 0) {
+                const int64_t left =
+                    std::max<int64_t>(0, (st.standby_until_unix_ms - now_unix_ms + 999) / 1000);
+                s += ", " + std::to_string(left) + " s left";
+            } else {
+                s += " (manual)";
+            }
         } else {
             s +=
                 state == health::State::down ? "down"
@@ -153,16 +189,23 @@ std::string geo_line(const lb::Pool& pool, const lb::TraceStep& step) {
 std::string tier_line(const lb::Pool& pool, const lb::FamilySet& fs,
                       const health::HealthTable* health, const lb::Selection& sel, bool answered) {
     std::map<int32_t, std::pair<uint32_t, uint32_t>, std::greater<>> tiers;  // up, total
+    std::map<int32_t, uint32_t> waiting;  // awaiting failback: up, but not answered first
     for (size_t i = 0; i < fs.size(); ++i) {
         const lb::Member& m = pool.members[fs.members[i]];
         auto& t = tiers[m.priority];
         ++t.second;
-        if (health == nullptr || health->up(fs.slots[i])) ++t.first;
+        if (health == nullptr || health->preferred(fs.slots[i])) ++t.first;
+        if (health != nullptr && health->state(fs.slots[i]) == health::State::standby)
+            ++waiting[m.priority];
     }
     std::string s = "failover tiers:";
-    for (const auto& [priority, counts] : tiers)
+    for (const auto& [priority, counts] : tiers) {
         s += " priority " + std::to_string(priority) + " (" + std::to_string(counts.first) +
-             " of " + std::to_string(counts.second) + " up)";
+             " of " + std::to_string(counts.second) + " up";
+        if (const auto w = waiting.find(priority); w != waiting.end())
+            s.append(", ").append(std::to_string(w->second)).append(" awaiting failback");
+        s += ")";
+    }
     if (answered && sel.count > 0) {
         const lb::Member& first = pool.members[fs.members[sel.position(0)]];
         s += "; answering: priority " + std::to_string(first.priority);
@@ -189,14 +232,13 @@ void describe_pool_step(std::vector<std::string>& lines, const lb::TraceStep& st
         if (m.family != family || m.enabled) continue;
         ++(m.drained ? drained : disabled);
     }
-    const uint32_t down = step.family_size - step.up;
+    const std::string degraded = degraded_text(fs, health);
     if (step.family_size == 0)
         head += " (no " + std::string(dns::rr_type_name(qtype)) + " member)";
-    else if (down == 0)
+    else if (degraded.empty())
         head += " (all " + std::to_string(step.family_size) + " up)";
     else
-        head += " (degraded: " + std::to_string(down) + " of " + std::to_string(step.family_size) +
-                " down)";
+        head += " (degraded: " + degraded + ")";
     if (drained > 0) head.append(1, ' ').append(std::to_string(drained)).append(" drained");
     if (disabled > 0) head.append(1, ' ').append(std::to_string(disabled)).append(" disabled");
     add(lines, std::move(head));
@@ -258,7 +300,8 @@ std::string scope_reason(const lb::Trace& trace, uint8_t scope) {
 }
 
 // The answer's TTL as lb::answer_ttl decides it, and which setting of which pool it is.
-std::string ttl_line(const lb::Choice& c, const lb::Trace& trace, const lb::Pool* queried) {
+std::string ttl_line(const lb::Choice& c, const lb::Trace& trace, const lb::Pool* queried,
+                     uint16_t qtype, const health::HealthTable* health) {
     const lb::Pool& pool = *c.pool;
     std::string s = "ttl " + std::to_string(lb::answer_ttl(c));
     const bool other_pool = c.fallback && c.pool != queried;
@@ -268,9 +311,10 @@ std::string ttl_line(const lb::Choice& c, const lb::Trace& trace, const lb::Pool
     const lb::TraceStep* last = trace.count > 0 ? &trace.steps[trace.count - 1] : nullptr;
     if (last != nullptr && last->fail_open) return s + ": failing open)";
     if (other_pool) return s + ", the fallback pool's)";
-    if (last != nullptr && last->family_size > last->up)
-        return s + ": " + std::to_string(last->family_size - last->up) + " of " +
-               std::to_string(last->family_size) + " down)";
+    if (last != nullptr) {
+        const std::string degraded = degraded_text(last->pool->family(qtype), health);
+        if (!degraded.empty()) return s + ": " + degraded + ")";
+    }
     return s + ")";
 }
 
@@ -319,7 +363,7 @@ void explain_pool(std::vector<std::string>& lines, const Snapshot& snap, const N
         }
         add(lines, std::move(s));
         add(lines, scope);
-        add(lines, ttl_line(c, trace, &z.pools[index]));
+        add(lines, ttl_line(c, trace, &z.pools[index], q.qtype, snap.health()));
         if (c.pool->policy == lb::Policy::weighted ||
             (c.pool->policy == lb::Policy::geo && !c.pool->family(q.qtype).table.uniform_weight))
             add(lines, "note: weighted answers are a draw per query; this is one draw");

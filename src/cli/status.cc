@@ -48,6 +48,7 @@ const char* state_color(const std::string& state) {
     if (state == "up") return "\033[32m";
     if (state == "down" || state == "suppressed") return "\033[1;31m";
     if (state == "pending") return "\033[1;33m";
+    if (state == "standby") return "\033[36m";  // up, held out: neither green nor red
     if (state == "drained" || state == "draining") return "\033[33m";
     return "";
 }
@@ -57,13 +58,14 @@ std::string format_status_table(const nlohmann::json& doc, bool color) {
                                                    "SINCE", "CHECK", "LATENCY", "REASON"};
     std::vector<std::vector<std::string>> rows;
     const std::string now = str(doc, "now");
-    size_t up = 0, down = 0, drained = 0;
+    size_t up = 0, down = 0, drained = 0, standby = 0;
     for (const auto& z : doc.value("zones", nlohmann::json::array())) {
         for (const auto& p : z.value("pools", nlohmann::json::array())) {
             for (const auto& m : p.value("members", nlohmann::json::array())) {
                 std::string state = str(m, "state");
                 up += state == "up";
                 down += state == "down" || state == "suppressed" || state == "pending";
+                standby += state == "standby";  // up, held out by failback: its own count
                 drained += state == "drained" || state == "draining";  // out of answers
                 std::string by = str(m, "drained_by");
                 if (state == "draining") {
@@ -72,6 +74,14 @@ std::string format_status_table(const nlohmann::json& doc, bool color) {
                     if (!left.empty()) by += ", " + left + " left";
                 }
                 if (!by.empty()) state += " (" + by + ")";
+                if (state == "standby") {
+                    // A failback delay: how long it still waits; manual: until released.
+                    const std::string until = str(m, "failback_until");
+                    const std::string left = until.empty() ? "" : age(now, until);
+                    state += until.empty()  ? " (awaiting failback, manual)"
+                             : left.empty() ? " (awaiting failback)"
+                                            : " (awaiting failback, " + left + " left)";
+                }
                 std::string check = str(m, "check");
                 if (check.empty()) {
                     check = "-";
@@ -95,9 +105,10 @@ std::string format_status_table(const nlohmann::json& doc, bool color) {
                     latency = buf;
                 }
                 // A suppressed member's reason is why it is held down, not its last probe.
-                const std::string reason = str(m, "suppressed_reason").empty()
-                                               ? str(m, "reason")
-                                               : str(m, "suppressed_reason");
+                const std::string reason =
+                    !str(m, "suppressed_reason").empty() ? str(m, "suppressed_reason")
+                    : !str(m, "failback_reason").empty() ? str(m, "failback_reason")
+                                                         : str(m, "reason");
                 rows.push_back({str(z, "zone"), str(p, "name"), str(m, "address"), state,
                                 age(str(m, "since"), now), check, latency, reason});
             }
@@ -128,6 +139,7 @@ std::string format_status_table(const nlohmann::json& doc, bool color) {
     for (const auto& r : rows) line(r, false);
     out += std::to_string(rows.size()) + (rows.size() == 1 ? " member: " : " members: ") +
            std::to_string(up) + " up, " + std::to_string(down) + " down, " +
+           (standby > 0 ? std::to_string(standby) + " awaiting failback, " : std::string()) +
            std::to_string(drained) + " drained\n";
     for (const auto& z : doc.value("zones", nlohmann::json::array())) {
         for (const auto& e : z.value("errors", nlohmann::json::array()))

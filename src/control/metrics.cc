@@ -181,13 +181,17 @@ std::string render_metrics(const StatusModel& status, const ResponseTotals& resp
 
     w.family("steerdns_member_up", "gauge",
              "1 when the member's health allows answering it (up, or not probed yet), 0 when "
-             "its probe says down or it is pending (added by a reload, not probed yet).");
+             "its probe says down, it is pending (added by a reload, not probed yet) or in "
+             "standby (up, awaiting failback).");
     for (const ZoneStatus& z : status.zones)
         for (const PoolStatus& p : z.pools)
             for (const MemberStatus& m : p.members)
-                w.sample("steerdns_member_up",
-                         {{"zone", z.zone}, {"pool", p.name}, {"address", m.address}},
-                         uint64_t{m.health == "down" || m.health == "pending" ? 0u : 1u});
+                w.sample(
+                    "steerdns_member_up",
+                    {{"zone", z.zone}, {"pool", p.name}, {"address", m.address}},
+                    uint64_t{m.health == "down" || m.health == "pending" || m.health == "standby"
+                                 ? 0u
+                                 : 1u});
     w.family("steerdns_member_drained", "gauge",
              "1 when the member is out of answers by a drain (POST /drain or \"enabled\": false).");
     for (const ZoneStatus& z : status.zones)

@@ -124,18 +124,19 @@ void Routes::handle(HttpRequest req, const Reply& reply) {
         if (!parse_why_query(req.query, query, error)) return reply(json_error(400, error));
         return reply(backend_.why(query));
     }
-    if (path == "/drain" || path == "/undrain" || path == "/reload") {
+    if (path == "/drain" || path == "/undrain" || path == "/reload" || path == "/failback") {
         if (req.method != Method::post) return reply(method_not_allowed(req, "POST"));
         if (path == "/reload") return backend_.reload(reply);
-        DrainKey key;
+        DrainKey key;  // /failback names a member as /drain does
         std::string error;
         if (!parse_drain_body(req.body, key, error)) return reply(json_error(400, error));
+        if (path == "/failback") return backend_.failback(key, reply);
         return backend_.drain(key, path == "/drain", reply);
     }
     reply(json_error(
         404, "no such endpoint: " + path +
                  " (endpoints: GET /, /status, /metrics, /why, /events; POST /drain, /undrain, "
-                 "/reload)"));
+                 "/failback, /reload)"));
 }
 
 }  // namespace steerdns::control

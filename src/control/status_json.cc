@@ -96,6 +96,11 @@ MemberStatus member_status(const StatusInputs& in, const ZoneStatus& zone, const
                     ms.last_probe_unix_ms = st.last_unix_ms;
                     ms.latency_seconds = st.last_seconds;
                 }
+                if (st.standby && health == health::State::standby) {
+                    ms.failback_reason = st.standby_reason;
+                    if (st.standby_until_unix_ms > 0)
+                        ms.failback_until_unix_ms = st.standby_until_unix_ms;
+                }
                 if (st.suppressed && health == health::State::down) {
                     ms.suppressed_reason = st.suppressed_reason;
                     ms.suppressed_until_unix_ms = st.suppressed_until_unix_ms;
@@ -115,6 +120,7 @@ MemberStatus member_status(const StatusInputs& in, const ZoneStatus& zone, const
         ms.state = in.now_unix_ms < *ms.safe_to_remove_unix_ms ? "draining" : "drained";
     } else {
         ms.state = health == health::State::pending          ? "pending"
+                   : health == health::State::standby        ? "standby"
                    : health != health::State::down           ? "up"
                    : ms.suppressed_until_unix_ms.has_value() ? "suppressed"
                                                              : "down";
@@ -224,9 +230,10 @@ StatusModel build_status(const StatusInputs& in) {
             ps.state = pool_state(p, in.snapshot->health());
             for (const lb::Member& m : p.members) ps.members.push_back(member_status(in, zs, p, m));
             for (const MemberStatus& m : ps.members) {
-                // Pending is counted with down: out of answers until its first result.
+                // Pending and standby are counted with down: out of answers while others are up.
                 ++(m.state == "up" ? ps.up
-                   : m.state == "down" || m.state == "suppressed" || m.state == "pending"
+                   : m.state == "down" || m.state == "suppressed" || m.state == "pending" ||
+                           m.state == "standby"
                        ? ps.down
                        : ps.drained);
                 if (m.state == "draining") ++ps.draining;
@@ -260,6 +267,8 @@ nlohmann::ordered_json member_json(const MemberStatus& m) {
     j["safe_to_remove_at"] = time_or_null(m.safe_to_remove_unix_ms);
     j["suppressed_reason"] = text_or_null(m.suppressed_reason);
     j["suppressed_until"] = time_or_null(m.suppressed_until_unix_ms);
+    j["failback_reason"] = text_or_null(m.failback_reason);
+    j["failback_until"] = time_or_null(m.failback_until_unix_ms);
     j["answers_last_minute"] = or_null(m.answers_last_minute);
     if (!m.checks.empty()) {
         nlohmann::ordered_json parts = nlohmann::ordered_json::array();

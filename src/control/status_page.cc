@@ -73,6 +73,8 @@ std::string_view status_page_html() {
                                              border-color: var(--drained); }
   .badge.failing-open { color: var(--open); background: var(--open-bg); border-color: var(--open); }
   tr.state-down td, tr.state-suppressed td { background: #fff5f5; }
+  tr.state-pending .badge { color: var(--open); background: var(--open-bg); border-color: var(--open); }
+  tr.state-standby .badge { color: #0969da; background: #ddf4ff; border-color: #0969da; }
   .zone-head { background: #eaeef2; font-weight: 600; font-size: 15px; padding: .45em .5em;
                margin-top: .6em; overflow-wrap: anywhere; border-bottom: 1px solid var(--line); }
   .zone-head span, .pool-head span.info { font-weight: normal; color: var(--muted); font-size: 13px; }
@@ -122,7 +124,7 @@ std::string_view status_page_html() {
 <script>
 "use strict";
 const SAMPLES = 60, PER_MINUTE = 6, CHUNK = 100;
-const STATE_ORDER = { down: 0, suppressed: 0, up: 1, draining: 2, drained: 3 };
+const STATE_ORDER = { down: 0, suppressed: 0, pending: 0, standby: 1, up: 1, draining: 2, drained: 3 };
 const POOL_ORDER = { "failing open": 0, "empty": 1, "degraded": 2, "ok": 3 };
 const container = document.getElementById("zones");
 const colsTemplate = document.getElementById("cols").content.firstElementChild;
@@ -301,9 +303,16 @@ function drawMember(P, i) {
   const left = m.state === "draining" && m.safe_to_remove_at
     ? Math.max(0, Math.ceil((Date.parse(m.safe_to_remove_at) - now) / 1000))
     : null;
-  setText(c.badge, m.state + (m.drained_by ? " (" + m.drained_by + (left !== null ? ", " + left + "s left" : "") + ")" : ""));
+  // Standby: up, held out by the pool's "failback" until a delay ends or POST /failback.
+  const fbLeft = m.state === "standby" && m.failback_until
+    ? Math.max(0, Math.ceil((Date.parse(m.failback_until) - now) / 1000))
+    : null;
+  setText(c.badge, m.state === "standby"
+      ? "up (awaiting failback" + (fbLeft !== null ? ", " + fbLeft + "s left" : "") + ")"
+      : m.state + (m.drained_by ? " (" + m.drained_by + (left !== null ? ", " + left + "s left" : "") + ")" : ""));
   setTitle(c.badge, m.suppressed_reason
-      ? m.suppressed_reason + ", until " + full(m.suppressed_until) : "health: " + m.health);
+      ? m.suppressed_reason + ", until " + full(m.suppressed_until)
+      : m.failback_reason ? m.failback_reason : "health: " + m.health);
   drawProbe(P, i);
   // A composite check: each part's state, and each part's last result on hover.
   setText(c.reason, m.checks ? m.checks.map(k => k.name + " " + k.state).join(", ") +
@@ -315,7 +324,7 @@ function drawMember(P, i) {
   setTitle(c.region, m.region || "");
   tr.haystack_ = [P.zone.data.zone, P.data.name, m.address, m.probe_address || "", m.state,
                   m.reason || "", m.region || "", m.drained_by || "",
-                  m.suppressed_reason || ""].join(" ").toLowerCase();
+                  m.suppressed_reason || "", m.failback_reason || ""].join(" ").toLowerCase();
 }
 function drawProbe(P, i) {
   const m = P.members[i], c = P.rows[i].cells_;
@@ -439,9 +448,10 @@ function drawSummary(doc) {
   const pools = { "ok": 0, "degraded": 0, "failing open": 0, "empty": 0 };
   for (const Z of zones.values()) for (const P of Z.pools) {
     pools[P.data.state] = (pools[P.data.state] || 0) + 1;
-    // Suppressed (flap damping) is down for answers; draining is out of them, as drained.
+    // Suppressed, pending and standby are out of answers (as down); draining as drained.
     for (const m of P.members) {
-      const s = m.state === "suppressed" ? "down" : m.state === "draining" ? "drained" : m.state;
+      const s = m.state === "suppressed" || m.state === "pending" || m.state === "standby" ? "down"
+        : m.state === "draining" ? "drained" : m.state;
       count[s] = (count[s] || 0) + 1;
     }
   }

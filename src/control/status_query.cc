@@ -68,9 +68,9 @@ bool parse_status_query(std::string_view query, StatusQuery& out, std::string& e
             out.pool = zone::canonical_pool(value);
         } else if (name == "state") {
             if (value != "up" && value != "down" && value != "suppressed" && value != "drained" &&
-                value != "draining" && value != "pending") {
+                value != "draining" && value != "pending" && value != "standby") {
                 error = "state=" + value +
-                        ": expected up, down, suppressed, pending, draining or drained";
+                        ": expected up, down, suppressed, pending, standby, draining or drained";
                 return false;
             }
             out.state = value;

@@ -66,6 +66,13 @@ std::string CheckDef::key() const {
         field(k, std::to_string(damping->reuse));
         field(k, std::to_string(damping->max_suppress_ms));
     }
+    if (failback) {
+        // A hold is kept by the probe: a changed failback is a changed probe, and a manual
+        // one is its pool's alone (the scope).
+        k += "f";
+        field(k, failback_text(*failback));
+        field(k, failback->scope);
+    }
     switch (type) {
         case CheckType::http:
         case CheckType::https:

@@ -5,7 +5,9 @@ namespace steerdns::health {
 CompositeCounts composite_counts(std::span<const State> parts) {
     CompositeCounts c;
     for (State s : parts) {
-        if (s == State::up) {
+        // A part never carries failback itself (compile gives it only to single checks), but
+        // standby is up by definition: counted so, should that change.
+        if (s == State::up || s == State::standby) {
             ++c.up;
         } else if (s == State::down) {
             ++c.down;

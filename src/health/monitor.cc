@@ -17,6 +17,7 @@
 #include "steerdns/health/attempt.h"
 #include "steerdns/health/composite.h"
 #include "steerdns/health/damping.h"
+#include "steerdns/health/failback.h"
 #include "steerdns/health/flap_filter.h"
 #include "steerdns/util/clock.h"
 #include "steerdns/util/cpu_affinity.h"
@@ -32,13 +33,19 @@ struct Probe {
     Probe(Monitor::Impl* m, ProbeSpec s)
         : mon(m), spec(std::move(s)), filter(spec.target->check.rise, spec.target->check.fall) {
         if (spec.target->check.damping) damper.emplace(*spec.target->check.damping);
+        if (spec.target->check.failback) hold.emplace(*spec.target->check.failback);
     }
-    // What answers see: the filter's state, held down while damping suppresses it.
-    State state() const { return damper ? damper->effective(filter.state()) : filter.state(); }
+    // The filter's state, held down while damping suppresses it.
+    State damped() const { return damper ? damper->effective(filter.state()) : filter.state(); }
+    // What answers see: that, in standby while failback holds it.
+    State state() const { return hold ? hold->effective(damped()) : damped(); }
     Monitor::Impl* mon;
     ProbeSpec spec;
     FlapFilter filter;
     std::optional<Damper> damper;
+    std::optional<FailbackHold> hold;
+    util::UvPtr<uv_timer_t> hold_timer;  // a failback delay's end
+    bool pending = false;                // added by a reload, no result yet
     util::UvPtr<uv_timer_t> timer;
     uint64_t launched = 0;  // sequence number of the last attempt started
     uint64_t applied = 0;   // of the last result applied: a late, older result is dropped
@@ -67,6 +74,10 @@ struct Monitor::Impl {
     void count_start(const std::vector<uint32_t>& added);
     void recompute(uint32_t slot, bool quiet);
     void note_composite(const ProbeSpec& c, State before, State after, const std::string& reason);
+    // Failback: a hold that began (a delay's timer starts), and one that ended.
+    void start_hold(Probe& p, int64_t now_unix_ms);
+    void end_hold(Probe& p, const std::string& reason);
+    void queue_change(SlotChange c);
 
     ProbeRegistry& registry;
     HealthTable& table;
@@ -104,6 +115,7 @@ struct Monitor::Impl {
 
     std::mutex m;  // guards the two below, the handoff from the control thread
     std::optional<std::vector<ProbeSpec>> pending;
+    std::vector<uint32_t> releases;  // POST /failback, by slot
     bool stop_requested = false;
 
     // What the control thread reads: written here on each result, copied out under the lock.
@@ -163,14 +175,21 @@ Monitor::Impl::~Impl() {
 
 void Monitor::Impl::on_wake() {
     std::optional<std::vector<ProbeSpec>> specs;
+    std::vector<uint32_t> released;
     bool stop;
     {
         std::lock_guard lock(m);
         specs = std::exchange(pending, std::nullopt);
+        released.swap(releases);
         stop = stop_requested;
     }
     if (stop) return shutdown_loop();
     if (specs) apply(std::move(*specs));
+    for (const uint32_t slot : released) {
+        const auto it = probes.find(slot);
+        if (it != probes.end() && it->second->hold && it->second->hold->release())
+            end_hold(*it->second, "failback released by the control API");
+    }
 }
 
 void Monitor::Impl::apply(std::vector<ProbeSpec> specs) {
@@ -257,6 +276,19 @@ void Monitor::Impl::apply(std::vector<ProbeSpec> specs) {
             }
         }
         if (saved) table.set(slot, p->filter.state());
+        if (table.state(slot) == State::pending) {
+            // Added by a reload (the registry set it): an event, as every state change is.
+            p->pending = true;
+            const ProbeSpec& s = p->spec;
+            util::log_info("member pending", {{"zone", s.label.zone},
+                                              {"pool", s.label.pool},
+                                              {"address", s.label.address},
+                                              {"check", s.label.check}});
+            queue_change({slot, s.key, State::pending, false,
+                          "added by a reload: answered only when nothing tested is up, until "
+                          "its first result",
+                          util::unix_ms_now()});
+        }
         if (starting) {
             const uint32_t uses = part_uses.count(slot) ? part_uses[slot] : 0;
             const uint32_t users = uses == 0 ? std::max<uint32_t>(1, p->spec.users)
@@ -430,6 +462,7 @@ void Monitor::Impl::on_result(uint32_t slot, const std::string& key, uint64_t se
     }
     const bool ok = r.ok;
     const State before = p.filter.state();
+    const State damped_before = p.damped();
     const bool changed = p.filter.feed(ok);
     // Damping sees each change of the filter (not its first result) and may hold it down.
     bool damping_changed = false;
@@ -443,6 +476,14 @@ void Monitor::Impl::on_result(uint32_t slot, const std::string& key, uint64_t se
     }
     const bool suppressed = p.damper && p.damper->suppressed();
     bool was_saved;
+    // Failback watches what damping lets through: a member back up after being down waits.
+    bool hold_started = false;
+    if (p.hold && p.damped() != damped_before) {
+        const bool was_held = p.hold->held();
+        hold_started =
+            p.hold->change(damped_before, p.damped(), static_cast<int64_t>(uv_now(loop.get())));
+        if (was_held && !p.hold->held() && p.hold_timer) uv_timer_stop(p.hold_timer.get());
+    }
     {
         std::lock_guard lock(status_m);
         ProbeStatus& st = status[slot];
@@ -460,24 +501,32 @@ void Monitor::Impl::on_result(uint32_t slot, const std::string& key, uint64_t se
         st.suppressed = suppressed;
         st.suppressed_reason = suppressed ? p.damper->reason() : std::string();
         st.suppressed_until_unix_ms = until_unix_ms;
+        if (!(p.hold && p.hold->held())) {
+            st.standby = false;
+            st.standby_reason.clear();
+            st.standby_until_unix_ms = 0;
+        }
         const auto type = static_cast<size_t>(p.spec.target->check.type);
         if (type < results.success.size()) ++(ok ? results.success : results.failure)[type];
         kept[slot] = {p.spec.key, p.spec.target->address_text, p.filter.state(), p.filter.streak()};
     }
     // A composite shows "saved" while every part does: this part no longer is.
     if (was_saved) recompute_users(slot);
+    if (hold_started) start_hold(p, now);
     if (damping_changed) {
         table.set(slot, p.state());
         state_changes.fetch_add(1, std::memory_order_relaxed);
         log_damping(p, suppressed, until_unix_ms);
+        if (hold_started) note_change(p, before, r.reason);
         recompute_users(slot);
         return;
     }
     // A flip while suppressed changes nothing answers see: the suppression line said it.
     if (!changed || suppressed) return;
-    table.set(slot, p.filter.state());
+    table.set(slot, p.state());
     state_changes.fetch_add(1, std::memory_order_relaxed);
     note_change(p, before, r.reason);
+    p.pending = false;
     recompute_users(slot);
 }
 
@@ -603,13 +652,75 @@ void Monitor::Impl::note_composite(const ProbeSpec& c, State before, State after
     util::log(up ? util::LogLevel::info : util::LogLevel::warn, up ? "member up" : "member down",
               fields);
     const bool first = before == State::unknown || before == State::pending;
+    queue_change({c.slot, c.key, after, first, reason, util::unix_ms_now()});
+}
+
+void Monitor::Impl::start_hold(Probe& p, int64_t now_unix_ms) {
+    {
+        std::lock_guard lock(status_m);
+        ProbeStatus& st = status[p.spec.slot];
+        st.standby = true;
+        st.standby_reason = p.hold->reason();
+        st.standby_until_unix_ms = 0;
+        if (p.hold->def().mode == FailbackMode::delay)
+            st.standby_until_unix_ms = now_unix_ms + p.hold->def().delay_ms;
+    }
+    if (p.hold->def().mode != FailbackMode::delay) return;
+    if (!p.hold_timer) {
+        p.hold_timer = util::make_uv<uv_timer_t>();
+        if (uv_timer_init(loop.get(), p.hold_timer.get()) < 0) {
+            // Held until it goes down and up again, or an operator releases it; said once.
+            util::log_error("cannot time a failback delay", {{"address", p.spec.label.address}});
+            p.hold_timer.reset();
+            return;
+        }
+        p.hold_timer->data = &p;
+    }
+    // No reload needed: the timer ends the hold, unless the member goes down meanwhile.
+    uv_timer_start(
+        p.hold_timer.get(),
+        [](uv_timer_t* t) {
+            auto* probe = static_cast<Probe*>(t->data);
+            Impl& mon = *probe->mon;
+            const int64_t mono = static_cast<int64_t>(uv_now(mon.loop.get()));
+            if (probe->hold->expire(std::max(mono, probe->hold->until_ms())))
+                mon.end_hold(*probe, "failback delay of " + span_text(probe->hold->def().delay_ms) +
+                                         " over");
+        },
+        p.hold->def().delay_ms, 0);
+}
+
+void Monitor::Impl::end_hold(Probe& p, const std::string& reason) {
+    const int64_t now = util::unix_ms_now();
+    if (p.hold_timer) uv_timer_stop(p.hold_timer.get());
+    {
+        std::lock_guard lock(status_m);
+        ProbeStatus& st = status[p.spec.slot];
+        st.standby = false;
+        st.standby_reason.clear();
+        st.standby_until_unix_ms = 0;
+        st.state = p.state();
+        st.since_unix_ms = now;
+    }
+    table.set(p.spec.slot, p.state());
+    state_changes.fetch_add(1, std::memory_order_relaxed);
+    const ProbeSpec& s = p.spec;
+    util::log_info("member up", {{"zone", s.label.zone},
+                                 {"pool", s.label.pool},
+                                 {"address", s.label.address},
+                                 {"check", s.label.check},
+                                 {"reason", reason}});
+    queue_change({s.slot, s.key, p.state(), false, reason, now});
+}
+
+void Monitor::Impl::queue_change(SlotChange c) {
     {
         std::lock_guard lock(changes_m);
         if (changes.size() >= Monitor::kMaxQueuedChanges) {
-            changes.pop_front();
+            changes.pop_front();  // nobody reads them (no control thread): keep the newest
             ++changes_dropped;
         }
-        changes.push_back({c.slot, c.key, after, first, reason, util::unix_ms_now()});
+        changes.push_back(std::move(c));
     }
     if (on_change) on_change();
 }
@@ -634,6 +745,7 @@ void Monitor::Impl::log_damping(const Probe& p, bool suppressed, int64_t until_u
 void Monitor::Impl::note_change(const Probe& p, State before, const std::string& reason) {
     const ProbeSpec& s = p.spec;
     const bool up = p.filter.state() == State::up;
+    const bool standby = p.state() == State::standby;
     const CheckDef& c = s.target->check;
     std::string after;
     if (before == State::unknown) {
@@ -652,21 +764,18 @@ void Monitor::Impl::note_change(const Probe& p, State before, const std::string&
     fields.push_back({"reason", reason});
     fields.push_back({"after", after});
     if (s.users > 1) fields.push_back({"members", std::to_string(s.users)});
+    if (standby) fields.push_back({"failback", p.hold->reason()});
     // A probe only parts of composite checks use: its member's line comes from the composite.
-    const char* message =
-        s.label.part ? (up ? "check up" : "check down") : (up ? "member up" : "member down");
+    const char* message = standby        ? "member standby"
+                          : s.label.part ? (up ? "check up" : "check down")
+                          : up           ? "member up"
+                                         : "member down";
     util::log(up ? util::LogLevel::info : util::LogLevel::warn, message, fields);
-    {
-        std::lock_guard lock(changes_m);
-        if (changes.size() >= Monitor::kMaxQueuedChanges) {
-            changes.pop_front();  // nobody reads them (no control thread): keep the newest
-            ++changes_dropped;
-        }
-        changes.push_back({s.slot, s.key, p.filter.state(), before == State::unknown,
-                           reason + " (" + (before == State::unknown ? "" : "after ") + after + ")",
-                           util::unix_ms_now()});
-    }
-    if (on_change) on_change();
+    std::string why = reason + " (" + (before == State::unknown ? "" : "after ") + after + ")";
+    if (standby) why.append(": ").append(p.hold->reason());
+    // A pending member's first result is a change of state too (an event), not a start's.
+    queue_change({s.slot, s.key, p.state(), before == State::unknown && !p.pending, std::move(why),
+                  util::unix_ms_now()});
 }
 
 void Monitor::Impl::shutdown_loop() {
@@ -714,6 +823,18 @@ bool Monitor::status_of(uint32_t slot, ProbeStatus& out) const {
     const auto it = impl_->status.find(slot);
     if (it == impl_->status.end()) return false;
     out = it->second;
+    return true;
+}
+
+bool Monitor::release_failback(uint32_t slot) {
+    {
+        std::lock_guard lock(impl_->status_m);
+        const auto it = impl_->status.find(slot);
+        if (it == impl_->status.end() || !it->second.standby) return false;
+    }
+    std::lock_guard lock(impl_->m);
+    impl_->releases.push_back(slot);
+    if (impl_->wake && !impl_->stop_requested) uv_async_send(impl_->wake.get());
     return true;
 }
 

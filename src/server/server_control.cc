@@ -390,6 +390,45 @@ void Server::drain(const zone::DrainKey& key, bool drain, control::Reply reply) 
     reloader_->request(verb, false, [done](const ReloadReport& report) { done(&report); });
 }
 
+void Server::failback(const zone::DrainKey& key, control::Reply reply) {
+    const SnapshotPtr snap = slot_.get();
+    const Found f = find_member(snap.get(), key);
+    if (!f.member) {
+        std::string what;
+        if (!f.zone) {
+            what = "zone " + key.zone + " not found (zones served: " + zone_list(snap.get()) + ")";
+        } else if (!f.pool) {
+            what = "pool \"" + key.pool + "\" not found in zone " + key.zone;
+        } else {
+            what = "member " + key.address + " not found in pool \"" + key.pool + "\" of zone " +
+                   key.zone;
+        }
+        return reply(control::json_error(404, what));
+    }
+    // Only a member in standby has a hold to end: anything else is a conflict, said as such.
+    const health::HealthTable* table = snap->health();
+    const health::State state = f.member->probe_slot == health::kNoProbe || !table
+                                    ? health::State::up
+                                    : table->state(f.member->probe_slot);
+    if (state != health::State::standby || !monitor_ ||
+        !monitor_->release_failback(f.member->probe_slot)) {
+        return reply(control::json_error(
+            409,
+            "member " + key.address + " of pool \"" + key.pool + "\" is not awaiting failback" +
+                " (state: " + (f.member->enabled ? health::state_name(state) : "drained") + ")"));
+    }
+    util::log_info(
+        "failback released",
+        {{"zone", key.zone}, {"pool", key.pool}, {"address", key.address}, {"by", "control API"}});
+    // The prober thread ends the hold within a loop turn; answers follow at once.
+    nlohmann::ordered_json body;
+    body["result"] = "released";
+    body["zone"] = key.zone;
+    body["pool"] = key.pool;
+    body["address"] = key.address;
+    reply(json_response(200, body));
+}
+
 void Server::reload(control::Reply reply) {
     util::log_info("reload requested", {{"by", "control API"}});
     reloader_->request("control API", true, [reply](const ReloadReport& report) {

@@ -375,6 +375,11 @@ class Compiler {
                             for_how_long(spec_.ttl) + "; health-checked pools usually use 30-60");
             }
             resolve_ttl_degraded(ps, pool);
+            if (ps.failback && ps.failback->mode != health::FailbackMode::immediate &&
+                !is_probed(ps))
+                warning(ps.failback_pos,
+                        "\"failback\" has no effect: no check probes a member "
+                        "of this pool");
             pool.answers = static_cast<uint16_t>(ps.answers.value_or(0));
             resolve_fallback(ps, pool);
             std::vector<MemberProbe> probes;
@@ -673,6 +678,13 @@ class Compiler {
         }
         p.target.check = p.check->def;
         if (ms.damping) p.target.check.damping = ms.damping;
+        // Failback holds a single check's probe only; a composite's parts never carry it.
+        if (ps.failback && ps.failback->mode != health::FailbackMode::immediate) {
+            p.target.check.failback = ps.failback;
+            // A manual hold is released per pool member: the pool is part of the probe key.
+            if (ps.failback->mode == health::FailbackMode::manual)
+                p.target.check.failback->scope = spec_.origin.text + " " + ps.name.text;
+        }
         return p;
     }
 

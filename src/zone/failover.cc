@@ -219,6 +219,12 @@ std::string failover_summary(const PoolSpec& pool, const FailoverTimes& t) {
            tenths(t.forget_ms()) + " s (+ ttl " + std::to_string(t.ttl) +
            "); a recovered one returns within " + tenths(t.recover_ms()) + " s";
     if (t.ttl_degraded) out += " (+ ttl_degraded " + std::to_string(*t.ttl_degraded) + ")";
+    if (pool.failback && pool.failback->mode == health::FailbackMode::delay)
+        out.append(", then waits ")
+            .append(health::seconds_text(pool.failback->delay_ms))
+            .append(" s more (failback delay)");
+    if (pool.failback && pool.failback->mode == health::FailbackMode::manual)
+        out += ", once released (failback manual: steerdns failback)";
     if (t.unprobed > 0) {
         out += "; " + std::to_string(t.unprobed) +
                (t.unprobed == 1 ? " member has no health check and is never removed"

@@ -367,6 +367,10 @@ std::vector<FieldChange> pool_settings(const Zone& z, const lb::Pool& p, const P
         {"answers", std::nullopt, p.answers == 0 ? "all" : std::to_string(p.answers)},
         {"fallback", std::nullopt, fallback_text(z, p)},
         {"check", std::nullopt, ps != nullptr && ps->check ? Opt{check_text(*ps->check)} : Opt{}},
+        {"failback", std::nullopt,
+         ps != nullptr && ps->failback && ps->failback->mode != health::FailbackMode::immediate
+             ? Opt{health::failback_text(*ps->failback)}
+             : Opt{}},
     };
 }
 

@@ -38,9 +38,14 @@ constexpr std::array<std::string_view, 11> kZoneKeys{
     "pools", "notify", "$schema"};
 constexpr std::array<std::string_view, 7> kSoaKeys{"mname", "rname",  "serial", "refresh",
                                                    "retry", "expire", "minimum"};
-constexpr std::array<std::string_view, 10> kPoolKeys{
-    "policy",  "ttl",      "ttl_degraded",    "answers", "check",
-    "require", "fallback", "failover_budget", "regions", "members"};
+constexpr std::array<std::string_view, 11> kPoolKeys{
+    "policy",          "ttl",     "ttl_degraded", "answers", "check", "require", "fallback",
+    "failover_budget", "regions", "failback",     "members"};
+constexpr std::array<std::string_view, 2> kFailbackModes{"immediate", "manual"};
+constexpr std::array<std::string_view, 1> kFailbackKeys{"delay"};
+// A failback delay, in seconds: a day at most (longer is "manual").
+constexpr double kMinFailbackDelay = 0.1;
+constexpr double kMaxFailbackDelay = 86400;
 constexpr std::array<std::string_view, 10> kMemberKeys{
     "address", "enabled", "weight",        "priority",    "region",
     "check",   "require", "probe_address", "maintenance", "damping"};
@@ -715,6 +720,9 @@ class ZoneLoader : private JsonReader {
             } else if (m.key == "regions") {
                 pool.regions_pos = key_pos(f.node, f.path);
                 load_region_lists(f, pool.regions);
+            } else if (m.key == "failback") {
+                pool.failback_pos = value_pos(f);
+                pool.failback = failback_value(f);
             } else if (m.key == "members") {
                 load_members(f, pool.members);
             }
@@ -727,6 +735,38 @@ class ZoneLoader : private JsonReader {
                   "\"regions\" only applies to a geo pool (this one is " + pool.policy.text + ")");
         }
         return true;
+    }
+
+    // "failback": "immediate", "manual" or {"delay": seconds}; nullopt when wrong (reported).
+    std::optional<health::FailbackDef> failback_value(const JsonValue& v) {
+        health::FailbackDef d;
+        if (v.dom.is_string()) {
+            const std::string text = v.dom.get<std::string>();
+            if (text == "immediate") return d;
+            if (text == "manual") {
+                d.mode = health::FailbackMode::manual;
+                return d;
+            }
+            std::string what = "unknown failback " + json_quoted(text);
+            if (std::string_view best = closest(text, kFailbackModes); !best.empty())
+                what += " (did you mean " + json_quoted(best) + "?)";
+            error(value_pos(v),
+                  what + ": expected \"immediate\", \"manual\" or {\"delay\": seconds}");
+            return std::nullopt;
+        }
+        if (!v.dom.is_object()) {
+            error(value_pos(v),
+                  expected("\"immediate\", \"manual\" or {\"delay\": seconds}", v.dom));
+            return std::nullopt;
+        }
+        std::optional<uint32_t> ms;
+        for (const JsonMember& m : members(v, kFailbackKeys))
+            ms = duration_value(m.value, "delay", kMinFailbackDelay, kMaxFailbackDelay);
+        require(v, {"delay"});
+        if (!ms) return std::nullopt;
+        d.mode = health::FailbackMode::delay;
+        d.delay_ms = *ms;
+        return d;
     }
 
     // A region as a rule, the default, a member or a "regions" list names it.

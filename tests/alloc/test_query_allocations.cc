@@ -271,3 +271,44 @@ TEST_CASE("query path with members down: degraded answers at ttl_degraded alloca
     CHECK(answered == 3 * queries.size());
     CHECK(allocations == 0);
 }
+
+TEST_CASE("query path with members pending or awaiting failback: no allocation") {
+    // A failover pool whose primary is in standby (failback), a pool whose only up member is
+    // pending beside a standby one (the second pass of lb::Eligible), and one of only standby
+    // members (answered all the same: failback never empties a pool).
+    ProbedZone z(R"({"zone": "lb.example.test.", "ttl": 300,
+        "soa": {"mname": "ns1", "rname": "h", "serial": 1}, "ns": ["ns1.example."],
+        "checks": {"web": {"type": "tcp", "port": 80}},
+        "pools": {
+          "fo": {"policy": "failover", "ttl": 30, "ttl_degraded": 5, "check": "web",
+            "failback": "manual", "members": [
+            {"address": "192.0.2.1", "priority": 10}, {"address": "192.0.2.2", "priority": 5}]},
+          "mix": {"ttl": 30, "check": "web", "failback": {"delay": 30}, "members": [
+            {"address": "192.0.2.3"}, {"address": "192.0.2.4"}]},
+          "held": {"ttl": 30, "check": "web", "failback": "manual", "members": [
+            {"address": "192.0.2.5"}]}}})");
+    z.set("fo", 0, health::State::standby);
+    z.set("fo", 1, health::State::up);
+    z.set("mix", 0, health::State::standby);
+    z.set("mix", 1, health::State::pending);
+    z.set("held", 0, health::State::standby);
+    std::vector<std::vector<uint8_t>> queries;
+    for (const char* name : {"fo", "mix", "held"})
+        queries.push_back(make_query(std::string(name) + ".lb.example.test", LDNS_RR_TYPE_A));
+    const lb::Client client = client_at("192.0.2.9");
+    AnswerContext ctx;
+    std::vector<uint8_t> out(65535);
+    // The backup answers, at the degraded TTL: the primary awaits failback.
+    const Answered first = ask(*z.snap, queries[0]);
+    REQUIRE(ldns_pkt_ancount(first.pkt.get()) == 1);
+    CHECK(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(first.pkt.get()), 0)) == 5);
+    CHECK(rdatas(ldns_pkt_answer(first.pkt.get())) == std::vector<std::string>{"192.0.2.2"});
+    size_t answered = 0;
+    const uint64_t before = g_allocations.load();
+    for (int round = 0; round < 3; ++round)
+        for (const auto& q : queries)
+            answered += answer_query(z.snap.get(), q, client, Transport::udp, ctx, out) > 0 ? 1 : 0;
+    const uint64_t allocations = g_allocations.load() - before;
+    CHECK(answered == 3 * queries.size());
+    CHECK(allocations == 0);
+}

@@ -4,6 +4,8 @@ answered before its first probe result. One whose backend is dead is never answe
 live backend enters once probed; a pool whose only tested member is down answers a pending one
 rather than nothing."""
 
+import http.client
+import json
 import re
 import socket
 import sys
@@ -61,6 +63,16 @@ with h.Test("pending members") as t:
         print(f"# dead member's first result after {took if took is None else f'{took:.2f} s'};"
               f" answered meanwhile: {sorted(seen)}")
         t.eq("a member added with a dead backend is never answered", sorted(seen), [live])
+        # Entering pending is a state change like the others: a log line and an event.
+        t.check("logged as member pending", re.search(
+            r'msg="member pending" zone=\S+ pool=www address=' + re.escape(dead), srv.stderr())
+            is not None, detail=srv.stderr())
+        conn = http.client.HTTPConnection("127.0.0.1", srv.control_port, timeout=5)
+        conn.request("GET", "/events")
+        events = json.loads(conn.getresponse().read())
+        conn.close()
+        t.eq("and an event, then its first result down",
+             [e["state"] for e in reversed(events) if e["address"] == dead], ["pending", "down"])
 
         # An edit adds a member with a live backend: it enters after its first probe.
         srv.write_zones([zone(port, [live, dead, late], 3)])

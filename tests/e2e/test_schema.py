@@ -66,6 +66,10 @@ def main() -> None:
         b = copy.deepcopy(checked); b["checks"]["web"]["damping"]["half_lfe"] = 10; bad["unknown damping key"] = b
         b = copy.deepcopy(checked); b["checks"]["web"]["damping"]["suppress"] = "3"; bad["damping suppress as a string"] = b
         b = copy.deepcopy(checked); b["pools"]["www"]["members"][0]["damping"] = {"half_life": 0}; bad["member damping half_life 0"] = b
+        b = copy.deepcopy(checked); b["pools"]["www"]["failback"] = "manuel"; bad["failback typo"] = b
+        b = copy.deepcopy(checked); b["pools"]["www"]["failback"] = {"delay": 0}; bad["failback delay 0"] = b
+        b = copy.deepcopy(checked); b["pools"]["www"]["failback"] = {"dealy": 5}; bad["failback delay misspelt"] = b
+        b = copy.deepcopy(checked); b["pools"]["www"]["failback"] = 5; bad["failback as a number"] = b
         with tempfile.TemporaryDirectory() as d:
             for what, doc in bad.items():
                 t.check(f"schema rejects: {what}", any(True for _ in validator.iter_errors(doc)))
@@ -131,6 +135,25 @@ def main() -> None:
             t.check("a ttl_degraded above the ttl is a warning, not an error",
                     r.returncode == 0 and "longer than the pool's ttl 30" in r.stdout + r.stderr,
                     detail=r.stdout + r.stderr)
+            # "failback" (issue 15): accepted by both in its three forms; a typo is located
+            # with a did-you-mean.
+            for value in ["immediate", "manual", {"delay": 2.5}]:
+                fb = copy.deepcopy(checked)
+                fb["pools"]["www"]["failback"] = value
+                p.write_text(json.dumps(fb, indent=2))
+                r = subprocess.run([t.binary, "check", str(p)], capture_output=True, text=True,
+                                   timeout=10)
+                t.check(f"failback {value} is accepted by steerdns check", r.returncode == 0,
+                        detail=r.stdout + r.stderr)
+                t.eq("and by the schema", [e.message for e in validator.iter_errors(fb)], [])
+            fb["pools"]["www"]["failback"] = "manuel"
+            p.write_text(json.dumps(fb, indent=2))
+            r = subprocess.run([t.binary, "check", str(p)], capture_output=True, text=True,
+                               timeout=10)
+            t.check("a failback typo: the line, the key and a did-you-mean",
+                    r.returncode == 1 and
+                    'pools.www.failback: unknown failback "manuel" (did you mean "manual"?)'
+                    in r.stdout + r.stderr, detail=r.stdout + r.stderr)
             # "notify" (issue 15): accepted by both, every placeholder.
             notify = copy.deepcopy(base)
             notify["notify"] = ["/usr/local/bin/on-change", "{zone}", "{pool}", "{address}",

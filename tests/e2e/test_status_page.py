@@ -205,7 +205,7 @@ with h.Test("status_page") as t:
                 code == 404 and "zone nope.test. not found (zones served: lb.example.test.)" in error,
                 detail=(code, error))
         code, error = get_error(srv, "/status?state=sideways")
-        t.check("?state= unknown: 400", code == 400 and "expected up, down, suppressed, pending, draining or drained" in error,
+        t.check("?state= unknown: 400", code == 400 and "expected up, down, suppressed, pending, standby, draining or drained" in error,
                 detail=(code, error))
         code, error = get_error(srv, "/status?colour=red")
         t.check("unknown parameter: 400", code == 400 and "unknown parameter" in error,

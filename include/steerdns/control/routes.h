@@ -32,6 +32,8 @@ class Backend {
     virtual HttpResponse events() = 0;
     // Drains (or undrains) a member; replies once answers reflect it (or with the error).
     virtual void drain(const DrainKey& key, bool drain, Reply reply) = 0;
+    // POST /failback: lets a member in standby (awaiting failback) back into answers.
+    virtual void failback(const DrainKey& key, Reply reply) = 0;
     // Reloads every zone file now; replies with what each file gave.
     virtual void reload(Reply reply) = 0;
 };

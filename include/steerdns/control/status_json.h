@@ -22,7 +22,8 @@ namespace steerdns::control {
 struct MemberStatus {
     std::string address;
     // What answers do with it: "up" (answered, also before its first probe result), "down"
-    // (its probe failed), "suppressed" (out of answers: flapping, "damping"), "draining" (out
+    // (its probe failed), "suppressed" (out of answers: flapping, "damping"), "pending" (added
+    // by a reload, not probed yet), "standby" (up, awaiting failback), "draining" (out
     // of answers: POST /drain or "enabled": false, but resolvers may still hold an answer
     // with it) then "drained" (safe to remove).
     std::string state;
@@ -45,6 +46,10 @@ struct MemberStatus {
     // State "suppressed": flap damping holds it down (out of answers) until about then.
     std::string suppressed_reason;  // "flapping: 4 changes in 15s"
     std::optional<int64_t> suppressed_until_unix_ms;
+    // State "standby" (up, awaiting failback: out of answers while another member is up):
+    // why, and when a failback delay ends (none for "manual": until POST /failback).
+    std::string failback_reason;  // "awaiting failback (manual)"
+    std::optional<int64_t> failback_until_unix_ms;
     // Answers it was in over the last minute (AnswerHistory); nullopt before its first sample.
     std::optional<uint64_t> answers_last_minute;
     // A composite check ("check": "composite"): each part's own state and last reason.

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "steerdns/health/damping.h"
+#include "steerdns/health/failback.h"
 
 namespace steerdns::health {
 
@@ -46,6 +47,8 @@ struct CheckDef {
     uint32_t fall = kDefaultFall;
     // "damping": absent = off. A member's own "damping" replaces its check's.
     std::optional<DampingDef> damping;
+    // The member's pool's "failback": absent = immediate. Set by compile, not by the check.
+    std::optional<FailbackDef> failback;
 
     bool status_ok(long status) const;
     // Canonical text of everything that changes how a probe runs: two definitions with the

@@ -19,8 +19,8 @@ struct CompositeCounts {
     uint32_t down = 0;
 };
 
-// Counts up and down parts. A state that is neither up nor down (unknown, and pending once it
-// exists) says nothing: it is neither counted up nor down.
+// Counts up (standby included) and down parts. A state that is neither up nor down (unknown, and
+// pending once it exists) says nothing: it is neither counted up nor down.
 CompositeCounts composite_counts(std::span<const State> parts);
 
 // up when at least `require` parts are up; down when fewer than `require` parts can still be

@@ -20,9 +20,12 @@ enum class State : uint8_t {
     // Added by a reload, no result yet: answered only when no unknown/up member of its family
     // is left (a reload never empties answers, and never answers an untested member first).
     pending = 3,
+    // Up, but held out by the pool's "failback" (health/failback.h): answered like pending,
+    // only when no unknown/up member of its family is left.
+    standby = 4,
 };
 
-// "up", "down", "unknown", "pending": as /status, /events and the logs write a state.
+// "up", "down", "unknown", "pending", "standby": as /status, /events and the logs write a state.
 inline const char* state_name(State s) {
     switch (s) {
         case State::up:
@@ -31,6 +34,8 @@ inline const char* state_name(State s) {
             return "down";
         case State::pending:
             return "pending";
+        case State::standby:
+            return "standby";
         case State::unknown:
             break;
     }

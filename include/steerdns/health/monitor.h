@@ -41,6 +41,11 @@ struct ProbeStatus {
     bool suppressed = false;
     std::string suppressed_reason;         // "flapping: 4 changes in 15s"
     int64_t suppressed_until_unix_ms = 0;  // expected release, if it stays up meanwhile
+    // Failback (failback.h): up but held out of answers ("standby"), why, and when a delay
+    // ends (0: until released).
+    bool standby = false;
+    std::string standby_reason;  // "awaiting failback (manual)"
+    int64_t standby_until_unix_ms = 0;
     // The state (and last result) came from the state file and no probe has answered since
     // the start.
     bool saved = false;
@@ -109,6 +114,9 @@ class Monitor {
     // Called on the prober thread after a change is queued: it must only wake the reader
     // (uv_async_send). Set before start().
     void on_change(std::function<void()> wake);
+    // POST /failback: ends the failback hold of the probe in `slot` (a member in standby).
+    // False when it is not in standby (per the last status). Any thread.
+    bool release_failback(uint32_t slot);
     // One slot's status, for a decision trace (`_why`, which is not the query path either).
     bool status_of(uint32_t slot, ProbeStatus& out) const;
 

@@ -67,6 +67,7 @@ class Server : private control::Backend {
     bool save_state_file(const zone::DrainSet& drains, std::string& error);
     void save_health_at_stop();
     void drain(const zone::DrainKey& key, bool drain, control::Reply reply) override;
+    void failback(const zone::DrainKey& key, control::Reply reply) override;
     void reload(control::Reply reply) override;
     void retire();
     void shutdown();

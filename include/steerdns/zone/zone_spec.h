@@ -82,7 +82,11 @@ struct PoolSpec {
     std::optional<uint32_t> ttl;  // defaults to the zone ttl
     // TTL while degraded (lb::Pool::ttl_degraded); defaults to the pool's ttl, i.e. off.
     std::optional<uint32_t> ttl_degraded;
-    SourcePos ttl_degraded_pos;       // of the value, when given
+    SourcePos ttl_degraded_pos;  // of the value, when given
+    // "failback": "immediate" (absent), {"delay": S} or "manual" (health/failback.h); compile
+    // gives it to each probed member's probe.
+    std::optional<health::FailbackDef> failback;
+    SourcePos failback_pos;           // of the value, when given
     std::optional<uint32_t> answers;  // defaults to all members of the queried family
     std::optional<CheckRef> check;
     std::optional<Located> fallback;

@@ -537,6 +537,10 @@ struct FakeBackend : control::Backend {
                         k.address);
         reply(control::json_error(200, "ok"));
     }
+    void failback(const DrainKey& k, control::Reply reply) override {
+        calls.push_back("failback " + k.zone + " " + k.pool + " " + k.address);
+        reply(control::json_error(200, "ok"));
+    }
     void reload(control::Reply reply) override {
         calls.push_back("reload");
         reply(control::json_error(200, "ok"));
@@ -568,6 +572,10 @@ TEST_CASE("routes: endpoints, methods and bodies") {
     CHECK(page.status == 200);
     CHECK(page.content_type == "text/html; charset=utf-8");
     CHECK(page.body.find("<table") != std::string::npos);
+    // Pending and standby members have colours of their own, standby shown as up, held out.
+    CHECK(page.body.find("tr.state-pending .badge") != std::string::npos);
+    CHECK(page.body.find("tr.state-standby .badge") != std::string::npos);
+    CHECK(page.body.find("\"up (awaiting failback\"") != std::string::npos);
     CHECK(page.body.find("http://") == std::string::npos);  // no external assets
     CHECK(page.body.find("https://") == std::string::npos);
     CHECK(route(routes, Method::get, "/metrics").content_type ==
@@ -591,9 +599,14 @@ TEST_CASE("routes: endpoints, methods and bodies") {
                 R"({"zone": "lb.example.test.", "pool": "www", "address": "2001:DB8::1"})")
               .status == 200);
     CHECK(route(routes, Method::post, "/reload").status == 200);
+    CHECK(route(routes, Method::get, "/failback").status == 405);
+    CHECK(route(routes, Method::post, "/failback",
+                R"({"zone": "lb.example.test", "pool": "www", "address": "192.0.2.10"})")
+              .status == 200);
+    CHECK(route(routes, Method::post, "/failback", R"({"zone": "x."})").status == 400);
     CHECK(b.calls == std::vector<std::string>{"drain lb.example.test. www 192.0.2.11",
-                                              "undrain lb.example.test. www 2001:db8::1",
-                                              "reload"});
+                                              "undrain lb.example.test. www 2001:db8::1", "reload",
+                                              "failback lb.example.test. www 192.0.2.10"});
     for (const char* bad :
          {"", "{", "[]", R"({"zone": "x.", "pool": "www"})",
           R"({"zone": "x.", "pool": "www", "address": 5})",
@@ -604,7 +617,7 @@ TEST_CASE("routes: endpoints, methods and bodies") {
         CHECK(r.status == 400);
         CHECK(r.body.find("\"error\"") != std::string::npos);
     }
-    CHECK(b.calls.size() == 3);
+    CHECK(b.calls.size() == 4);
 }
 
 TEST_CASE("status table: what `steerdns status` prints") {

@@ -133,7 +133,7 @@ TEST_CASE("status query: parameters, decoding and errors") {
           std::string::npos);
     CHECK(query_error("zone=a&zone=b") == "parameter \"zone\" given twice");
     CHECK(query_error("state=sideways") ==
-          "state=sideways: expected up, down, suppressed, pending, draining or drained");
+          "state=sideways: expected up, down, suppressed, pending, standby, draining or drained");
     CHECK(query_error("since=-1").find("since=-1: expected a revision") == 0);
     CHECK(query_error("since=12x").find("expected a revision") != std::string::npos);
     CHECK(query_error("zone=").find("needs a value") != std::string::npos);
@@ -430,6 +430,9 @@ struct QueryBackend : control::Backend {
     void drain(const zone::DrainKey&, bool, control::Reply reply) override {
         reply(control::json_error(500, "no"));
     }
+    void failback(const zone::DrainKey&, control::Reply reply) override {
+        reply(control::json_error(500, "no"));
+    }
     void reload(control::Reply reply) override { reply(control::json_error(500, "no")); }
 };
 
@@ -454,7 +457,7 @@ TEST_CASE("routes: /status passes its query string on, or answers 400") {
     CHECK(b.seen[0].since == uint64_t{5});
     const control::HttpResponse bad = get("state=broken");
     CHECK(bad.status == 400);
-    CHECK(bad.body.find("expected up, down, suppressed, pending, draining or drained") !=
+    CHECK(bad.body.find("expected up, down, suppressed, pending, standby, draining or drained") !=
           std::string::npos);
     CHECK(b.seen.size() == 1);
 }

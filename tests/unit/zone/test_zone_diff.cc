@@ -386,6 +386,29 @@ TEST_CASE("zone diff: ttl_degraded set, changed and unset, like the other pool s
     CHECK(fields(off, same).empty());  // equal to the ttl: still off
 }
 
+TEST_CASE("zone diff: failback set, changed and back to immediate") {
+    const auto with = [](const std::string& www) {
+        return compile(std::string(kBefore).replace(
+            std::string(kBefore).find(R"("ttl": 30, "check")"), 18, www + R"("check")"));
+    };
+    const auto fields = [](const Compiled& a, const Compiled& b) {
+        std::vector<std::string> out;
+        for (const zone::PoolChange& p : zone::diff_zones(a.version(), b.version()).pools)
+            for (const zone::FieldChange& f : p.fields)
+                out.push_back(p.name + " " + f.field + " " + f.before.value_or("-") + " " +
+                              f.after.value_or("-"));
+        return out;
+    };
+    const Compiled off = with(R"("ttl": 30, )");
+    const Compiled manual = with(R"("ttl": 30, "failback": "manual", )");
+    const Compiled delay = with(R"("ttl": 30, "failback": {"delay": 2}, )");
+    const Compiled immediate = with(R"("ttl": 30, "failback": "immediate", )");
+    CHECK(fields(off, manual) == std::vector<std::string>{"www failback - manual"});
+    CHECK(fields(manual, delay) == std::vector<std::string>{"www failback manual delay 2s"});
+    CHECK(fields(delay, immediate) == std::vector<std::string>{"www failback delay 2s -"});
+    CHECK(fields(off, immediate).empty());  // the default, written out
+}
+
 TEST_CASE("zone diff: geo settings, and a default region that moves unruled addresses") {
     const Compiled a = compile(kBefore);
     std::string after = kBefore;

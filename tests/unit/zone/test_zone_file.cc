@@ -392,7 +392,7 @@ TEST_CASE("zone file: unknown key without a close match") {
         problems(
             zone_with_pool(R"(    "www": {"geo": {}, "members": [{"address": "192.0.2.1"}]})")) ==
         Lines{
-            R"(z.json:6:13: pools.www.geo: unknown key "geo" (expected one of: policy, ttl, ttl_degraded, answers, check, require, fallback, failover_budget, regions, members))"});
+            R"(z.json:6:13: pools.www.geo: unknown key "geo" (expected one of: policy, ttl, ttl_degraded, answers, check, require, fallback, failover_budget, regions, failback, members))"});
     CHECK(
         problems(zone_with_pool(R"(    "www": {"members": [{"address": "192.0.2.1", "x": 1}]})")) ==
         Lines{
