@@ -74,7 +74,8 @@ HashBuckets HashBuckets::build(const MemberTable& t) {
         cutoff = weighted_cutoff(t);
         for (size_t p = 0; p < n; ++p) {
             if (t.weight[p] == 0) continue;
-            const double low = std::floor(std::exp(-t.weight[p] / cutoff) * kBuckets);
+            const double w = t.weight[p];
+            const double low = std::floor(std::exp(-w / cutoff) * kBuckets);
             first[p] = low >= 1 ? static_cast<uint32_t>(low) - 1 : 0;
         }
     }
