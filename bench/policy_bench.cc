@@ -249,11 +249,14 @@ int main(int argc, char** argv) {
                 std::printf(" w%u %.4f/%.4f", w, share[w - 1], class_weight / total);
             }
             std::vector<uint32_t> uniform_heads(n, 0);
-            for (uint32_t b = 0; b < 65536; ++b) ++uniform_heads[uniform.table.hash_buckets.bucket(b)[0]];
-            const uint32_t most_heads = *std::max_element(uniform_heads.begin(), uniform_heads.end());
+            for (uint32_t b = 0; b < 65536; ++b)
+                ++uniform_heads[uniform.table.hash_buckets.bucket(b)[0]];
+            const uint32_t most_heads =
+                *std::max_element(uniform_heads.begin(), uniform_heads.end());
             const auto idle = std::count(uniform_heads.begin(), uniform_heads.end(), 0u);
-            std::printf("\n  equal weights: busiest member heads %u buckets (mean %.1f), %ld head none\n",
-                        most_heads, 65536.0 / n, static_cast<long>(idle));
+            std::printf(
+                "\n  equal weights: busiest member heads %u buckets (mean %.1f), %ld head none\n",
+                most_heads, 65536.0 / n, static_cast<long>(idle));
         }
     }
 

@@ -109,7 +109,8 @@ HashBuckets HashBuckets::build(const MemberTable& t) {
         for (uint32_t i = start[b]; i < start[b + 1]; ++i) {
             const uint32_t p = found[i] >> 16;
             const uint64_t draw = bucket_draw(found[i] & 0xFFFF, key, t.address_key[p]);
-            const double score = t.uniform_weight ? 0 : t.weight[p] / -std::log(unit_interval(draw));
+            const double score =
+                t.uniform_weight ? 0 : t.weight[p] / -std::log(unit_interval(draw));
             if (t.uniform_weight || score >= cutoff) ++above;
             scored.push_back({score, draw, t.address_key[p], p});
         }
@@ -117,7 +118,8 @@ HashBuckets HashBuckets::build(const MemberTable& t) {
         if (above >= kDepth) {
             const auto better = t.uniform_weight ? better_draw : better_score;
             std::partial_sort(scored.begin(), scored.begin() + kDepth, scored.end(), better);
-            for (uint32_t i = 0; i < kDepth; ++i) out[i] = static_cast<uint16_t>(scored[i].position);
+            for (uint32_t i = 0; i < kDepth; ++i)
+                out[i] = static_cast<uint16_t>(scored[i].position);
         } else {
             const uint32_t count = rank_bucket(t, everyone, b, kDepth, top);
             for (uint32_t i = 0; i < count; ++i) out[i] = static_cast<uint16_t>(top[i].position);

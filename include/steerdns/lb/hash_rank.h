@@ -72,7 +72,7 @@ inline uint64_t bucket_key(uint32_t bucket) {
 // A four-round Feistel network on 16 bits (two 8-bit halves), its round keys from the member's
 // address key: a bijection of the bucket numbers per member, cheap both ways.
 class BucketPermutation {
-public:
+  public:
     explicit BucketPermutation(uint64_t member_key)
         : keys_(mix64(member_key ^ 0x3F84D5B5B5470917ull)) {}
 
@@ -97,7 +97,7 @@ public:
         return (left << 8) | right;
     }
 
-private:
+  private:
     // 8 bits out of murmur3's 32-bit finalizer over (round key, half).
     uint32_t round(uint32_t i, uint32_t half) const {
         uint32_t h = (static_cast<uint32_t>(keys_ >> (16 * i)) << 8) ^ half ^ (i << 24);

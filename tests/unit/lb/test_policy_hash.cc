@@ -244,8 +244,8 @@ TEST_CASE("policy hash: the bucket table answers what the full bucket ranking do
         }
         // A bucket whose whole table row is down falls back to the full ranking.
         const lb::ClientNet net = subnet(5);
-        const uint16_t* row = f.table.hash_buckets.bucket(lb::hash_rank::bucket_of(
-            lb::hash_address(net.family, net.prefix, net.address)));
+        const uint16_t* row = f.table.hash_buckets.bucket(
+            lb::hash_rank::bucket_of(lb::hash_address(net.family, net.prefix, net.address)));
         std::vector<uint32_t> up;
         for (uint32_t p = 0; p < 1000; ++p)
             if (std::find(row, row + lb::HashBuckets::kDepth, p) == row + lb::HashBuckets::kDepth)
