@@ -116,8 +116,15 @@ HashBuckets HashBuckets::build(const MemberTable& t) {
         }
         uint16_t* out = buckets.ranked.data() + size_t{b} * kDepth;
         if (above >= kDepth) {
-            const auto better = t.uniform_weight ? better_draw : better_score;
-            std::partial_sort(scored.begin(), scored.begin() + kDepth, scored.end(), better);
+            // Two calls rather than a function pointer, so the comparison inlines.
+            if (t.uniform_weight)
+                std::partial_sort(
+                    scored.begin(), scored.begin() + kDepth, scored.end(),
+                    [](const Scored& x, const Scored& y) { return better_draw(x, y); });
+            else
+                std::partial_sort(
+                    scored.begin(), scored.begin() + kDepth, scored.end(),
+                    [](const Scored& x, const Scored& y) { return better_score(x, y); });
             for (uint32_t i = 0; i < kDepth; ++i)
                 out[i] = static_cast<uint16_t>(scored[i].position);
         } else {
