@@ -9,6 +9,7 @@
 // (write test.mmdb with tests/data/write_test_mmdb.pl to time GeoIp lookups too).
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -28,6 +29,9 @@ namespace {
 size_t g_allocations = 0;
 
 }  // namespace
+
+// g++ 12 inlines these into std::allocator and then mistakes free() for a mismatch.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 void* operator new(size_t size) {
     ++g_allocations;
@@ -50,9 +54,12 @@ struct Family {
     lb::MemberTable table;
 };
 
-// n IPv4 members; weight/priority/region from the position.
-Family make_family(uint32_t n, bool weighted, uint16_t regions) {
+// n IPv4 members; weight/priority/region from the position. A hash pool's families above
+// lb::kHashTableMinMembers also get their bucket table (timed: the table is built at load).
+Family make_family(uint32_t n, bool weighted, uint16_t regions,
+                   lb::Policy policy = lb::Policy::round_robin) {
     Family f;
+    f.pool.policy = policy;
     std::vector<uint16_t> region;
     for (uint32_t i = 0; i < n; ++i) {
         lb::Member m;
@@ -67,7 +74,14 @@ Family make_family(uint32_t n, bool weighted, uint16_t regions) {
         f.pool.members.push_back(m);
         region.push_back(regions ? static_cast<uint16_t>(i % regions) : lb::kNoRegion);
     }
+    const auto t0 = std::chrono::steady_clock::now();
     f.table = lb::MemberTable::build(f.pool, f.pool.v4, region);
+    const auto t1 = std::chrono::steady_clock::now();
+    if (policy == lb::Policy::hash)
+        std::printf("hash table build n=%u %s: %.1f ms, %zu bytes\n", n,
+                    weighted ? "weights 1-7" : "equal weights",
+                    std::chrono::duration<double, std::milli>(t1 - t0).count(),
+                    f.table.hash_buckets.bytes());
     return f;
 }
 
@@ -149,21 +163,6 @@ int main(int argc, char** argv) {
             lb::select_failover({&uniform.table, all}, 2, static_cast<uint64_t>(i), out);
             g_sink += out.index[0];
         });
-        std::snprintf(label, sizeof label, "hash n=%u answers=1 equal weights", n);
-        bench(label, [&](int i) {
-            lb::select_hash({&uniform.table, all}, 1, subnet_of(i), out);
-            g_sink += out.index[0];
-        });
-        std::snprintf(label, sizeof label, "hash n=%u answers=1 weights 1-7", n);
-        bench(label, [&](int i) {
-            lb::select_hash({&weighted.table, all}, 1, subnet_of(i), out);
-            g_sink += out.index[0];
-        });
-        std::snprintf(label, sizeof label, "hash n=%u answers=2 weights 1-7", n);
-        bench(label, [&](int i) {
-            lb::select_hash({&weighted.table, all}, 2, subnet_of(i), out);
-            g_sink += out.index[0];
-        });
         std::snprintf(label, sizeof label, "all n=%u answers=8 all up", n);
         bench(label, [&](int i) {
             lb::select_all({&uniform.table, all}, 0, static_cast<uint64_t>(i), out);
@@ -185,6 +184,80 @@ int main(int argc, char** argv) {
                            static_cast<uint64_t>(i), rng, out);
             g_sink += out.index[0];
         });
+    }
+
+    // hash: the bucket table above lb::kHashTableMinMembers, the full walk below it and when a
+    // bucket's ranked members are down (the "90% up" rows walk the table with binary searches).
+    for (uint32_t n : {100u, 300u, 1000u, 10000u, 65535u}) {
+        const Family uniform = make_family(n, false, 0, lb::Policy::hash);
+        const Family weighted = make_family(n, true, 0, lb::Policy::hash);
+        std::vector<uint32_t> all(n);
+        for (uint32_t i = 0; i < n; ++i) all[i] = i;
+        const auto most = up_fraction(n, 90);
+        char label[128];
+        std::snprintf(label, sizeof label, "hash n=%u answers=1 equal weights", n);
+        bench(label, [&](int i) {
+            lb::select_hash({&uniform.table, all}, 1, subnet_of(i), out);
+            g_sink += out.index[0];
+        });
+        std::snprintf(label, sizeof label, "hash n=%u answers=1 weights 1-7", n);
+        bench(label, [&](int i) {
+            lb::select_hash({&weighted.table, all}, 1, subnet_of(i), out);
+            g_sink += out.index[0];
+        });
+        std::snprintf(label, sizeof label, "hash n=%u answers=2 weights 1-7", n);
+        bench(label, [&](int i) {
+            lb::select_hash({&weighted.table, all}, 2, subnet_of(i), out);
+            g_sink += out.index[0];
+        });
+        std::snprintf(label, sizeof label, "hash n=%u answers=1 equal weights 90%% up", n);
+        bench(label, [&](int i) {
+            lb::select_hash({&uniform.table, most}, 1, subnet_of(i), out);
+            g_sink += out.index[0];
+        });
+        // Before the table: the per-client walk over every member.
+        lb::MemberTable walk = uniform.table;
+        walk.hash_buckets = {};
+        std::snprintf(label, sizeof label, "hash n=%u answers=1 equal weights, walk", n);
+        bench(label, [&](int i) {
+            lb::select_hash({&walk, all}, 1, subnet_of(i), out);
+            g_sink += out.index[0];
+        });
+        walk = weighted.table;
+        walk.hash_buckets = {};
+        std::snprintf(label, sizeof label, "hash n=%u answers=1 weights 1-7, walk", n);
+        bench(label, [&](int i) {
+            lb::select_hash({&walk, all}, 1, subnet_of(i), out);
+            g_sink += out.index[0];
+        });
+        // Weight fidelity: each weight class's share of the buckets' first answers against
+        // its share of the total weight, and the busiest member's share against the mean.
+        if (!weighted.table.hash_buckets.empty()) {
+            double share[7] = {};
+            std::vector<uint32_t> heads(n, 0);
+            for (uint32_t b = 0; b < 65536; ++b) {
+                const uint16_t p = weighted.table.hash_buckets.bucket(b)[0];
+                share[weighted.table.weight[p] - 1] += 1.0 / 65536;
+                ++heads[p];
+            }
+            const double total = static_cast<double>(weighted.table.total_weight());
+            std::printf("  weight class share (measured/expected):");
+            for (uint32_t w = 1; w <= 7; ++w) {
+                double class_weight = 0;
+                for (uint32_t p = 0; p < n; ++p)
+                    if (weighted.table.weight[p] == w) class_weight += w;
+                std::printf(" w%u %.4f/%.4f", w, share[w - 1], class_weight / total);
+            }
+            std::vector<uint32_t> uniform_heads(n, 0);
+            for (uint32_t b = 0; b < 65536; ++b)
+                ++uniform_heads[uniform.table.hash_buckets.bucket(b)[0]];
+            const uint32_t most_heads =
+                *std::max_element(uniform_heads.begin(), uniform_heads.end());
+            const auto idle = std::count(uniform_heads.begin(), uniform_heads.end(), 0u);
+            std::printf(
+                "\n  equal weights: busiest member heads %u buckets (mean %.1f), %ld head none\n",
+                most_heads, 65536.0 / n, static_cast<long>(idle));
+        }
     }
 
     // Net rules: 10 000 random /16-/28 nets.

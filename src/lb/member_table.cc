@@ -55,6 +55,7 @@ MemberTable MemberTable::build(const Pool& pool, const FamilySet& family,
         t.region_cumulative[at] =
             (at == t.region_start[r] ? 0 : t.region_cumulative[at - 1]) + t.weight[p];
     }
+    if (pool.policy == Policy::hash) t.hash_buckets = HashBuckets::build(t);
     return t;
 }
 

@@ -72,6 +72,17 @@ using namespace steerdns::test;
 
 namespace {
 
+// 300 members: above lb::kHashTableMinMembers, so "hb" answers from its bucket table.
+std::string big_hash_members() {
+    std::string members;
+    for (int i = 0; i < 300; ++i) {
+        if (i != 0) members += ", ";
+        members.append(R"({"address": "10.1.)").append(std::to_string(i / 200));
+        members.append(".").append(std::to_string(i % 200 + 1)).append(R"("})");
+    }
+    return members;
+}
+
 std::string zone_text(const std::string& database) {
     std::string geo = R"("geo": {)";
     if (!database.empty()) geo += R"("database": ")" + database + R"(", )";
@@ -92,7 +103,9 @@ std::string zone_text(const std::string& database) {
     "a": {"policy": "all", "members": [{"address": "192.0.2.1"}, {"address": "192.0.2.2"}]},
     "g": {"policy": "geo", "regions": {"eu": ["eu", "us"]}, "members": [{"address": "192.0.2.20", "region": "eu"}, {"address": "192.0.2.21", "region": "us"}, {"address": "192.0.2.22", "region": "ap"}]},
     "gw": {"policy": "geo", "fallback": "none", "regions": {"ap": ["ap"]}, "members": [{"address": "192.0.2.20", "region": "eu", "weight": 2}, {"address": "192.0.2.21", "region": "us"}, {"address": "192.0.2.23", "region": "ap", "enabled": false}]},
-    "*.cdn": {"policy": "hash", "members": [{"address": "192.0.2.1"}, {"address": "192.0.2.2"}]}
+    "*.cdn": {"policy": "hash", "members": [{"address": "192.0.2.1"}, {"address": "192.0.2.2"}]},
+    "hb": {"policy": "hash", "answers": 2, "members": [)" +
+           big_hash_members() + R"(]}
   }
 })";
 }
@@ -127,8 +140,8 @@ TEST_CASE("query path: no allocation in any policy, with or without ECS and a da
         // Wildcards too: a synthesized name, a pool at *.cdn, a CNAME wildcard into it, and
         // a miss next to a wildcard (the probe for *.<closest encloser> builds its name on
         // the stack).
-        for (const char* name :
-             {"rr", "w", "f", "h", "a", "g", "gw", "via", "x.wild", "x.y.cdn", "z.wc", "q.x.rr"}) {
+        for (const char* name : {"rr", "w", "f", "h", "hb", "a", "g", "gw", "via", "x.wild",
+                                 "x.y.cdn", "z.wc", "q.x.rr"}) {
             const std::string qname = std::string(name) + ".lb.example.test";
             queries.push_back(make_query(qname, LDNS_RR_TYPE_A));
             queries.push_back(make_query(qname, LDNS_RR_TYPE_AAAA));

@@ -15,6 +15,37 @@ struct FamilySet;
 // Region id of a member outside any region, or of a client no rule placed.
 inline constexpr uint16_t kNoRegion = 0xFFFF;
 
+// A hash family with at least this many members of weight > 0 ranks clients through a
+// HashBuckets table; below it the per-client walk is cheap enough (~0.5 µs at 256 members)
+// and keeps every client subnet its own ranking.
+inline constexpr uint32_t kHashTableMinMembers = 256;
+
+struct MemberTable;
+
+// The hash policy's table for big families: each of the 2^16 client buckets' best kDepth
+// members (rendezvous ranking with the bucket's key, hash_rank.h), best first, so that a
+// selection walks at most kDepth entries instead of scoring every member. A member going down
+// is skipped in the walk, so only its clients move; when fewer than `answers` of a bucket's
+// kDepth are eligible the policy ranks the bucket in full with the same draws, which gives the
+// order the table would have continued with.
+//
+// The price of a fixed bucket count: clients are spread over 65 536 rankings, so at n members
+// each member heads about 65 536 / n of them and its share of clients varies accordingly
+// (bench/README.md: the measured shares). Positions are 16 bits, so families of more than
+// 65 535 members keep the walk.
+struct HashBuckets {
+    static constexpr uint32_t kDepth = 8;
+    std::vector<uint16_t> ranked;  // bucket b: ranked[b * kDepth .. b * kDepth + kDepth)
+
+    bool empty() const { return ranked.empty(); }
+    const uint16_t* bucket(uint32_t b) const { return ranked.data() + size_t{b} * kDepth; }
+    size_t bytes() const { return ranked.capacity() * sizeof(uint16_t); }
+
+    // Empty unless the family qualifies (see above). Deterministic: a function of the members'
+    // addresses and weights only, so every server sends a client to the same member.
+    static HashBuckets build(const MemberTable& table);
+};
+
 // Parallel arrays indexed by position, not a vector of Member: a policy walking thousands of
 // members reads only the 4 or 8 bytes it needs per member, and Member carries strings.
 struct MemberTable {
@@ -44,6 +75,8 @@ struct MemberTable {
     std::vector<uint32_t> by_region;
     std::vector<uint64_t> region_cumulative;
     std::vector<uint32_t> region_start;  // region count + 1 entries
+    // hash pools only, and only big families (see HashBuckets).
+    HashBuckets hash_buckets;
 
     size_t size() const { return weight.size(); }
     uint16_t region_count() const {

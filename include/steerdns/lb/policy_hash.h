@@ -19,6 +19,9 @@ namespace steerdns::lb {
 // Cost: one multiply-and-mix per eligible member. With equal weights the order of u is the
 // order of the scores, so no logarithm is taken; with weights, the bound
 // w / -ln(u) <= w / (1 - u) skips the logarithm for members that cannot enter the answer.
+// Families with a HashBuckets table (kHashTableMinMembers and more) rank the client's bucket
+// instead: at most HashBuckets::kDepth lookups, the full walk only when too few of those are
+// eligible.
 void select_hash(const Candidates& candidates, uint32_t answers, const ClientNet& subnet,
                  Selection& out);
 

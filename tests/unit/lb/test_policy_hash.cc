@@ -2,12 +2,16 @@
 // the client subnet and the ECS scope.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <set>
 
 #include "lb_fixture.h"
+#include "steerdns/lb/hash_rank.h"
 #include "steerdns/lb/policy_hash.h"
+#include "steerdns/lb/rng.h"
 
 using namespace steerdns;
 using namespace steerdns::test;
@@ -175,4 +179,158 @@ TEST_CASE("policy hash: client subnet from ECS, else /24 or /56 of the source; s
     CHECK(s.ecs_scope == 20);
     lb::select_hash(f.everyone(), 1, lb::hashing_subnet(mapped), s);
     CHECK(s.ecs_scope == 24);
+}
+
+namespace {
+
+// A hash pool's family: the bucket table is built for hash pools only.
+Family hash_family(const std::vector<MemberSpec>& specs) {
+    Family f = make_family(specs);
+    f.pool.policy = lb::Policy::hash;
+    f.table = lb::MemberTable::build(f.pool, f.pool.v4);
+    return f;
+}
+
+// n members 10.0.x.y, weights cycling through `weights`.
+std::vector<MemberSpec> big_pool(uint32_t n, std::vector<uint32_t> weights = {1}) {
+    auto v = numbered_members(n);
+    for (uint32_t i = 0; i < n; ++i) v[i].weight = weights[i % weights.size()];
+    return v;
+}
+
+// The full bucket ranking of `eligible` for subnet i: what the table must agree with.
+std::vector<uint32_t> full_bucket_ranking(const Family& f, const std::vector<uint32_t>& eligible,
+                                          uint32_t i, uint32_t limit) {
+    const lb::ClientNet net = subnet(i);
+    const uint64_t key = lb::hash_address(net.family, net.prefix, net.address);
+    std::array<lb::hash_rank::Scored, lb::kMaxAnswers> top;
+    const uint32_t count =
+        lb::hash_rank::rank_bucket(f.table, eligible, lb::hash_rank::bucket_of(key), limit, top);
+    std::vector<uint32_t> v;
+    for (uint32_t k = 0; k < count; ++k) v.push_back(top[k].position);
+    return v;
+}
+
+}  // namespace
+
+TEST_CASE("policy hash: the bucket table is built for hash families of 256 members and more") {
+    CHECK(hash_family(big_pool(255)).table.hash_buckets.empty());
+    CHECK(!hash_family(big_pool(256)).table.hash_buckets.empty());
+    CHECK(make_family(big_pool(300)).table.hash_buckets.empty());  // not a hash pool
+    // Weight 0 members do not count.
+    CHECK(hash_family(big_pool(300, {1, 1, 0})).table.hash_buckets.empty());
+    CHECK(hash_family(big_pool(1000)).table.hash_buckets.bytes() == 65536 * 8 * 2);
+}
+
+TEST_CASE("policy hash: the bucket table answers what the full bucket ranking does") {
+    for (const auto& weights : {std::vector<uint32_t>{1}, std::vector<uint32_t>{1, 2, 3, 7}}) {
+        const Family f = hash_family(big_pool(1000, weights));
+        REQUIRE(!f.table.hash_buckets.empty());
+        lb::Rng rng(3);
+        for (const uint32_t percent : {100u, 90u, 50u, 5u, 0u}) {
+            std::vector<uint32_t> up;
+            for (uint32_t p = 0; p < 1000; ++p)
+                if (rng.bounded(100) < percent) up.push_back(p);
+            const auto candidates = f.only(up);
+            lb::Selection s;
+            for (uint32_t answers : {1u, 3u, 8u, 12u}) {
+                for (uint32_t i = 0; i < 3000; i += 3) {
+                    lb::select_hash(candidates, answers, subnet(i), s);
+                    INFO("weights " << weights.size() << " up " << percent << "% answers "
+                                    << answers << " subnet " << i);
+                    REQUIRE(positions(s) == full_bucket_ranking(f, up, i, answers));
+                }
+            }
+        }
+        // A bucket whose whole table row is down falls back to the full ranking.
+        const lb::ClientNet net = subnet(5);
+        const uint16_t* row = f.table.hash_buckets.bucket(
+            lb::hash_rank::bucket_of(lb::hash_address(net.family, net.prefix, net.address)));
+        std::vector<uint32_t> up;
+        for (uint32_t p = 0; p < 1000; ++p)
+            if (std::find(row, row + lb::HashBuckets::kDepth, p) == row + lb::HashBuckets::kDepth)
+                up.push_back(p);
+        lb::Selection s;
+        lb::select_hash(f.only(up), 2, net, s);
+        CHECK(s.count == 2);
+        CHECK(positions(s) == full_bucket_ranking(f, up, 5, 2));
+        // And the table's row is the start of the full ranking with everyone up.
+        const auto full = full_bucket_ranking(f, f.all, 5, lb::HashBuckets::kDepth);
+        CHECK(std::vector<uint32_t>(row, row + lb::HashBuckets::kDepth) == full);
+    }
+}
+
+TEST_CASE("policy hash: with the table, a member down moves only its own clients") {
+    const Family f = hash_family(big_pool(1000));
+    REQUIRE(!f.table.hash_buckets.empty());
+    constexpr uint32_t kSubnets = 30000;
+    const auto before = first_answers(f, f.all, kSubnets);
+    for (uint32_t down : {0u, 1u, 500u, 999u}) {
+        const auto after = first_answers(f, f.without(down), kSubnets);
+        int moved = 0;
+        int on_down = 0;
+        for (size_t i = 0; i < before.size(); ++i) {
+            if (before[i] == f.address_at(down)) ++on_down;
+            if (before[i] != after[i]) {
+                ++moved;
+                CHECK(before[i] == f.address_at(down));
+            }
+        }
+        CHECK(moved == on_down);
+        CHECK(moved < 150);  // ~30 expected
+    }
+    // Many members down at once: still only their clients move.
+    std::vector<uint32_t> up;
+    for (uint32_t p = 0; p < 1000; ++p)
+        if (p % 3 != 0) up.push_back(p);
+    const auto after = first_answers(f, up, kSubnets);
+    for (size_t i = 0; i < before.size(); ++i) {
+        if (before[i] == after[i]) continue;
+        const auto it = std::find_if(f.all.begin(), f.all.end(),
+                                     [&](uint32_t p) { return f.address_at(p) == before[i]; });
+        CHECK(*it % 3 == 0);
+    }
+}
+
+TEST_CASE("policy hash: with the table, removing a member from the file equals its going down") {
+    const Family f = hash_family(big_pool(600, {1, 3}));
+    for (uint32_t removed : {0u, 299u, 599u}) {
+        auto specs = big_pool(600, {1, 3});
+        specs.erase(specs.begin() + removed);
+        const Family smaller = hash_family(specs);
+        CHECK(first_answers(smaller, smaller.all, 20000) ==
+              first_answers(f, f.without(removed), 20000));
+    }
+}
+
+TEST_CASE("policy hash: with the table, equal weights give the same answers on both paths") {
+    Family f = hash_family(big_pool(400));
+    const auto fast = first_answers(f, f.all, 20000);
+    f.table.uniform_weight = false;
+    f.table.hash_buckets = lb::HashBuckets::build(f.table);
+    CHECK(first_answers(f, f.all, 20000) == fast);
+}
+
+TEST_CASE("policy hash: with the table, weight classes get their share of the buckets") {
+    // 100 members of each weight 1, 2 and 4: expected 1/7, 2/7 and 4/7 of the clients.
+    const Family f = hash_family(big_pool(300, {1, 2, 4}));
+    REQUIRE(!f.table.hash_buckets.empty());
+    double share[3] = {};
+    for (uint32_t b = 0; b < lb::hash_rank::kBuckets; ++b)
+        share[f.table.hash_buckets.bucket(b)[0] % 3] += 1.0 / lb::hash_rank::kBuckets;
+    const double expected[3] = {1.0 / 7, 2.0 / 7, 4.0 / 7};
+    for (int k = 0; k < 3; ++k) {
+        INFO("weight class " << k << " share " << share[k]);
+        CHECK(std::abs(share[k] - expected[k]) < 0.01);
+    }
+}
+
+TEST_CASE("policy hash: the bucket table is the same on every server (pinned answers)") {
+    // Fixed constants only: ns1 and ns2 must send a client to the same member. A change here
+    // moves every client of every big hash pool; do it on purpose or not at all.
+    const Family f = hash_family(big_pool(1000, {1, 2}));
+    const Family g = hash_family(big_pool(1000, {1, 2}));
+    CHECK(f.table.hash_buckets.ranked == g.table.hash_buckets.ranked);
+    CHECK(first_answers(f, f.all, 3) ==
+          std::vector<std::string>{"10.0.1.186", "10.0.0.70", "10.0.3.205"});
 }
