@@ -38,10 +38,10 @@ int run_keys_create(const dnssec::KeygenRequest& request, std::ostream& out, std
             err << "steerdns keys create: the new key does not read back: " << error << "\n";
             return 1;
         }
-        out << "wrote " << path << " (and .private): "
-            << (k.sep() ? (request.ksk_zsk ? "KSK" : "CSK") : "ZSK") << ", algorithm "
-            << static_cast<int>(k.algorithm) << " " << dnssec::algorithm_name(k.algorithm)
-            << ", key tag " << k.tag << "\n";
+        out << "wrote " << path
+            << " (and .private): " << (k.sep() ? (request.ksk_zsk ? "KSK" : "CSK") : "ZSK")
+            << ", algorithm " << static_cast<int>(k.algorithm) << " "
+            << dnssec::algorithm_name(k.algorithm) << ", key tag " << k.tag << "\n";
         keys.push_back(std::move(k));
     }
     out << "DS for the parent zone (also: steerdns keys ds " << request.dir << "):\n";

@@ -160,8 +160,8 @@ bool parse_key_time(const std::string& text, int64_t& out) {
     tm.tm_hour = num(8, 2);
     tm.tm_min = num(10, 2);
     tm.tm_sec = num(12, 2);
-    if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 ||
-        tm.tm_min > 59 || tm.tm_sec > 60)
+    if (tm.tm_mon > 11 || tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 ||
+        tm.tm_sec > 60)
         return false;
     out = static_cast<int64_t>(timegm(&tm));
     return true;
@@ -244,7 +244,8 @@ bool read_key(const std::string& key_path, bool with_private, Key& out, std::str
                 " is not one steerdns signs with (13 ECDSAP256SHA256, 15 ED25519, 8 RSASHA256)";
         return false;
     }
-    if (out.timing.activate && out.timing.inactive && *out.timing.inactive <= *out.timing.activate) {
+    if (out.timing.activate && out.timing.inactive &&
+        *out.timing.inactive <= *out.timing.activate) {
         error = key_path + ": Inactive is not after Activate";
         return false;
     }

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 
 #include "steerdns/dnssec/key.h"
@@ -106,18 +107,24 @@ bool create_one(const KeygenRequest& r, const std::string& zone, uint16_t flags,
 bool create_keys(const KeygenRequest& r, std::vector<std::string>& written, std::string& error) {
     written.clear();
     if (!signing_algorithm_supported(r.algorithm)) {
-        error = "algorithm " + std::to_string(r.algorithm) +
-                " is not one steerdns signs with: 13 (ECDSAP256SHA256), 15 (ED25519) or 8 (RSASHA256)";
+        error =
+            "algorithm " + std::to_string(r.algorithm) +
+            " is not one steerdns signs with: 13 (ECDSAP256SHA256), 15 (ED25519) or 8 (RSASHA256)";
         return false;
     }
     std::string zone;
-    for (const char c : r.zone) zone.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    for (const char c : r.zone)
+        zone.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
     if (zone.empty() || zone.back() != '.') zone.push_back('.');
     const RdfPtr check(ldns_dname_new_frm_str(zone.c_str()));
     if (!check) {
         error = "'" + r.zone + "' is not a domain name";
         return false;
     }
+    // Parents as mkdir -p makes them; the key directory itself 0700 (private keys).
+    const std::filesystem::path dir(r.dir);
+    std::error_code ec;
+    if (dir.has_parent_path()) std::filesystem::create_directories(dir.parent_path(), ec);
     if (::mkdir(r.dir.c_str(), 0700) != 0 && errno != EEXIST) {
         error = r.dir + ": cannot create the key directory: " + std::strerror(errno);
         return false;

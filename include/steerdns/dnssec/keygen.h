@@ -9,11 +9,11 @@
 namespace steerdns::dnssec {
 
 struct KeygenRequest {
-    std::string zone;     // any case, with or without the final dot
-    std::string dir;      // created when missing (0700: it holds private keys)
-    int algorithm = 13;   // 13, 15 or 8
-    bool ksk_zsk = false; // false: one CSK (flags 257) signs everything
-    int64_t now = 0;      // Created/Publish/Activate stamps
+    std::string zone;      // any case, with or without the final dot
+    std::string dir;       // created when missing (0700: it holds private keys)
+    int algorithm = 13;    // 13, 15 or 8
+    bool ksk_zsk = false;  // false: one CSK (flags 257) signs everything
+    int64_t now = 0;       // Created/Publish/Activate stamps
 };
 
 // Writes K<zone>.+AAA+TTTTT.key (0644) and .private (0600) per key; `written` gets the .key

@@ -34,6 +34,28 @@ struct RRset {
     bool rdata_is_name = false;
     uint32_t additional_begin = 0;  // into Zone::additionals: glue for NS rrsets
     uint32_t additional_count = 0;
+    // Its RRSIGs in a signed zone, laid out like the records in Zone::signatures.
+    uint32_t sig_offset = 0;
+    uint16_t sig_count = 0;
+};
+
+// The RRSIGs of one possible answer of a balanced name: the records of the members whose
+// positions in the family's images are the bits of `members`, whatever their order.
+struct SetSignature {
+    uint64_t members = 0;
+    uint32_t offset = 0;  // into Zone::signatures
+    uint16_t count = 0;
+};
+
+// A pool's signed answer sets per family, sorted by `members`, for the normal TTL and (when
+// the pool has one) the degraded TTL: the RRSIG covers the TTL too. Empty when the pool has
+// too many possible answers to sign them all when the zone compiles.
+struct PoolSignatures {
+    std::vector<SetSignature> v4[2];  // [degraded]
+    std::vector<SetSignature> v6[2];
+    const std::vector<SetSignature>& family(uint16_t rrtype, bool degraded) const {
+        return rrtype == 28 ? v6[degraded ? 1 : 0] : v4[degraded ? 1 : 0];
+    }
 };
 
 // Glue to add after the NS record `rr_index` of an RRset: the static A/AAAA rrsets of the
@@ -89,6 +111,20 @@ struct Zone {
     std::shared_ptr<const lb::GeoConfig> geo;
     // "notify": run by the control thread on each member state change (control/notify.h).
     std::vector<std::string> notify;
+
+    // DNSSEC ("dnssec" in the file): every RRSIG and NSEC made when the zone compiled.
+    bool dnssec = false;
+    std::vector<uint8_t> signatures;  // RRSIG images, TYPE CLASS TTL RDLENGTH RDATA
+    // The SOA's RRSIGs with the TTL of soa_negative and soa_fallback.
+    uint32_t soa_negative_sig_offset = 0;
+    uint32_t soa_fallback_sig_offset = 0;
+    uint16_t soa_sig_count = 0;
+    // The nodes that own an NSEC, in canonical order (RFC 4034 6.1): the chain denial
+    // answers search for the NSEC covering a name.
+    std::vector<uint32_t> nsec_order;
+    std::vector<PoolSignatures> pool_signatures;  // parallel to pools; empty when unsigned
+    // When the signatures expire (Unix seconds): a reload before then re-signs.
+    int64_t signatures_expire = 0;
 
     std::span<const uint8_t> node_name(const Node& n) const {
         return {names.data() + n.name_offset, n.name_len};
