@@ -2,9 +2,11 @@
 
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <vector>
 
 #include "steerdns/dnssec/key.h"
+#include "steerdns/zone/zone_spec.h"
 
 namespace steerdns::cli {
 namespace {
@@ -53,7 +55,27 @@ int run_keys_create(const dnssec::KeygenRequest& request, std::ostream& out, std
 int run_keys_ds(const std::string& path, int64_t now, std::ostream& out, std::ostream& err) {
     std::vector<dnssec::Key> keys;
     std::string error;
-    if (is_directory(path)) {
+    if (path.ends_with(".json")) {
+        // A zone file: the keys of its "dnssec" object, relative to the file.
+        zone::LoadResult loaded = zone::load_zone_file(path);
+        if (!loaded.ok()) {
+            for (const zone::Diagnostic& d : loaded.diags) err << d.to_string() << "\n";
+            return 1;
+        }
+        if (!loaded.spec.dnssec) {
+            err << "steerdns keys ds: " << path << ": the zone has no \"dnssec\" object\n";
+            return 1;
+        }
+        const std::filesystem::path dir(loaded.spec.dnssec->keys.text);
+        const std::string full =
+            dir.is_absolute()
+                ? dir.string()
+                : (std::filesystem::path(path).parent_path() / dir).lexically_normal().string();
+        if (!dnssec::read_key_dir(full, loaded.spec.origin.text, false, keys, error)) {
+            err << "steerdns keys ds: " << error << "\n";
+            return 1;
+        }
+    } else if (is_directory(path)) {
         if (!dnssec::read_key_dir(path, "", false, keys, error)) {
             err << "steerdns keys ds: " << error << "\n";
             return 1;

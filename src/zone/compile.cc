@@ -257,7 +257,7 @@ class Compiler {
         keys_ = std::make_unique<ZoneKeys>();
         std::string problem;
         if (!read_zone_keys(database_path(d.keys.text), zone, sign_time_, *keys_, problem)) {
-            error(d.keys.pos, "dnssec keys: " + problem);
+            error(d.keys.pos, problem);
             keys_.reset();
             return;
         }

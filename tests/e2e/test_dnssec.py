@@ -1,0 +1,275 @@
+#!/usr/bin/python3
+"""DNSSEC: keys made with `steerdns keys create`, a zone with "dnssec", and every kind of answer
+with DO validated by dnspython's dns.dnssec against the DNSKEY the server serves: balanced
+(in each rotation order), static, CNAME, NXDOMAIN (name and wildcard denied), NODATA, referral
+without DS (the cut's NSEC) and with DS, DNSKEY, CDS and CDNSKEY. Without DO, answers are the
+same bytes as those of the same zone unsigned."""
+
+import copy
+import re
+import sys
+import time
+
+sys.dont_write_bytecode = True  # keep tests/e2e free of __pycache__
+import dns.dnssec  # noqa: E402
+import dns.flags  # noqa: E402
+import dns.name  # noqa: E402
+import dns.rdatatype  # noqa: E402
+import dns.rrset  # noqa: E402
+import harness as h  # noqa: E402
+
+APEX = "lb.example.test."
+ORIGIN = dns.name.from_text(APEX)
+RRSIG = dns.rdatatype.RRSIG
+NSEC = dns.rdatatype.NSEC
+
+
+def signed_zone() -> dict:
+    z = h.lb_zone(extra_records=[
+        "secure NS ns.other.test.",
+        "secure DS 12345 13 2 " + "ab" * 32,
+        "a.deep.ent TXT \"below an empty non-terminal\"",
+    ])
+    z["dnssec"] = {"keys": "keys/lb.example.test", "signature_validity": 864000}
+    return z
+
+
+def rrsets_with_sigs(section):
+    """(rrset, its RRSIG rrset or None) for each non-RRSIG rrset of a section."""
+    sigs = {(r.name, r.covers): r for r in section if r.rdtype == RRSIG}
+    return [(r, sigs.get((r.name, r.rdtype))) for r in section if r.rdtype != RRSIG]
+
+
+def validate_all(t, resp, keys, what, sections=("answer", "authority")):
+    """Every RRset of the sections carries an RRSIG that validates against `keys`."""
+    count = 0
+    for sec in sections:
+        for rrset, sig in rrsets_with_sigs(getattr(resp, sec)):
+            if sec == "authority" and rrset.rdtype == dns.rdatatype.NS:
+                continue  # a referral's NS is the child's, unsigned (RFC 4035 2.2)
+            if sig is None:
+                t.fail(f"{what}: {rrset.name} {dns.rdatatype.to_text(rrset.rdtype)} has an RRSIG")
+                continue
+            try:
+                dns.dnssec.validate(rrset, sig, keys)
+                count += 1
+            except dns.dnssec.ValidationFailure as e:
+                t.fail(f"{what}: {rrset.name} {dns.rdatatype.to_text(rrset.rdtype)} validates",
+                       str(e))
+    return count
+
+
+def covers(nsec_rrset, name):
+    """True when the NSEC at nsec_rrset.name covers (or is) `name` in canonical order."""
+    owner = nsec_rrset.name
+    nxt = nsec_rrset[0].next
+    if nxt == ORIGIN:  # the last NSEC: covers everything after its owner
+        return owner < name
+    return owner < name < nxt
+
+
+with h.Test("DNSSEC: signed answers validated with dnspython") as t:
+    srv = h.Server(t.binary, [signed_zone()], wait=False)
+    keydir = srv.zones_dir / "keys" / "lb.example.test"
+    p = h.run([t.binary, "keys", "create", "lb.example.test", "--dir", str(keydir)])
+    t.check("steerdns keys create exits 0", p.returncode == 0, detail=p.stderr)
+    t.check("it prints the key and the DS", "CSK, algorithm 13 ECDSAP256SHA256" in p.stdout
+            and "\tDS\t" in p.stdout, detail=p.stdout)
+    key_files = sorted(keydir.glob("K*.key"))
+    t.eq("one .key and one .private", (len(key_files), len(list(keydir.glob("K*.private")))),
+         (1, 1))
+    p = h.run([t.binary, "keys", "ds", str(srv.zones_dir / "lb.example.test.json")])
+    t.check("steerdns keys ds ZONEFILE exits 0", p.returncode == 0, detail=p.stderr)
+    ds_line = p.stdout.strip()
+    t.check("keys ds prints one DS", re.fullmatch(r"lb\.example\.test\.\s+3600\s+IN\s+DS\s+\d+ 13 2"
+                                                  r" [0-9a-f]{64}", ds_line), detail=p.stdout)
+    p = h.run([t.binary, "check", str(srv.zones_dir / "lb.example.test.json")])
+    t.check("steerdns check accepts the signed zone", p.returncode == 0,
+            detail=p.stdout + p.stderr)
+    srv.start()
+
+    r = srv.query(APEX, "DNSKEY", do=True)
+    t.check("DNSKEY answered", r is not None and r.answer, resp=r)
+    dnskey = next(x for x in r.answer if x.rdtype == dns.rdatatype.DNSKEY)
+    keys = {ORIGIN: dnskey}
+    t.eq("DNSKEY and its RRSIG validate", validate_all(t, r, keys, "DNSKEY"), 1)
+    ds = dns.dnssec.make_ds(ORIGIN, dnskey[0], "SHA256")
+    t.check("the DS of keys ds is the served key's", ds.to_text() in ds_line,
+            detail=f"{ds.to_text()} vs {ds_line}")
+    other = h.Server(t.binary, [signed_zone()], wait=False, name="otherkey")
+    h.run([t.binary, "keys", "create", "lb.example.test", "--dir", str(other.tmp / "k")])
+    p = h.run([t.binary, "keys", "ds", str(other.tmp / "k")])
+    wrong = dns.dnssec.make_ds(ORIGIN, dnskey[0], "SHA256").to_text()
+    t.check("another key has another DS", p.returncode == 0 and wrong not in p.stdout,
+            detail=p.stdout)
+    try:
+        other_key = dns.rrset.from_text(APEX, 300, "IN", "DNSKEY",
+                                        open(next((other.tmp / "k").glob("*.key"))).read()
+                                        .split("DNSKEY", 1)[1].split(";")[0].strip())
+        dns.dnssec.validate(dnskey, next(x for x in r.answer if x.rdtype == RRSIG),
+                            {ORIGIN: other_key})
+        t.fail("validation against another key fails")
+    except dns.dnssec.ValidationFailure:
+        t.check("validation against another key fails", True)
+    other.cleanup()
+    t.check("the answer has AA and echoes DO", (r.flags & dns.flags.AA) and
+            (r.ednsflags & dns.flags.DO), resp=r)
+
+    for rdtype in ("CDS", "CDNSKEY", "SOA", "NS", "TXT"):
+        r = srv.query(APEX, rdtype, do=True)
+        t.check(f"apex {rdtype} answered", r is not None and r.answer, resp=r)
+        t.eq(f"apex {rdtype} validates", validate_all(t, r, keys, rdtype), 1)
+    r = srv.query(APEX, "CDS", do=True)
+    t.eq("CDS is the DS of the KSK", r.answer[0][0].to_text() if r and r.answer else None,
+         ds.to_text())
+
+    # Balanced: every rotation order of the same members validates (one signature per set).
+    orders, members = set(), set()
+    for i in range(6):
+        r = srv.query("www." + APEX, "A", do=True)
+        a = [x for x in r.answer if x.rdtype == dns.rdatatype.A] if r else []
+        if a:
+            orders.add(tuple(rd.address for rd in a[0]))
+            members.update(rd.address for rd in a[0])
+        validate_all(t, r, keys, f"www A #{i}")
+    t.check("rotation goes on with DO (several orders seen)", len(orders) >= 3, detail=orders)
+    t.eq("the rotation reaches every A member", sorted(members),
+         ["192.0.2.10", "192.0.2.11", "192.0.2.12"])
+    r = srv.query("www." + APEX, "AAAA", do=True)
+    t.eq("www AAAA validates", validate_all(t, r, keys, "www AAAA"), 1)
+
+    r = srv.query("static." + APEX, "A", do=True)
+    t.eq("static A validates", validate_all(t, r, keys, "static A"), 1)
+    r = srv.query("docs." + APEX, "A", do=True)
+    t.eq("CNAME docs -> www: CNAME and A validate", validate_all(t, r, keys, "docs A"), 2)
+
+    # NXDOMAIN: SOA, the NSEC covering the name, the NSEC covering *.<closest encloser>.
+    for name, ce in (("nx." + APEX, APEX), ("a.b.nx." + APEX, APEX),
+                     ("x.static." + APEX, "static." + APEX)):
+        r = srv.query(name, "A", do=True)
+        t.eq(f"{name}: NXDOMAIN", r.rcode() if r else None, h.RCODE["NXDOMAIN"], resp=r)
+        if r is None:
+            continue
+        n = validate_all(t, r, keys, f"NXDOMAIN {name}")
+        nsecs = [x for x in r.authority if x.rdtype == NSEC]
+        qn = dns.name.from_text(name)
+        wild = dns.name.from_text("*." + ce)
+        t.check(f"{name}: an NSEC covers the name", any(covers(x, qn) for x in nsecs),
+                detail=[x.to_text() for x in nsecs])
+        t.check(f"{name}: an NSEC covers {wild}", any(covers(x, wild) for x in nsecs),
+                detail=[x.to_text() for x in nsecs])
+        t.check(f"{name}: SOA and NSECs all signed ({n})", n == 1 + len(nsecs))
+
+    # NODATA: the owner's NSEC, whose bitmap lacks the type.
+    for name, rdtype in (("static." + APEX, "TXT"), ("www." + APEX, "MX"), (APEX, "MX")):
+        r = srv.query(name, rdtype, do=True)
+        nsecs = [x for x in r.authority if x.rdtype == NSEC] if r else []
+        types = nsecs[0][0].to_text().split()[1:] if nsecs else []
+        t.check(f"NODATA {name} {rdtype}: the owner's NSEC, without {rdtype}",
+                len(nsecs) == 1 and nsecs[0].name == dns.name.from_text(name)
+                and rdtype not in types and "NSEC" in types, resp=r)
+        validate_all(t, r, keys, f"NODATA {name} {rdtype}")
+    r = srv.query("www." + APEX, "MX", do=True)
+    nsec = next((x for x in r.authority if x.rdtype == NSEC), None) if r else None
+    bitmap = nsec[0].to_text() if nsec else ""
+    t.check("a balanced name's NSEC lists the families of its pool", " A AAAA " in bitmap
+            and "MX" not in bitmap, detail=bitmap)
+    r = srv.query("deep.ent." + APEX, "A", do=True)
+    nsecs = [x for x in r.authority if x.rdtype == NSEC] if r else []
+    t.check("NODATA at an empty non-terminal: the NSEC covering it",
+            r is not None and r.rcode() == 0 and
+            any(covers(x, dns.name.from_text("deep.ent." + APEX)) for x in nsecs), resp=r)
+    validate_all(t, r, keys, "empty non-terminal")
+
+    # Referrals: without DS, the cut's NSEC (NS and no DS in its bitmap); with DS, the DS.
+    r = srv.query("host.sub." + APEX, "A", do=True)
+    nsec = next((x for x in r.authority if x.rdtype == NSEC), None) if r else None
+    t.check("referral without DS: the cut's NSEC, NS but no DS", nsec is not None and
+            nsec.name == dns.name.from_text("sub." + APEX) and " NS " in nsec[0].to_text() + " "
+            and " DS " not in nsec[0].to_text() + " ", resp=r)
+    t.eq("referral without DS: the NSEC validates", validate_all(t, r, keys, "sub referral"), 1)
+    r = srv.query("host.secure." + APEX, "A", do=True)
+    t.check("referral with DS: the DS", r is not None and
+            any(x.rdtype == dns.rdatatype.DS for x in r.authority), resp=r)
+    t.eq("referral with DS: the DS validates", validate_all(t, r, keys, "secure referral"), 1)
+
+    # Sizes of typical signed answers (UDP, ECDSA P-256), for the README.
+    sizes = {}
+    for label, name, rdtype in (("balanced A (2 answers)", "www." + APEX, "A"),
+                                ("static A", "static." + APEX, "A"),
+                                ("NXDOMAIN", "nx." + APEX, "A"),
+                                ("NODATA", "static." + APEX, "TXT"),
+                                ("DNSKEY", APEX, "DNSKEY")):
+        plain = srv.query(name, rdtype)
+        signed = srv.query(name, rdtype, do=True)
+        sizes[label] = (plain.wire_len if plain else None, signed.wire_len if signed else None)
+    print("  signed answer sizes (bytes, DO=0 -> DO=1): " +
+          ", ".join(f"{k} {a} -> {b}" for k, (a, b) in sizes.items()))
+    t.check("every signed answer fits in 1232 bytes",
+            all(b is not None and b <= 1232 for _, b in sizes.values()), detail=sizes)
+
+    # Key problems are located errors of check; on a reload the previous version serves on.
+    zone_file = srv.zones_dir / "lb.example.test.json"
+    bad_zones = {
+        "a missing key directory": ({"keys": "keys/nowhere"}, "cannot read the key directory"),
+        "a key for another zone": ({"keys": "other"}, "a key for other.test., not for "
+                                   "lb.example.test."),
+        "no active key": ({"keys": "future"}, "no key for lb.example.test. is active now"),
+    }
+    h.run([t.binary, "keys", "create", "other.test", "--dir", str(srv.zones_dir / "other")])
+    future = srv.zones_dir / "future"
+    h.run([t.binary, "keys", "create", "lb.example.test", "--dir", str(future)])
+    for f in future.glob("*.key"):
+        f.write_text(re.sub(r"; Activate: \d+", "; Activate: 20991231000000", f.read_text()))
+    good_text = zone_file.read_text()
+    for what, (dnssec, message) in bad_zones.items():
+        z = signed_zone()
+        z["dnssec"] = dnssec
+        bad = srv.zones_dir / "bad.json.txt"
+        bad.write_text(__import__("json").dumps(z, indent=2))
+        p = h.run([t.binary, "check", str(bad)])
+        t.check(f"check: {what} is a located error at dnssec.keys",
+                p.returncode == 1 and re.search(r"bad\.json\.txt:\d+:\d+: dnssec\.keys: .*" +
+                                                re.escape(message), p.stdout + p.stderr),
+                detail=p.stdout + p.stderr)
+        bad.unlink()
+    mark = len(srv.stderr())
+    z = signed_zone()
+    z["dnssec"] = {"keys": "keys/nowhere"}
+    z["records"].append("new A 192.0.2.77")
+    zone_file.write_text(__import__("json").dumps(z, indent=2))
+    t.check("reload with a missing key directory: 'previous version keeps serving'",
+            "previous version keeps serving" in h.poll(
+                lambda: srv.stderr()[mark:], lambda s: "previous version keeps serving" in s,
+                timeout=10.0))
+    r = srv.query("static." + APEX, "A", do=True)
+    t.eq("the previous signed version still answers", validate_all(t, r, keys, "after reload"), 1)
+    r = srv.query("new." + APEX, "A", do=True)
+    t.eq("the broken version's new name is not served", r.rcode() if r else None,
+         h.RCODE["NXDOMAIN"], resp=r)
+    zone_file.write_text(good_text)
+
+    # Without DO: the same bytes as the same zone unsigned (fresh servers, same query order,
+    # so the rotation is at the same place in both).
+    unsigned = copy.deepcopy(signed_zone())
+    del unsigned["dnssec"]
+    a = h.Server(t.binary, [unsigned], wait=False, name="unsigned")
+    b = h.Server(t.binary, [signed_zone()], wait=False, name="signed")
+    (b.zones_dir / "keys").symlink_to(srv.zones_dir / "keys")
+    a.start()
+    b.start()
+    queries = [("www", "A"), ("www", "A"), ("www", "AAAA"), ("static", "A"), ("docs", "A"),
+               ("nx", "A"), ("static", "TXT"), ("host.sub", "A"), ("host.secure", "A"),
+               ("", "SOA"), ("", "NS"), ("deep.ent", "A"), ("www", "ANY")]
+    same = []
+    for i, (label, rdtype) in enumerate(queries):
+        name = f"{label}.{APEX}" if label else APEX
+        for edns in (True, False):
+            q = h.make_query(name, rdtype, edns=edns, qid=1000 + i).to_wire()
+            ra, rb = a.query(name, raw=q), b.query(name, raw=q)
+            same.append((name, rdtype, edns, ra is not None and rb is not None and
+                         ra.wire == rb.wire))
+    t.eq("DO=0 answers are byte-identical to the unsigned zone's",
+         [x[:3] for x in same if not x[3]], [])
+    a.stop()
+    b.stop()
