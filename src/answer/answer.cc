@@ -187,6 +187,17 @@ bool add_pool_sigs(ResponseWriter& w, uint16_t owner, const zone::Zone& z, size_
     return add_sigs(w, Section::answer, owner, z, it->offset, it->count);
 }
 
+// An answer synthesized from a wildcard (RFC 4035 3.1.3.3): the NSEC proving that the query
+// name itself does not exist, in authority after the answer.
+// `skip`: the wildcard's own NSEC when a NODATA proof has written it already.
+void add_wildcard_proof(ResponseWriter& w, const zone::Zone& z, std::span<const uint8_t> qname,
+                        const Lookup& lk, bool dnssec, const zone::Node* skip = nullptr) {
+    if (!dnssec || lk.kind != Lookup::wildcard || w.truncated()) return;
+    bool ok = true;
+    add_covering_nsec(w, z, qname, skip, ok);
+    if (!ok) w.truncate();
+}
+
 // ---- Classify: what a name answers, decided before anything is written ---------------------
 
 // Knot's states (solve_name: HIT, MISS, DELEG, FOLLOW, NODATA) and two of ours.
@@ -465,15 +476,16 @@ void answer_name(const Snapshot& snap, const dns::Query& q, Lookup lk, const lb:
                 if (write_negative(w, z, z.soa_negative, dnssec) && dnssec &&
                     !add_nodata_proof(w, z, name, *lk.found.node))
                     w.truncate();
-                return;
+                return add_wildcard_proof(w, z, name, lk, dnssec, lk.found.node);
             case Kind::any:
                 return write_any_hinfo(w, owner, z.default_ttl);
             case Kind::hit:
-                return write_rrset(w, z, owner, *c.rrset, dnssec);
+                write_rrset(w, z, owner, *c.rrset, dnssec);
+                return add_wildcard_proof(w, z, name, lk, dnssec);
             case Kind::pool:
                 ecs_scope =
                     write_pool_answer(snap, lk.found, q.qtype, owner, client, ctx, w, dnssec);
-                return;
+                return add_wildcard_proof(w, z, name, lk, dnssec);
             case Kind::follow:
                 if (!add_rrset(w, Section::answer, owner, z, *c.rrset)) return w.truncate();
                 if (dnssec && !add_sigs(w, Section::answer, owner, z, c.rrset->sig_offset,

@@ -105,7 +105,12 @@ bool sign_zone(Zone& z, const ZoneKeys& keys, uint32_t validity, int64_t now, st
     const dnssec::Validity v{static_cast<uint32_t>(now - kClockSkew),
                              static_cast<uint32_t>(now + validity)};
     z.dnssec = true;
-    z.signatures_expire = now + validity;
+    z.resign_at = now + validity - validity / 4;
+    for (const dnssec::Key& k : keys.all) {
+        for (const auto& t : {k.timing.publish, k.timing.activate, k.timing.inactive,
+                              k.timing.remove})
+            if (t && *t > now) z.resign_at = std::min(z.resign_at, *t);
+    }
     auto sign = [&](std::span<const uint8_t> owner, uint16_t type, uint32_t ttl,
                     std::vector<std::span<const uint8_t>> rdatas,
                     const std::vector<const dnssec::Key*>& by, uint32_t& offset, uint16_t& count) {

@@ -29,6 +29,7 @@ def signed_zone() -> dict:
         "secure NS ns.other.test.",
         "secure DS 12345 13 2 " + "ab" * 32,
         "a.deep.ent TXT \"below an empty non-terminal\"",
+        "*.wild A 192.0.2.7",
     ])
     z["dnssec"] = {"keys": "keys/lb.example.test", "signature_validity": 864000}
     return z
@@ -143,6 +144,17 @@ with h.Test("DNSSEC: signed answers validated with dnspython") as t:
     r = srv.query("docs." + APEX, "A", do=True)
     t.eq("CNAME docs -> www: CNAME and A validate", validate_all(t, r, keys, "docs A"), 2)
 
+    # A wildcard answer: the RRSIG's labels say it was expanded; an NSEC proves the name absent.
+    r = srv.query("x.wild." + APEX, "A", do=True)
+    t.eq("wildcard A validates", validate_all(t, r, keys, "wildcard", sections=("answer",)), 1)
+    sig = next((x for x in r.answer if x.rdtype == RRSIG), None) if r else None
+    t.eq("its RRSIG counts the labels of *.wild.lb.example.test. without the *",
+         sig[0].labels if sig else None, 4)
+    nsecs = [x for x in r.authority if x.rdtype == NSEC] if r else []
+    t.check("an NSEC in authority covers x.wild (the name does not exist)",
+            any(covers(x, dns.name.from_text("x.wild." + APEX)) for x in nsecs), resp=r)
+    validate_all(t, r, keys, "wildcard authority", sections=("authority",))
+
     # NXDOMAIN: SOA, the NSEC covering the name, the NSEC covering *.<closest encloser>.
     for name, ce in (("nx." + APEX, APEX), ("a.b.nx." + APEX, APEX),
                      ("x.static." + APEX, "static." + APEX)):
@@ -248,6 +260,43 @@ with h.Test("DNSSEC: signed answers validated with dnspython") as t:
     t.eq("the broken version's new name is not served", r.rcode() if r else None,
          h.RCODE["NXDOMAIN"], resp=r)
     zone_file.write_text(good_text)
+
+    # A pre-published ZSK becomes active by its Activate time alone: the zone is signed again
+    # by itself (no edit, no signal), and the balanced answer then carries the ZSK's RRSIG.
+    roll = h.Server(t.binary, [signed_zone()], wait=False, name="rollover")
+    rolldir = roll.zones_dir / "keys" / "lb.example.test"
+    h.run([t.binary, "keys", "create", "lb.example.test", "--dir", str(rolldir)])
+    pair = roll.tmp / "pair"
+    h.run([t.binary, "keys", "create", "lb.example.test", "--dir", str(pair), "--ksk-zsk"])
+    activate = time.gmtime(time.time() + 8)
+    zsk_tag = None
+    for f in pair.glob("K*.key"):
+        if "\tDNSKEY\t256 " not in f.read_text():
+            continue
+        zsk_tag = int(re.search(r"\+(\d+)\.key$", f.name).group(1))
+        text = re.sub(r"; Activate: \d+", "; Activate: " + time.strftime("%Y%m%d%H%M%S", activate),
+                      f.read_text())
+        (rolldir / f.name).write_text(text)
+        priv = f.with_suffix(".private")
+        (rolldir / priv.name).write_bytes(priv.read_bytes())
+    t.check("a ZSK was made", zsk_tag is not None)
+    roll.start()
+    r = roll.query(APEX, "DNSKEY", do=True)
+    roll_keys = {ORIGIN: next(x for x in r.answer if x.rdtype == dns.rdatatype.DNSKEY)} if r \
+        else {}
+    t.eq("the pre-published ZSK is in the DNSKEY RRset", len(roll_keys[ORIGIN]) if r else 0, 2)
+
+    def signer_tag():
+        resp = roll.query("www." + APEX, "A", do=True)
+        sig = next((x for x in resp.answer if x.rdtype == RRSIG), None) if resp else None
+        return sig[0].key_tag if sig else None
+    t.check("before its Activate time the CSK signs", signer_tag() not in (None, zsk_tag))
+    t.eq("after it, the ZSK signs (the zone re-signed itself)",
+         h.poll(signer_tag, lambda tag: tag == zsk_tag, timeout=30.0, step=0.5), zsk_tag)
+    r = roll.query("www." + APEX, "A", do=True)
+    t.eq("and the answer validates against the served DNSKEY",
+         validate_all(t, r, roll_keys, "after the rollover"), 1)
+    roll.stop()
 
     # Without DO: the same bytes as the same zone unsigned (fresh servers, same query order,
     # so the rotation is at the same place in both).

@@ -123,8 +123,10 @@ struct Zone {
     // answers search for the NSEC covering a name.
     std::vector<uint32_t> nsec_order;
     std::vector<PoolSignatures> pool_signatures;  // parallel to pools; empty when unsigned
-    // When the signatures expire (Unix seconds): a reload before then re-signs.
-    int64_t signatures_expire = 0;
+    // When to compile the file again (Unix seconds; 0: never): when a quarter of the
+    // signatures' validity is left, or earlier at a key's next Publish, Activate, Inactive or
+    // Delete time. The zone directory's periodic scan does it (server/zone_dir.cc).
+    int64_t resign_at = 0;
 
     std::span<const uint8_t> node_name(const Node& n) const {
         return {names.data() + n.name_offset, n.name_len};
