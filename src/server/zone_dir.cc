@@ -111,10 +111,10 @@ ReloadReport ZoneDir::refresh(Settle settle, bool force) {
         const int64_t mtime = mtime_ns(st);
         // A signed zone is signed again before its signatures run out, and when a key's
         // timing point passes (zone.h resign_at), from the same file.
-        const bool resign = e.zone && e.zone->resign_at != 0 &&
-                            util::unix_ms_now() / 1000 >= e.zone->resign_at;
-        const bool file_changed = force || resign || e.size != st.st_size ||
-                                  e.mtime_ns != mtime || e.inode != st.st_ino;
+        const bool resign =
+            e.zone && e.zone->resign_at != 0 && util::unix_ms_now() / 1000 >= e.zone->resign_at;
+        const bool file_changed =
+            force || resign || e.size != st.st_size || e.mtime_ns != mtime || e.inode != st.st_ino;
         if (file_changed && settle == Settle::yes && settling(mtime)) {
             report.unsettled = true;
         } else if (file_changed) {
