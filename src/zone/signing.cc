@@ -107,8 +107,8 @@ bool sign_zone(Zone& z, const ZoneKeys& keys, uint32_t validity, int64_t now, st
     z.dnssec = true;
     z.resign_at = now + validity - validity / 4;
     for (const dnssec::Key& k : keys.all) {
-        for (const auto& t : {k.timing.publish, k.timing.activate, k.timing.inactive,
-                              k.timing.remove})
+        for (const auto& t :
+             {k.timing.publish, k.timing.activate, k.timing.inactive, k.timing.remove})
             if (t && *t > now) z.resign_at = std::min(z.resign_at, *t);
     }
     auto sign = [&](std::span<const uint8_t> owner, uint16_t type, uint32_t ttl,
