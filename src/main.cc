@@ -419,8 +419,7 @@ int main(int argc, char** argv) {
         ->add_option("--algorithm", keygen.algorithm,
                      "13 ECDSAP256SHA256 (default), 15 ED25519 or 8 RSASHA256")
         ->type_name("N")
-        ->check(CLI::IsMember({13, 15, 8}))
-        ->capture_default_str();
+        ->check(CLI::IsMember({13, 15, 8}).description(""));
     keys_create->add_flag("--ksk-zsk", keygen.ksk_zsk,
                           "A KSK (flags 257) and a ZSK (256) instead of one CSK");
     std::string keys_ds_path;

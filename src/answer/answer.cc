@@ -230,7 +230,8 @@ Classified classify(const zone::Zone& z, const zone::Node& n, Lookup::Kind found
     }
     if (found == Lookup::nxdomain) return {Kind::nxdomain};
     if (qtype == type::ANY) return {n.empty() ? Kind::nodata : Kind::any};
-    if (qtype != type::CNAME) {
+    // In a signed zone the NSEC stands beside a CNAME (RFC 4035 2.3): asked for, it answers.
+    if (qtype != type::CNAME && !(z.dnssec && qtype == kTypeNsec)) {
         if (const zone::RRset* cname = z.find_rrset(n, type::CNAME)) return {Kind::follow, cname};
     }
     if (n.pool >= 0 && (qtype == type::A || qtype == type::AAAA)) return {Kind::pool};

@@ -184,6 +184,11 @@ bool ZoneDir::load(const std::string& path, Entry& e, ReloadReport& report) {
                         {"pools", std::to_string(r.zone->pools.size())},
                         {"members", std::to_string(r.zone->member_count())},
                         {"ms", took}});
+        if (r.zone->dnssec)
+            util::log_info("zone signed",
+                           {{"zone", apex},
+                            {"rrsig_bytes", std::to_string(r.zone->signatures.size())},
+                            {"resign_at", util::rfc3339(r.zone->resign_at * 1000)}});
         e.zone = std::move(r.zone);
         e.text = std::move(text);
         e.drained = std::move(drained);

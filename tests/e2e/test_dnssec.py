@@ -89,6 +89,9 @@ with h.Test("DNSSEC: signed answers validated with dnspython") as t:
             detail=p.stdout + p.stderr)
     srv.start()
 
+    t.check("the log says the zone is signed and when it is signed again",
+            re.search(r'msg="zone signed" zone=lb\.example\.test\. rrsig_bytes=\d+ '
+                      r'resign_at=\d{4}-\d\d-\d\dT', srv.stderr()), detail=srv.stderr()[-800:])
     r = srv.query(APEX, "DNSKEY", do=True)
     t.check("DNSKEY answered", r is not None and r.answer, resp=r)
     dnskey = next(x for x in r.answer if x.rdtype == dns.rdatatype.DNSKEY)
@@ -143,6 +146,9 @@ with h.Test("DNSSEC: signed answers validated with dnspython") as t:
     t.eq("static A validates", validate_all(t, r, keys, "static A"), 1)
     r = srv.query("docs." + APEX, "A", do=True)
     t.eq("CNAME docs -> www: CNAME and A validate", validate_all(t, r, keys, "docs A"), 2)
+    r = srv.query("docs." + APEX, "NSEC", do=True)
+    t.check("NSEC asked at a CNAME owner: the NSEC, not the CNAME followed",
+            r is not None and [x.rdtype for x in r.answer] == [NSEC, RRSIG], resp=r)
 
     # A wildcard answer: the RRSIG's labels say it was expanded; an NSEC proves the name absent.
     r = srv.query("x.wild." + APEX, "A", do=True)
@@ -204,6 +210,50 @@ with h.Test("DNSSEC: signed answers validated with dnspython") as t:
     t.check("referral with DS: the DS", r is not None and
             any(x.rdtype == dns.rdatatype.DS for x in r.authority), resp=r)
     t.eq("referral with DS: the DS validates", validate_all(t, r, keys, "secure referral"), 1)
+
+    # Differential: ldns-signzone signs the same records with the same key; every owner's NSEC
+    # (next name and type bitmap) must be the one we serve.
+    z = signed_zone()
+    lines = ["$ORIGIN " + APEX, "$TTL 300",
+             "@ SOA ns1 hostmaster 2026112501 3600 600 1209600 60"]
+    lines += ["@ NS " + n for n in z["ns"]] + z["records"]
+    for pool_name, pool in z["pools"].items():
+        for m in pool["members"]:
+            lines.append(f"{pool_name} {'AAAA' if ':' in m['address'] else 'A'} {m['address']}")
+    for rdtype in ("CDS", "CDNSKEY"):
+        r = srv.query(APEX, rdtype)
+        lines += [f"@ {rdtype} {rd.to_text()}" for rd in r.answer[0]] if r and r.answer else []
+    work = t.tempdir()
+    (work / "zone.txt").write_text("\n".join(lines) + "\n")
+    key_base = str(key_files[0])[:-len(".key")]
+    p = h.run(["ldns-signzone", "-f", str(work / "signed.txt"), "-o", APEX, str(work / "zone.txt"),
+               key_base])
+    theirs = {}
+    if p.returncode != 0:
+        t.fail("ldns-signzone signs the same zone", p.stdout + p.stderr)
+    else:
+        for line in (work / "signed.txt").read_text().splitlines():
+            f = line.split()
+            if len(f) > 4 and f[3] == "NSEC":
+                theirs[f[0].lower()] = (f[4].lower(), sorted(f[5:]))
+    ours = {}
+    for owner in theirs:
+        # NODATA shows the owner's NSEC; at a CNAME or a cut with DS, the NXDOMAIN of the name
+        # right after it ("docsa" follows "docs") does.
+        first, rest = owner.split(".", 1)
+        for name, rdtype in ((owner, "NAPTR"), (f"{first}a.{rest}", "A")):
+            r = srv.query(name, rdtype, do=True)
+            for rrset in (r.authority if r else []):
+                if rrset.rdtype == NSEC and rrset.name.to_text().lower() == owner:
+                    txt = rrset[0].to_text().split()
+                    ours[owner] = (txt[0].lower(), sorted(txt[1:]))
+            if owner in ours:
+                break
+    t.check("ldns-signzone made an NSEC chain to compare", len(theirs) >= 10, detail=theirs)
+    t.eq("every owner's NSEC (next name, types) is ldns-signzone's",
+         {k: v for k, v in ours.items() if theirs.get(k) != v},
+         {})
+    t.eq("the same owners have an NSEC", sorted(ours), sorted(theirs))
 
     # Sizes of typical signed answers (UDP, ECDSA P-256), for the README.
     sizes = {}
