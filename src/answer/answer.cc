@@ -177,9 +177,10 @@ bool add_nodata_proof(ResponseWriter& w, const zone::Zone& z, std::span<const ui
 // The RRSIGs of a balanced answer: those of its member set, whatever order it was written in.
 // Sets too many to sign at compile have none (README "DNSSEC": not signed yet).
 bool add_pool_sigs(ResponseWriter& w, uint16_t owner, const zone::Zone& z, size_t pool,
-                   uint16_t qtype, bool degraded, uint64_t members) {
+                   uint16_t qtype, bool degraded, bool fallback, uint64_t members) {
     if (pool >= z.pool_signatures.size()) return true;
-    const std::vector<zone::SetSignature>& sets = z.pool_signatures[pool].family(qtype, degraded);
+    const std::vector<zone::SetSignature>& sets =
+        z.pool_signatures[pool].family(qtype, degraded, fallback);
     const auto it =
         std::lower_bound(sets.begin(), sets.end(), members,
                          [](const zone::SetSignature& s, uint64_t m) { return s.members < m; });
@@ -359,10 +360,15 @@ uint8_t write_pool_answer(const Snapshot& snap, const NodeRef& at, uint16_t qtyp
             if (pos < 64) members |= uint64_t{1} << pos;
             count_member(counters, fs.members[pos]);
         }
-        // A fallback pool's members at this owner were not signed at compile.
+        // The sets of the pool's fallback pool were signed at this owner too; a fallback's
+        // fallback (two hops) was not: no RRSIG then.
         const bool own = c.pool == &z.pools[index];
+        const int32_t fallback_pool = z.pools[index].fallback_pool;
+        const bool fallback =
+            !own && fallback_pool >= 0 && c.pool == &z.pools[static_cast<size_t>(fallback_pool)];
         const bool degraded = c.degraded && !fs.degraded_images.empty();
-        if (dnssec && own && !add_pool_sigs(w, owner, z, index, qtype, degraded, members))
+        if (dnssec && (own || fallback) &&
+            !add_pool_sigs(w, owner, z, index, qtype, degraded, fallback, members))
             w.truncate();
     }
     return sel.ecs_scope;

@@ -169,32 +169,43 @@ bool sign_zone(Zone& z, const ZoneKeys& keys, uint32_t validity, int64_t now, st
         for (const Node& n : z.nodes)
             if (n.pool == static_cast<int32_t>(pi)) owner = &n;
         if (owner == nullptr) continue;
-        for (const lb::FamilySet* fs : {&pool.v4, &pool.v6}) {
-            const std::vector<uint64_t> sets =
-                answer_sets(fs->size(), pool.answers, kMaxPrecomputedSets);
-            for (int degraded = 0; degraded < 2; ++degraded) {
-                if (degraded == 1 && fs->degraded_images.empty()) continue;
-                const uint8_t* images = fs->image_base(degraded == 1);
-                const uint32_t ttl = degraded == 1 ? pool.ttl_degraded : pool.ttl;
-                std::vector<SetSignature>& out =
-                    (fs == &pool.v4 ? z.pool_signatures[pi].v4
-                                    : z.pool_signatures[pi].v6)[degraded];
-                for (uint64_t mask : sets) {
-                    std::vector<std::span<const uint8_t>> rdatas;
-                    for (size_t pos = 0; pos < fs->size(); ++pos)
-                        if (mask & (uint64_t{1} << pos))
-                            rdatas.emplace_back(images + pos * fs->image_size + 10,
-                                                fs->image_size - 10);
-                    SetSignature s;
-                    s.members = mask;
-                    if (!sign(z.node_name(*owner), fs->rrtype, ttl, std::move(rdatas),
-                              keys.sign_records, s.offset, s.count))
-                        return false;
-                    out.push_back(s);
+        // Its own sets, then those of its fallback pool at its name (a fallback pool's own
+        // fallback, two hops away, is not signed).
+        const lb::Pool* fallback =
+            pool.fallback_pool >= 0 ? &z.pools[static_cast<size_t>(pool.fallback_pool)] : nullptr;
+        for (const lb::Pool* from : {&pool, fallback}) {
+            if (from == nullptr) continue;
+            PoolSignatures& ps = z.pool_signatures[pi];
+            const bool fb = from != &pool;
+            for (const lb::FamilySet* fs : {&from->v4, &from->v6}) {
+                const std::vector<uint64_t> sets =
+                    answer_sets(fs->size(), from->answers, kMaxPrecomputedSets);
+                for (int degraded = 0; degraded < 2; ++degraded) {
+                    if (degraded == 1 && fs->degraded_images.empty()) continue;
+                    const uint8_t* images = fs->image_base(degraded == 1);
+                    const uint32_t ttl = degraded == 1 ? from->ttl_degraded : from->ttl;
+                    const bool v6 = fs == &from->v6;
+                    std::vector<SetSignature>& out =
+                        fb ? (v6 ? ps.fallback_v6 : ps.fallback_v4)[degraded]
+                           : (v6 ? ps.v6 : ps.v4)[degraded];
+                    for (uint64_t mask : sets) {
+                        std::vector<std::span<const uint8_t>> rdatas;
+                        for (size_t pos = 0; pos < fs->size(); ++pos)
+                            if (mask & (uint64_t{1} << pos))
+                                rdatas.emplace_back(images + pos * fs->image_size + 10,
+                                                    fs->image_size - 10);
+                        SetSignature sig;
+                        sig.members = mask;
+                        if (!sign(z.node_name(*owner), fs->rrtype, ttl, std::move(rdatas),
+                                  keys.sign_records, sig.offset, sig.count))
+                            return false;
+                        out.push_back(sig);
+                    }
+                    std::sort(out.begin(), out.end(),
+                              [](const SetSignature& a, const SetSignature& b) {
+                                  return a.members < b.members;
+                              });
                 }
-                std::sort(out.begin(), out.end(), [](const SetSignature& a, const SetSignature& b) {
-                    return a.members < b.members;
-                });
             }
         }
     }

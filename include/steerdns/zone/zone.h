@@ -53,8 +53,14 @@ struct SetSignature {
 struct PoolSignatures {
     std::vector<SetSignature> v4[2];  // [degraded]
     std::vector<SetSignature> v6[2];
-    const std::vector<SetSignature>& family(uint16_t rrtype, bool degraded) const {
-        return rrtype == 28 ? v6[degraded ? 1 : 0] : v4[degraded ? 1 : 0];
+    // The answer sets of the pool's "fallback" pool, signed at this pool's owner (the name the
+    // fallback answers at); positions are the fallback pool's.
+    std::vector<SetSignature> fallback_v4[2];
+    std::vector<SetSignature> fallback_v6[2];
+    const std::vector<SetSignature>& family(uint16_t rrtype, bool degraded, bool fallback) const {
+        const int i = degraded ? 1 : 0;
+        if (fallback) return rrtype == 28 ? fallback_v6[i] : fallback_v4[i];
+        return rrtype == 28 ? v6[i] : v4[i];
     }
 };
 

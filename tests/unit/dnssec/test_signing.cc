@@ -6,8 +6,10 @@
 #include <vector>
 
 #include "helpers.h"
+#include "probed_zone.h"
 #include "steerdns/dns/name.h"
 #include "steerdns/dnssec/keygen.h"
+#include "steerdns/dnssec/ldns_ptr.h"
 #include "steerdns/zone/compile.h"
 #include "steerdns/zone/signing.h"
 
@@ -126,4 +128,59 @@ TEST_CASE("signed zones: key problems are errors at dnssec.keys") {
     const std::string e = errors_of(signed_zone(dir.file("none")));
     CHECK(e.rfind("z.json:4:", 0) == 0);  // the line of "keys"
     CHECK(e.find(": dnssec.keys: ") != std::string::npos);
+}
+
+namespace {
+
+// The records of `type` in the answer section of `a`, as a list ldns owns.
+dnssec::RrListPtr answer_records(const Answered& a, ldns_rr_type type) {
+    dnssec::RrListPtr out(ldns_rr_list_new());
+    const ldns_rr_list* answer = ldns_pkt_answer(a.pkt.get());
+    for (size_t i = 0; i < ldns_rr_list_rr_count(answer); ++i) {
+        const ldns_rr* rr = ldns_rr_list_rr(answer, i);
+        if (ldns_rr_get_type(rr) == type) ldns_rr_list_push_rr(out.get(), ldns_rr_clone(rr));
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("signed balanced answers: own sets, degraded, and the fallback pool's sets verify") {
+    TempDir dir;
+    const std::string keys = make_keys(dir, "lb.example.test");
+    ProbedZone z(R"({"zone": "lb.example.test.", "ttl": 300,
+        "soa": {"mname": "ns1", "rname": "h", "serial": 1}, "ns": ["ns1.example."],
+        "checks": {"web": {"type": "tcp", "port": 80}},
+        "dnssec": {"keys": ")" +
+                 keys + R"("},
+        "pools": {
+          "one": {"ttl": 30, "ttl_degraded": 5, "check": "web", "fallback": "two",
+            "members": [{"address": "192.0.2.1"}, {"address": "192.0.2.2"}]},
+          "two": {"ttl": 60, "answers": 1, "members": [{"address": "192.0.2.7"},
+                                                       {"address": "192.0.2.8"}]}}})");
+    QueryOptions with_do;
+    with_do.edns = true;
+    with_do.do_bit = true;
+    const Answered keyset =
+        ask(*z.snap, make_query("lb.example.test", LDNS_RR_TYPE_DNSKEY, with_do));
+    const dnssec::RrListPtr dnskeys = answer_records(keyset, LDNS_RR_TYPE_DNSKEY);
+    REQUIRE(ldns_rr_list_rr_count(dnskeys.get()) == 1);
+    auto verify = [&](const Answered& a) {
+        const dnssec::RrListPtr rrset = answer_records(a, LDNS_RR_TYPE_A);
+        const dnssec::RrListPtr sigs = answer_records(a, LDNS_RR_TYPE_RRSIG);
+        REQUIRE(ldns_rr_list_rr_count(rrset.get()) > 0);
+        REQUIRE(ldns_rr_list_rr_count(sigs.get()) == 1);
+        return ldns_verify(rrset.get(), sigs.get(), dnskeys.get(), nullptr);
+    };
+    const auto www = make_query("one.lb.example.test", LDNS_RR_TYPE_A, with_do);
+    for (int i = 0; i < 3; ++i) CHECK(verify(ask(*z.snap, www)) == LDNS_STATUS_OK);  // ttl 30
+    z.set("one", 0, health::State::down);
+    CHECK(verify(ask(*z.snap, www)) == LDNS_STATUS_OK);  // one member, ttl_degraded 5
+    z.set("one", 1, health::State::down);
+    // Every member down: pool "two" answers at one.lb.example.test with its own records.
+    const Answered fb = ask(*z.snap, www);
+    const dnssec::RrListPtr a = answer_records(fb, LDNS_RR_TYPE_A);
+    REQUIRE(ldns_rr_list_rr_count(a.get()) == 1);
+    CHECK(ldns_rr_ttl(ldns_rr_list_rr(a.get(), 0)) == 60);
+    CHECK(verify(fb) == LDNS_STATUS_OK);
 }
