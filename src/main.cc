@@ -1,4 +1,5 @@
-// steerdns command line: `serve` (the default), `check`, `simulate`, `status` and `why` (src/cli/).
+// steerdns command line: `serve` (the default), `check`, `simulate`, `status`, `why` and `keys`
+// (src/cli/).
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -10,6 +11,7 @@
 #include "steerdns/cli/check.h"
 #include "steerdns/cli/diff.h"
 #include "steerdns/cli/failback.h"
+#include "steerdns/cli/keys.h"
 #include "steerdns/cli/simulate.h"
 #include "steerdns/cli/status.h"
 #include "steerdns/cli/status_merge.h"
@@ -20,6 +22,7 @@
 #include "steerdns/server/rrl.h"
 #include "steerdns/server/server.h"
 #include "steerdns/server/zone_dir.h"
+#include "steerdns/util/clock.h"
 #include "steerdns/util/cpu_affinity.h"
 #include "steerdns/util/log.h"
 #include "steerdns/zone/compile.h"
@@ -425,6 +428,36 @@ int main(int argc, char** argv) {
         ->add_option("--control-token-file", failback_token_file,
                      "Token file, for a control endpoint on another host")
         ->type_name("PATH");
+    // `keys`: DNSSEC keys in BIND's format (README "DNSSEC"); src/cli/keys.cc.
+    CLI::App* keys = app.add_subcommand(
+        "keys", "DNSSEC keys: create a zone's keys, print the DS records its parent needs");
+    keys->require_subcommand(1);
+    dnssec::KeygenRequest keygen;
+    CLI::App* keys_create = keys->add_subcommand(
+        "create", "Write a new CSK (or a KSK and a ZSK) for ZONE in BIND's format into --dir");
+    keys_create->add_option("ZONE", keygen.zone, "The zone, e.g. lb.example.test")
+        ->type_name("ZONE")
+        ->required();
+    keys_create
+        ->add_option("--dir", keygen.dir,
+                     "Key directory (created 0700 when missing); the zone's \"dnssec\" \"keys\"")
+        ->type_name("DIR")
+        ->required();
+    keys_create
+        ->add_option("--algorithm", keygen.algorithm,
+                     "13 ECDSAP256SHA256 (default), 15 ED25519 or 8 RSASHA256")
+        ->type_name("N")
+        ->check(CLI::IsMember({13, 15, 8}).description(""));
+    keys_create->add_flag("--ksk-zsk", keygen.ksk_zsk,
+                          "A KSK (flags 257) and a ZSK (256) instead of one CSK");
+    std::string keys_ds_path;
+    CLI::App* keys_ds = keys->add_subcommand(
+        "ds", "Print the DS records (SHA-256) of a zone's key-signing keys, for its parent");
+    keys_ds
+        ->add_option("PATH", keys_ds_path,
+                     "A signed zone file (its \"dnssec\" \"keys\"), a key directory or a .key file")
+        ->type_name("PATH")
+        ->required();
 
     app.footer(
         "Signals: SIGHUP re-reads every zone file; SIGUSR1 reopens --query-log; SIGTERM or SIGINT "
@@ -443,6 +476,12 @@ int main(int argc, char** argv) {
     if (check->parsed() && !diff_paths.empty())
         return cli::run_diff(diff_paths[0], diff_paths[1], diff_json, std::cout, std::cerr);
     if (check->parsed()) return cli::run_check(check_paths, std::cout, std::cerr);
+    if (keys_create->parsed()) {
+        keygen.now = util::unix_ms_now() / 1000;
+        return cli::run_keys_create(keygen, std::cout, std::cerr);
+    }
+    if (keys_ds->parsed())
+        return cli::run_keys_ds(keys_ds_path, util::unix_ms_now() / 1000, std::cout, std::cerr);
     if (why->parsed()) return cli::run_why_command(why_request, std::cout, std::cerr);
     if (failback->parsed())
         return cli::run_failback(failback_control, failback_token_file, failback_member[0],

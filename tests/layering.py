@@ -2,7 +2,7 @@
 """Fails when a source file includes a header from a layer above its own.
 
 The layers, bottom to top (README "Architecture"; CMakeLists.txt links them the same way):
-    util <- dns <- health <- lb <- zone <- answer <- control <- server <- cli <- main.cc
+    util <- dns <- health <- lb <- dnssec <- zone <- answer <- control <- server <- cli <- main.cc
 A file in src/X/ or include/steerdns/X/ may include steerdns/Y/ only when Y is X or below.
 The CMake libraries make an upward call fail to link; this makes an upward include (which
 could compile against inline code alone) fail too, and names the line.
@@ -11,7 +11,7 @@ import pathlib
 import re
 import sys
 
-LAYERS = ["util", "dns", "health", "lb", "zone", "answer", "control", "server", "cli"]
+LAYERS = ["util", "dns", "health", "lb", "dnssec", "zone", "answer", "control", "server", "cli"]
 RANK = {name: i for i, name in enumerate(LAYERS)}
 INCLUDE = re.compile(r'^\s*#\s*include\s+"steerdns/([a-z_]+)/')
 

@@ -4,6 +4,7 @@
 #include <cassert>
 #include <cstring>
 
+#include "steerdns/dns/name.h"
 #include "steerdns/dns/query.h"
 #include "steerdns/dns/response.h"
 #include "steerdns/util/clock.h"
@@ -85,6 +86,119 @@ std::span<const uint8_t> cname_target(const zone::Zone& z, const zone::RRset& cn
     return {image + 10, dns::load_u16(image + 8)};
 }
 
+// ---- DNSSEC: precomputed RRSIGs and NSECs (zone/signing.h), copied like any record ---------
+
+constexpr uint16_t kTypeNsec = 47;
+constexpr uint16_t kTypeDs = 43;
+
+// `count` RRSIG images from z.signatures at `offset`, owner at `owner`.
+bool add_sigs(ResponseWriter& w, Section s, uint16_t owner, const zone::Zone& z, uint32_t offset,
+              uint16_t count) {
+    const uint8_t* p = z.signatures.data() + offset;
+    for (uint16_t i = 0; i < count; ++i) {
+        const size_t len = 10 + size_t{dns::load_u16(p + 8)};
+        if (!w.add_rr(s, owner, p, len)) return false;
+        p += len;
+    }
+    return true;
+}
+
+// Same with a named owner, compressed against the names in the message (the writer remembers
+// an owner it spelled out whole, not one it wrote as labels and a pointer).
+bool add_sigs_named(ResponseWriter& w, Section s, std::span<const uint8_t> owner,
+                    const zone::Zone& z, uint32_t offset, uint16_t count) {
+    const uint8_t* p = z.signatures.data() + offset;
+    for (uint16_t i = 0; i < count; ++i) {
+        const size_t len = 10 + size_t{dns::load_u16(p + 8)};
+        if (!w.add_rr_named(s, owner, p, len)) return false;
+        p += len;
+    }
+    return true;
+}
+
+// An RRset of node `n` and its RRSIGs in authority (NSEC, DS).
+bool add_signed_named(ResponseWriter& w, const zone::Zone& z, const zone::Node& n,
+                      const zone::RRset& rs) {
+    return add_rrset_named(w, Section::authority, z.node_name(n), z, rs) &&
+           add_sigs_named(w, Section::authority, z.node_name(n), z, rs.sig_offset, rs.sig_count);
+}
+
+// The node whose NSEC covers `name` (a lowercased wire name in the zone that owns no NSEC):
+// its canonical predecessor in the chain.
+const zone::Node* covering_nsec(const zone::Zone& z, std::span<const uint8_t> name) {
+    const auto it =
+        std::upper_bound(z.nsec_order.begin(), z.nsec_order.end(), name,
+                         [&z](std::span<const uint8_t> n, uint32_t node) {
+                             return dns::canonical_compare(n, z.node_name(z.nodes[node])) < 0;
+                         });
+    const uint32_t node = it == z.nsec_order.begin() ? z.nsec_order.back() : *(it - 1);
+    return &z.nodes[node];
+}
+
+// The NSEC that covers `name`, unless `skip` already is it. Returns the node written.
+const zone::Node* add_covering_nsec(ResponseWriter& w, const zone::Zone& z,
+                                    std::span<const uint8_t> name, const zone::Node* skip,
+                                    bool& ok) {
+    const zone::Node* n = covering_nsec(z, name);
+    if (n == skip) return n;
+    const zone::RRset* nsec = z.find_rrset(*n, kTypeNsec);
+    if (nsec != nullptr && !add_signed_named(w, z, *n, *nsec)) ok = false;
+    return n;
+}
+
+// NXDOMAIN's denial (RFC 4035 3.1.3.2): the NSEC covering the name and the one covering the
+// wildcard at its closest encloser `ce`.
+bool add_nxdomain_proof(ResponseWriter& w, const zone::Zone& z, std::span<const uint8_t> qname,
+                        const zone::Node& ce) {
+    bool ok = true;
+    const zone::Node* first = add_covering_nsec(w, z, qname, nullptr, ok);
+    const std::span<const uint8_t> ce_name = z.node_name(ce);
+    uint8_t wildcard[dns::kMaxNameLen];
+    if (ce_name.size() + 2 <= sizeof wildcard) {
+        wildcard[0] = 1;
+        wildcard[1] = '*';
+        std::memcpy(wildcard + 2, ce_name.data(), ce_name.size());
+        add_covering_nsec(w, z, {wildcard, ce_name.size() + 2}, first, ok);
+    }
+    return ok;
+}
+
+// NODATA's denial (RFC 4035 3.1.3.1): the name's own NSEC; an empty non-terminal has none,
+// and the NSEC covering it says it owns nothing.
+bool add_nodata_proof(ResponseWriter& w, const zone::Zone& z, std::span<const uint8_t> qname,
+                      const zone::Node& n) {
+    if (const zone::RRset* nsec = z.find_rrset(n, kTypeNsec))
+        return add_signed_named(w, z, n, *nsec);
+    bool ok = true;
+    add_covering_nsec(w, z, qname, nullptr, ok);
+    return ok;
+}
+
+// The RRSIGs of a balanced answer: those of its member set, whatever order it was written in.
+// Sets too many to sign at compile have none (README "DNSSEC": not signed yet).
+bool add_pool_sigs(ResponseWriter& w, uint16_t owner, const zone::Zone& z, size_t pool,
+                   uint16_t qtype, bool degraded, bool fallback, uint64_t members) {
+    if (pool >= z.pool_signatures.size()) return true;
+    const std::vector<zone::SetSignature>& sets =
+        z.pool_signatures[pool].family(qtype, degraded, fallback);
+    const auto it =
+        std::lower_bound(sets.begin(), sets.end(), members,
+                         [](const zone::SetSignature& s, uint64_t m) { return s.members < m; });
+    if (it == sets.end() || it->members != members) return true;
+    return add_sigs(w, Section::answer, owner, z, it->offset, it->count);
+}
+
+// An answer synthesized from a wildcard (RFC 4035 3.1.3.3): the NSEC proving that the query
+// name itself does not exist, in authority after the answer.
+// `skip`: the wildcard's own NSEC when a NODATA proof has written it already.
+void add_wildcard_proof(ResponseWriter& w, const zone::Zone& z, std::span<const uint8_t> qname,
+                        const Lookup& lk, bool dnssec, const zone::Node* skip = nullptr) {
+    if (!dnssec || lk.kind != Lookup::wildcard || w.truncated()) return;
+    bool ok = true;
+    add_covering_nsec(w, z, qname, skip, ok);
+    if (!ok) w.truncate();
+}
+
 // ---- Classify: what a name answers, decided before anything is written ---------------------
 
 // Knot's states (solve_name: HIT, MISS, DELEG, FOLLOW, NODATA) and two of ours.
@@ -117,7 +231,8 @@ Classified classify(const zone::Zone& z, const zone::Node& n, Lookup::Kind found
     }
     if (found == Lookup::nxdomain) return {Kind::nxdomain};
     if (qtype == type::ANY) return {n.empty() ? Kind::nodata : Kind::any};
-    if (qtype != type::CNAME) {
+    // In a signed zone the NSEC stands beside a CNAME (RFC 4035 2.3): asked for, it answers.
+    if (qtype != type::CNAME && !(z.dnssec && qtype == kTypeNsec)) {
         if (const zone::RRset* cname = z.find_rrset(n, type::CNAME)) return {Kind::follow, cname};
     }
     if (n.pool >= 0 && (qtype == type::A || qtype == type::AAAA)) return {Kind::pool};
@@ -131,20 +246,40 @@ Classified classify(const zone::Zone& z, const zone::Node& n, Lookup::Kind found
 // not fit (RFC 9471). Not authoritative, unless CNAMEs led here: then the answer section is
 // ours, and RFC 1034 4.3.2 (step 3a, then 3b) still owes the resolver the referral, as NSD
 // and Knot give.
-void write_referral(ResponseWriter& w, const zone::Zone& z, const zone::Node& cut,
-                    bool after_cname) {
+// With DO in a signed zone, the DS and its RRSIG, or the cut's NSEC proving there is none
+// (an insecure delegation, RFC 4035 3.1.4).
+void write_referral(ResponseWriter& w, const zone::Zone& z, const zone::Node& cut, bool after_cname,
+                    bool dnssec) {
     assert(cut.flags & zone::node_flag::delegation);
     const zone::RRset* ns = z.find_rrset(cut, type::NS);
     assert(ns != nullptr);  // a cut is where compile found NS records below the apex
     if (!after_cname) w.set_aa(false);
-    if (!add_rrset_named(w, Section::authority, z.node_name(cut), z, *ns) || !add_glue(w, z, *ns))
-        w.truncate();
+    if (!add_rrset_named(w, Section::authority, z.node_name(cut), z, *ns)) return w.truncate();
+    if (dnssec) {
+        const zone::RRset* proof = z.find_rrset(cut, kTypeDs);
+        if (proof == nullptr) proof = z.find_rrset(cut, kTypeNsec);
+        if (proof != nullptr && !add_signed_named(w, z, cut, *proof)) return w.truncate();
+    }
+    if (!add_glue(w, z, *ns)) w.truncate();
 }
 
 // NXDOMAIN and NODATA: the zone's SOA in authority. `soa` is z.soa_negative, or
 // z.soa_fallback (short TTL) for a pool whose members are all down.
-void write_negative(ResponseWriter& w, const zone::Zone& z, const std::vector<uint8_t>& soa) {
-    if (!w.add_rr_named(Section::authority, z.apex, soa.data(), soa.size())) w.truncate();
+// With DO in a signed zone, the SOA's RRSIGs (at the same lowered TTL) follow; false when
+// they do not fit, for the caller to truncate after adding its denial.
+bool write_negative(ResponseWriter& w, const zone::Zone& z, const std::vector<uint8_t>& soa,
+                    bool dnssec = false) {
+    if (!w.add_rr_named(Section::authority, z.apex, soa.data(), soa.size())) {
+        w.truncate();
+        return false;
+    }
+    if (!dnssec) return true;
+    const uint32_t offset =
+        &soa == &z.soa_fallback ? z.soa_fallback_sig_offset : z.soa_negative_sig_offset;
+    if (add_sigs(w, Section::authority, w.find_name(z.apex).offset, z, offset, z.soa_sig_count))
+        return true;
+    w.truncate();
+    return false;
 }
 
 // RFC 8482 4.2: answer ANY with one synthesized HINFO instead of everything we have.
@@ -157,8 +292,11 @@ void write_any_hinfo(ResponseWriter& w, uint16_t owner, uint32_t ttl) {
 }
 
 // A static RRset; an NS RRset (the apex's) brings its glue, left out when it does not fit.
-void write_rrset(ResponseWriter& w, const zone::Zone& z, uint16_t owner, const zone::RRset& rs) {
+void write_rrset(ResponseWriter& w, const zone::Zone& z, uint16_t owner, const zone::RRset& rs,
+                 bool dnssec) {
     if (!add_rrset(w, Section::answer, owner, z, rs)) return w.truncate();
+    if (dnssec && !add_sigs(w, Section::answer, owner, z, rs.sig_offset, rs.sig_count))
+        return w.truncate();
     if (rs.type == type::NS) add_glue(w, z, rs);
 }
 
@@ -184,7 +322,8 @@ void count_member(std::atomic<uint64_t>* counters, uint32_t member) {
 // the members it picks are written at `owner`, or the NODATA it decides. Returns the ECS scope the
 // choice depends on.
 uint8_t write_pool_answer(const Snapshot& snap, const NodeRef& at, uint16_t qtype, uint16_t owner,
-                          const lb::Client& client, AnswerContext& ctx, ResponseWriter& w) {
+                          const lb::Client& client, AnswerContext& ctx, ResponseWriter& w,
+                          bool dnssec) {
     const zone::Zone& z = *at.zone;
     const size_t index = static_cast<size_t>(at.node->pool);
     lb::Selection sel;
@@ -199,22 +338,38 @@ uint8_t write_pool_answer(const Snapshot& snap, const NodeRef& at, uint16_t qtyp
         ctx.last.tier = c.pool->members[fs.members[sel.position(0)]].priority;
     }
     std::atomic<uint64_t>* counters = count_pool_response(snap, ctx.worker, at, index, c);
-    if (c.kind == lb::Choice::nodata_short) {
-        write_negative(w, z, z.soa_fallback);
-    } else if (c.kind != lb::Choice::answer || sel.count == 0) {
-        write_negative(w, z, z.soa_negative);
+    if (c.kind != lb::Choice::answer || sel.count == 0) {
+        // The name's NSEC lists the pool's families: a family it lacks is a provable NODATA;
+        // a fallback "none" NODATA for a family it has is not (README "DNSSEC").
+        if (write_negative(w, z,
+                           c.kind == lb::Choice::nodata_short ? z.soa_fallback : z.soa_negative,
+                           dnssec) &&
+            dnssec && !add_nodata_proof(w, z, z.node_name(*at.node), *at.node))
+            w.truncate();
     } else {
         const lb::FamilySet& fs = c.pool->family(qtype);
         // The TTL lb::answer_ttl(c) says, rendered in at compile.
         const uint8_t* images = fs.image_base(c.degraded);
+        uint64_t members = 0;
         for (uint32_t i = 0; i < sel.count; ++i) {
             const size_t pos = sel.position(i);
             if (!w.add_rr(Section::answer, owner, images + pos * fs.image_size, fs.image_size)) {
                 w.truncate();
-                break;
+                return sel.ecs_scope;
             }
+            if (pos < 64) members |= uint64_t{1} << pos;
             count_member(counters, fs.members[pos]);
         }
+        // The sets of the pool's fallback pool were signed at this owner too; a fallback's
+        // fallback (two hops) was not: no RRSIG then.
+        const bool own = c.pool == &z.pools[index];
+        const int32_t fallback_pool = z.pools[index].fallback_pool;
+        const bool fallback =
+            !own && fallback_pool >= 0 && c.pool == &z.pools[static_cast<size_t>(fallback_pool)];
+        const bool degraded = c.degraded && !fs.degraded_images.empty();
+        if (dnssec && (own || fallback) &&
+            !add_pool_sigs(w, owner, z, index, qtype, degraded, fallback, members))
+            w.truncate();
     }
     return sel.ecs_scope;
 }
@@ -306,32 +461,46 @@ void answer_name(const Snapshot& snap, const dns::Query& q, Lookup lk, const lb:
     const zone::Zone* const zone = lk.found.zone;
     uint16_t owner = dns::kHeaderSize;  // the question's name, then each CNAME's target
     const zone::Node* visited[kMaxChain + 1];
+    std::span<const uint8_t> name = q.name();  // the question's, then each CNAME target's
     for (int hop = 0; hop <= kMaxChain; ++hop) {
         // A CNAME loop ends where it started: each record once in the answer (RFC 2181 5).
         for (int i = 0; i < hop; ++i)
             if (visited[i] == lk.found.node) return;
         visited[hop] = lk.found.node;
         const zone::Zone& z = *lk.found.zone;
+        const bool dnssec = q.edns.do_bit && z.dnssec;
         const Classified c = classify(z, *lk.found.node, lk.kind, q.qtype);
         switch (c.kind) {
             case Kind::referral:
-                return write_referral(w, z, *c.cut, hop > 0);
+                return write_referral(w, z, *c.cut, hop > 0, dnssec);
             case Kind::nxdomain:
                 w.set_rcode(Rcode::nxdomain);
-                return write_negative(w, z, z.soa_negative);
+                if (write_negative(w, z, z.soa_negative, dnssec) && dnssec &&
+                    !add_nxdomain_proof(w, z, name, *lk.found.node))
+                    w.truncate();
+                return;
             case Kind::nodata:
-                return write_negative(w, z, z.soa_negative);
+                if (write_negative(w, z, z.soa_negative, dnssec) && dnssec &&
+                    !add_nodata_proof(w, z, name, *lk.found.node))
+                    w.truncate();
+                return add_wildcard_proof(w, z, name, lk, dnssec, lk.found.node);
             case Kind::any:
                 return write_any_hinfo(w, owner, z.default_ttl);
             case Kind::hit:
-                return write_rrset(w, z, owner, *c.rrset);
+                write_rrset(w, z, owner, *c.rrset, dnssec);
+                return add_wildcard_proof(w, z, name, lk, dnssec);
             case Kind::pool:
-                ecs_scope = write_pool_answer(snap, lk.found, q.qtype, owner, client, ctx, w);
-                return;
+                ecs_scope =
+                    write_pool_answer(snap, lk.found, q.qtype, owner, client, ctx, w, dnssec);
+                return add_wildcard_proof(w, z, name, lk, dnssec);
             case Kind::follow:
                 if (!add_rrset(w, Section::answer, owner, z, *c.rrset)) return w.truncate();
+                if (dnssec && !add_sigs(w, Section::answer, owner, z, c.rrset->sig_offset,
+                                        c.rrset->sig_count))
+                    return w.truncate();
                 owner = w.last_rdata_name_offset();
-                lk = snap.find(cname_target(z, *c.rrset));
+                name = cname_target(z, *c.rrset);
+                lk = snap.find(name);
                 if (lk.kind == Lookup::refused || lk.found.zone != zone) return;  // out of zone
                 break;
         }

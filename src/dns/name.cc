@@ -1,5 +1,6 @@
 #include "steerdns/dns/name.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -12,6 +13,22 @@ void index_labels(std::span<const uint8_t> name, LabelIndex& index) {
         index.offset[index.count++] = static_cast<uint8_t>(pos);
         pos += 1 + name[pos];
     }
+}
+
+int canonical_compare(std::span<const uint8_t> a, std::span<const uint8_t> b) {
+    LabelIndex ia, ib;
+    index_labels(a, ia);
+    index_labels(b, ib);
+    int i = ia.count - 1, j = ib.count - 1;
+    for (; i >= 0 && j >= 0; --i, --j) {
+        const uint8_t* la = a.data() + ia.offset[i];
+        const uint8_t* lb = b.data() + ib.offset[j];
+        const int c = std::memcmp(la + 1, lb + 1, std::min(la[0], lb[0]));
+        if (c != 0) return c;
+        if (la[0] != lb[0]) return la[0] < lb[0] ? -1 : 1;
+    }
+    if (i < 0 && j < 0) return 0;
+    return i < 0 ? -1 : 1;
 }
 
 size_t label_count(std::span<const uint8_t> name) {

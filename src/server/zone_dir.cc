@@ -109,8 +109,12 @@ ReloadReport ZoneDir::refresh(Settle settle, bool force) {
         if (::stat(path.c_str(), &st) != 0) continue;  // vanished between readdir and stat
         Entry& e = files_[path];
         const int64_t mtime = mtime_ns(st);
+        // A signed zone is signed again before its signatures run out, and when a key's
+        // timing point passes (zone.h resign_at), from the same file.
+        const bool resign =
+            e.zone && e.zone->resign_at != 0 && util::unix_ms_now() / 1000 >= e.zone->resign_at;
         const bool file_changed =
-            force || e.size != st.st_size || e.mtime_ns != mtime || e.inode != st.st_ino;
+            force || resign || e.size != st.st_size || e.mtime_ns != mtime || e.inode != st.st_ino;
         if (file_changed && settle == Settle::yes && settling(mtime)) {
             report.unsettled = true;
         } else if (file_changed) {
@@ -180,6 +184,11 @@ bool ZoneDir::load(const std::string& path, Entry& e, ReloadReport& report) {
                         {"pools", std::to_string(r.zone->pools.size())},
                         {"members", std::to_string(r.zone->member_count())},
                         {"ms", took}});
+        if (r.zone->dnssec)
+            util::log_info("zone signed",
+                           {{"zone", apex},
+                            {"rrsig_bytes", std::to_string(r.zone->signatures.size())},
+                            {"resign_at", util::rfc3339(r.zone->resign_at * 1000)}});
         e.zone = std::move(r.zone);
         e.text = std::move(text);
         e.drained = std::move(drained);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -20,6 +21,7 @@
 #include "steerdns/zone/failover.h"
 #include "steerdns/zone/json_positions.h"
 #include "steerdns/zone/ldns_ptr.h"
+#include "steerdns/zone/signing.h"
 
 namespace steerdns::zone {
 namespace {
@@ -102,6 +104,7 @@ class Compiler {
         for (const Located& ns : spec_.ns)
             add_line("@ " + std::to_string(spec_.ttl) + " IN NS " + ns.text, ns.pos, true);
         for (const Located& r : spec_.records) add_line(r.text, r.pos, false);
+        add_dnssec();
         add_geo();
         add_pools();
         // Every region has its id now: pools and rules named them all.
@@ -114,6 +117,7 @@ class Compiler {
         group();
         check_consistency();
         if (has_errors(diags_)) return finish();
+        add_nsec_chain();
         build();
         return finish();
     }
@@ -231,6 +235,90 @@ class Compiler {
         serial_ = s.serial;
         negative_ttl_ = std::min(spec_.ttl, s.minimum);
         keep(std::move(rr), s.pos);
+    }
+
+    // "dnssec": the keys, checked now so that a bad key is a located error and the previous
+    // version keeps serving; the apex records they publish (DNSKEY, and CDS and CDNSKEY of the
+    // key-signing keys for parents that scan for them, RFC 7344 and 8078).
+    void add_dnssec() {
+        if (!spec_.dnssec) return;
+        const DnssecSpec& d = *spec_.dnssec;
+        for (const Record& r : records_) {
+            if (r.type == LDNS_RR_TYPE_DNSKEY || r.type == LDNS_RR_TYPE_RRSIG ||
+                r.type == LDNS_RR_TYPE_NSEC || r.type == LDNS_RR_TYPE_NSEC3 ||
+                r.type == LDNS_RR_TYPE_NSEC3PARAM || r.type == LDNS_RR_TYPE_CDS ||
+                r.type == LDNS_RR_TYPE_CDNSKEY)
+                error(r.pos, dns::rr_type_text(r.type) +
+                                 " records of a signed zone are made from its \"dnssec\" keys, "
+                                 "not written in \"records\"");
+        }
+        std::string zone = spec_.origin.text;
+        for (char& c : zone) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        keys_ = std::make_unique<ZoneKeys>();
+        std::string problem;
+        if (!read_zone_keys(database_path(d.keys.text), zone, sign_time_, *keys_, problem)) {
+            error(d.keys.pos, problem);
+            keys_.reset();
+            return;
+        }
+        for (const dnssec::Key* k : keys_->published) {
+            RrPtr dnskey(ldns_rr_clone(k->dnskey.get()));
+            ldns_rr_set_owner(dnskey.get(), ldns_rdf_clone(origin_.get()));
+            ldns_rr_set_ttl(dnskey.get(), spec_.ttl);
+            if (k->sep()) {
+                RrPtr cds(ldns_key_rr2ds(dnskey.get(), LDNS_SHA256));
+                RrPtr cdnskey(ldns_rr_clone(dnskey.get()));
+                if (cds && cdnskey) {
+                    ldns_rr_set_type(cds.get(), LDNS_RR_TYPE_CDS);
+                    ldns_rr_set_type(cdnskey.get(), LDNS_RR_TYPE_CDNSKEY);
+                    keep(std::move(cds), d.pos);
+                    keep(std::move(cdnskey), d.pos);
+                }
+            }
+            keep(std::move(dnskey), d.pos);
+        }
+    }
+
+    // The NSEC chain over every authoritative name that owns data (RFC 4035 2.3): empty
+    // non-terminals and glue have none. A balanced name's bitmap has the families of its pool.
+    void add_nsec_chain() {
+        if (!keys_) return;
+        std::vector<const Wire*> chain;
+        for (const auto& [name, nb] : nodes_) {
+            if (nb.flags & node_flag::occluded) continue;
+            if (!nb.records.empty() || nb.pool >= 0) chain.push_back(&name);
+        }
+        std::sort(chain.begin(), chain.end(), [](const Wire* a, const Wire* b) {
+            return dns::canonical_compare(as_span(*a), as_span(*b)) < 0;
+        });
+        for (size_t i = 0; i < chain.size(); ++i) {
+            NodeBuild& nb = nodes_.at(*chain[i]);
+            const bool cut = (nb.flags & node_flag::delegation) != 0;
+            std::vector<uint16_t> types = {LDNS_RR_TYPE_NSEC, LDNS_RR_TYPE_RRSIG};
+            for (size_t r : nb.records) {
+                const uint16_t t = records_[r].type;
+                // At a cut the NS and DS are ours to list; addresses there are glue.
+                if (!cut || t == LDNS_RR_TYPE_NS || t == LDNS_RR_TYPE_DS) types.push_back(t);
+            }
+            if (nb.pool >= 0) {
+                for (const lb::Member& m : pools_[nb.pool].members) {
+                    if (m.enabled) types.push_back(m.family == 4 ? dns::type::A : dns::type::AAAA);
+                }
+            }
+            if (cut) {
+                types.erase(std::remove(types.begin(), types.end(), LDNS_RR_TYPE_RRSIG),
+                            types.end());
+                types.push_back(LDNS_RR_TYPE_RRSIG);  // the NSEC's own (and the DS's)
+            }
+            Record rec;
+            rec.owner = *chain[i];
+            rec.type = LDNS_RR_TYPE_NSEC;
+            rec.ttl = negative_ttl_;  // RFC 4035 2.3: the SOA minimum, as the negative TTL
+            rec.rdata = nsec_rdata(as_span(*chain[(i + 1) % chain.size()]), types);
+            rec.pos = spec_.dnssec->pos;
+            nb.records.push_back(records_.size());
+            records_.push_back(std::move(rec));
+        }
     }
 
     void add_line(const std::string& line, const SourcePos& pos, bool from_ns_list) {
@@ -1079,6 +1167,13 @@ class Compiler {
                 pool.regions = lb::RegionPreferences::build(region_count, pool_region_lists_[i]);
         }
         z->pools = std::move(pools_);
+        if (keys_) {
+            std::string problem;
+            if (!sign_zone(*z, *keys_, spec_.dnssec->signature_validity, sign_time_, problem)) {
+                error(spec_.dnssec->keys.pos, "dnssec: cannot sign: " + problem);
+                return;
+            }
+        }
         zone_ = std::move(z);
     }
 
@@ -1135,6 +1230,8 @@ class Compiler {
     std::map<Wire, NodeBuild> nodes_;
     std::shared_ptr<Zone> zone_;
     Diagnostics diags_;
+    std::unique_ptr<ZoneKeys> keys_;  // "dnssec": null for an unsigned zone
+    int64_t sign_time_ = static_cast<int64_t>(std::time(nullptr));
 };
 
 }  // namespace

@@ -33,9 +33,14 @@ constexpr size_t kMaxNameLength = 255;  // presentation format, with room for es
 
 // In documentation order, which is also the order of "expected one of" lists.
 // "$schema" lets editors find zones/schema/zone.schema.json; the loader ignores its value.
-constexpr std::array<std::string_view, 11> kZoneKeys{
-    "zone",  "ttl",    "soa",    "ns", "records", "checks", "geo", "failover_budget",
-    "pools", "notify", "$schema"};
+constexpr std::array<std::string_view, 12> kZoneKeys{
+    "zone",  "ttl",    "soa",    "ns",     "records", "checks", "geo", "failover_budget",
+    "pools", "notify", "dnssec", "$schema"};
+constexpr std::array<std::string_view, 2> kDnssecKeys{"keys", "signature_validity"};
+// An RRSIG valid for less than a day leaves no room to re-sign; RFC 4034 serial arithmetic
+// caps the period well above a year.
+constexpr int64_t kMinValidity = 86400;
+constexpr int64_t kMaxValidity = 31536000;
 constexpr std::array<std::string_view, 7> kSoaKeys{"mname", "rname",  "serial", "refresh",
                                                    "retry", "expire", "minimum"};
 constexpr std::array<std::string_view, 11> kPoolKeys{
@@ -224,6 +229,8 @@ class ZoneLoader : private JsonReader {
                 load_pools(v, spec.pools);
             } else if (m.key == "notify") {
                 if (load_command(v, spec.notify)) check_placeholders(v);
+            } else if (m.key == "dnssec") {
+                load_dnssec(v, spec.dnssec);
             } else if (m.key == "$schema" && !v.dom.is_string()) {
                 error(value_pos(v), expected("a string", v.dom));
             }
@@ -240,6 +247,27 @@ class ZoneLoader : private JsonReader {
         }
         if (!name->text.ends_with('.')) name->text += '.';
         origin = std::move(*name);
+    }
+
+    void load_dnssec(const JsonValue& v, std::optional<DnssecSpec>& out) {
+        DnssecSpec d;
+        d.pos = value_pos(v);
+        if (!expect_object(v)) return;
+        for (const JsonMember& m : members(v, kDnssecKeys)) {
+            const JsonValue& f = m.value;
+            if (m.key == "keys") {
+                std::optional<Located> keys = string_value(f);
+                if (keys && keys->text.empty()) {
+                    error(keys->pos, "expected a key directory, not \"\"");
+                } else if (keys) {
+                    d.keys = std::move(*keys);
+                }
+            } else if (m.key == "signature_validity") {
+                set_if(integer_value(f, m.key, kMinValidity, kMaxValidity), d.signature_validity);
+            }
+        }
+        require(v, {"keys"});
+        out = std::move(d);
     }
 
     std::optional<BudgetSpec> budget_value(const JsonValue& v) {

@@ -14,6 +14,7 @@
 #include "helpers.h"
 #include "probed_zone.h"
 #include "steerdns/dns/nsid.h"
+#include "steerdns/dnssec/keygen.h"
 #include "steerdns/server/query_log.h"
 
 namespace {
@@ -321,6 +322,64 @@ TEST_CASE("query path with members pending or awaiting failback: no allocation")
     for (int round = 0; round < 3; ++round)
         for (const auto& q : queries)
             answered += answer_query(z.snap.get(), q, client, Transport::udp, ctx, out) > 0 ? 1 : 0;
+    const uint64_t allocations = g_allocations.load() - before;
+    CHECK(answered == 3 * queries.size());
+    CHECK(allocations == 0);
+}
+
+TEST_CASE("signed answers with DO=1: RRSIGs and NSECs copied, nothing allocated") {
+    // Keys made as `steerdns keys create` makes them; every kind of signed answer: balanced
+    // (precomputed sets, in any rotation order), static, CNAME, NXDOMAIN with its two NSECs,
+    // NODATA, an empty non-terminal, a referral without DS, DNSKEY.
+    TempDir dir;
+    dnssec::KeygenRequest keygen;
+    keygen.zone = "lb.example.test";
+    keygen.dir = dir.file("keys");
+    keygen.now = 1796558400;
+    std::vector<std::string> written;
+    std::string error;
+    REQUIRE_MESSAGE(dnssec::create_keys(keygen, written, error), error);
+    const Snapshot snap({compile_json(R"({"zone": "lb.example.test.",
+        "soa": {"mname": "ns1", "rname": "h", "serial": 1}, "ns": ["ns1"],
+        "records": ["ns1 A 192.0.2.53", "static TXT \"x\"", "via CNAME rr", "a.ent A 192.0.2.9",
+                    "sub NS ns.sub", "ns.sub A 192.0.2.8"],
+        "dnssec": {"keys": ")" + keygen.dir +
+                                      R"("},
+        "pools": {
+          "rr": {"answers": 2, "members": [{"address": "192.0.2.1"}, {"address": "192.0.2.2"},
+                                           {"address": "192.0.2.3"}, {"address": "2001:db8::1"}]},
+          "w": {"policy": "weighted", "answers": 1, "members": [
+            {"address": "192.0.2.1", "weight": 3}, {"address": "192.0.2.2"}]}}})")});
+    QueryOptions with_do;
+    with_do.edns = true;
+    with_do.do_bit = true;
+    std::vector<std::vector<uint8_t>> queries;
+    for (const auto& [name, type] :
+         std::vector<std::pair<std::string, uint16_t>>{{"rr", LDNS_RR_TYPE_A},
+                                                       {"rr", LDNS_RR_TYPE_AAAA},
+                                                       {"w", LDNS_RR_TYPE_A},
+                                                       {"static", LDNS_RR_TYPE_TXT},
+                                                       {"via", LDNS_RR_TYPE_A},
+                                                       {"nx", LDNS_RR_TYPE_A},
+                                                       {"x.y.static", LDNS_RR_TYPE_A},
+                                                       {"static", LDNS_RR_TYPE_MX},
+                                                       {"ent", LDNS_RR_TYPE_A},
+                                                       {"host.sub", LDNS_RR_TYPE_A},
+                                                       {"", LDNS_RR_TYPE_DNSKEY},
+                                                       {"", LDNS_RR_TYPE_SOA}})
+        queries.push_back(
+            make_query((name.empty() ? "" : name + ".") + "lb.example.test", type, with_do));
+    // One answer read back: the RRSIG is there.
+    const Answered first = ask(snap, queries[0]);
+    REQUIRE(ldns_pkt_ancount(first.pkt.get()) == 3);
+    const lb::Client client = client_at("192.0.2.9");
+    AnswerContext ctx;
+    std::vector<uint8_t> out(65535);
+    size_t answered = 0;
+    const uint64_t before = g_allocations.load();
+    for (int round = 0; round < 3; ++round)
+        for (const auto& q : queries)
+            answered += answer_query(&snap, q, client, Transport::udp, ctx, out) > 0 ? 1 : 0;
     const uint64_t allocations = g_allocations.load() - before;
     CHECK(answered == 3 * queries.size());
     CHECK(allocations == 0);

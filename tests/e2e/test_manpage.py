@@ -79,6 +79,12 @@ with h.Test("man page") as t:
         t.eq(f"steerdns {sub} --help exits 0", code, 0)
         for o in LONG_OPTION.findall(text):
             options.setdefault(o, f"steerdns {sub} --help")
+        # Subcommands of a subcommand (`keys create`, `keys ds`): their options too.
+        for subsub in subcommands(text):
+            code, subtext = help_text(t.binary, sub, subsub)
+            t.eq(f"steerdns {sub} {subsub} --help exits 0", code, 0)
+            for o in LONG_OPTION.findall(subtext):
+                options.setdefault(o, f"steerdns {sub} {subsub} --help")
         t.check(f"the man page has an entry for the {sub} subcommand",
                 re.search(rf"^\.TP\n\.BI? {sub}\b", MAN.read_text(), re.M) is not None)
     t.check("--help has long options to compare", len(options) >= 10, detail=sorted(options))

@@ -60,6 +60,11 @@ def main() -> None:
         b = copy.deepcopy(base); b["notify"] = "/bin/n {zone}"; bad["notify as a string"] = b
         b = copy.deepcopy(base); b["notify"] = ["", "{zone}"]; bad["notify empty program"] = b
         b = copy.deepcopy(base); b["notfy"] = ["/bin/n"]; bad["notify misspelt"] = b
+        b = copy.deepcopy(base); b["dnssec"] = {}; bad["dnssec without keys"] = b
+        b = copy.deepcopy(base); b["dnssec"] = {"keys": ""}; bad["dnssec keys empty"] = b
+        b = copy.deepcopy(base); b["dnssec"] = {"keys": "k", "signature_validity": 60}; bad["dnssec validity too short"] = b
+        b = copy.deepcopy(base); b["dnssec"] = {"keys": "k", "signature_valdity": 86400}; bad["dnssec key misspelt"] = b
+        b = copy.deepcopy(base); b["dnssec"] = "keys/lb"; bad["dnssec as a string"] = b
         checked = copy.deepcopy(base)
         checked["checks"] = {"web": {"type": "tcp", "port": 80, "damping": {"half_life": 30}}}
         checked["pools"]["www"]["check"] = "web"

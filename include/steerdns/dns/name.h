@@ -28,6 +28,11 @@ size_t label_count(std::span<const uint8_t> name);
 // True when `name` equals `parent` or lies below it (both lowercased wire names).
 bool is_subdomain(std::span<const uint8_t> name, std::span<const uint8_t> parent);
 
+// RFC 4034 6.1 canonical order of two lowercased wire names: label by label from the root,
+// each label compared as unsigned bytes, a shorter label (and a name with fewer labels) first.
+// <0, 0, >0 like memcmp. No allocation: the NSEC chain is searched with it per query.
+int canonical_compare(std::span<const uint8_t> a, std::span<const uint8_t> b);
+
 // Hash of a lowercased wire name; stable within one process only.
 uint64_t hash_name(const uint8_t* name, size_t len);
 

@@ -1,31 +1,13 @@
-// Owning handles for ldns objects, so no ldns_*_free call is ever written by hand.
+// zone/'s names for the ldns handles, which are defined one layer down in dnssec/.
 #pragma once
 
-// ldns/common.h defines bool, true and false as macros (true as the int 1) unless
-// <stdbool.h> came first, which breaks std::optional's operator<=> and friends in C++.
-#include <ldns/ldns.h>
-#include <stdbool.h>  // NOLINT(modernize-deprecated-headers): must precede ldns
-
-#include <memory>
+#include "steerdns/dnssec/ldns_ptr.h"
 
 namespace steerdns::zone {
 
-struct LdnsRrFree {
-    void operator()(ldns_rr* p) const { ldns_rr_free(p); }
-};
-struct LdnsRdfFree {
-    void operator()(ldns_rdf* p) const { ldns_rdf_deep_free(p); }
-};
-struct LdnsBufferFree {
-    void operator()(ldns_buffer* p) const { ldns_buffer_free(p); }
-};
-struct LdnsPktFree {
-    void operator()(ldns_pkt* p) const { ldns_pkt_free(p); }
-};
-
-using RrPtr = std::unique_ptr<ldns_rr, LdnsRrFree>;
-using RdfPtr = std::unique_ptr<ldns_rdf, LdnsRdfFree>;
-using BufferPtr = std::unique_ptr<ldns_buffer, LdnsBufferFree>;
-using PktPtr = std::unique_ptr<ldns_pkt, LdnsPktFree>;
+using dnssec::BufferPtr;
+using dnssec::PktPtr;
+using dnssec::RdfPtr;
+using dnssec::RrPtr;
 
 }  // namespace steerdns::zone

@@ -34,6 +34,34 @@ struct RRset {
     bool rdata_is_name = false;
     uint32_t additional_begin = 0;  // into Zone::additionals: glue for NS rrsets
     uint32_t additional_count = 0;
+    // Its RRSIGs in a signed zone, laid out like the records in Zone::signatures.
+    uint32_t sig_offset = 0;
+    uint16_t sig_count = 0;
+};
+
+// The RRSIGs of one possible answer of a balanced name: the records of the members whose
+// positions in the family's images are the bits of `members`, whatever their order.
+struct SetSignature {
+    uint64_t members = 0;
+    uint32_t offset = 0;  // into Zone::signatures
+    uint16_t count = 0;
+};
+
+// A pool's signed answer sets per family, sorted by `members`, for the normal TTL and (when
+// the pool has one) the degraded TTL: the RRSIG covers the TTL too. Empty when the pool has
+// too many possible answers to sign them all when the zone compiles.
+struct PoolSignatures {
+    std::vector<SetSignature> v4[2];  // [degraded]
+    std::vector<SetSignature> v6[2];
+    // The answer sets of the pool's "fallback" pool, signed at this pool's owner (the name the
+    // fallback answers at); positions are the fallback pool's.
+    std::vector<SetSignature> fallback_v4[2];
+    std::vector<SetSignature> fallback_v6[2];
+    const std::vector<SetSignature>& family(uint16_t rrtype, bool degraded, bool fallback) const {
+        const int i = degraded ? 1 : 0;
+        if (fallback) return rrtype == 28 ? fallback_v6[i] : fallback_v4[i];
+        return rrtype == 28 ? v6[i] : v4[i];
+    }
 };
 
 // Glue to add after the NS record `rr_index` of an RRset: the static A/AAAA rrsets of the
@@ -89,6 +117,22 @@ struct Zone {
     std::shared_ptr<const lb::GeoConfig> geo;
     // "notify": run by the control thread on each member state change (control/notify.h).
     std::vector<std::string> notify;
+
+    // DNSSEC ("dnssec" in the file): every RRSIG and NSEC made when the zone compiled.
+    bool dnssec = false;
+    std::vector<uint8_t> signatures;  // RRSIG images, TYPE CLASS TTL RDLENGTH RDATA
+    // The SOA's RRSIGs with the TTL of soa_negative and soa_fallback.
+    uint32_t soa_negative_sig_offset = 0;
+    uint32_t soa_fallback_sig_offset = 0;
+    uint16_t soa_sig_count = 0;
+    // The nodes that own an NSEC, in canonical order (RFC 4034 6.1): the chain denial
+    // answers search for the NSEC covering a name.
+    std::vector<uint32_t> nsec_order;
+    std::vector<PoolSignatures> pool_signatures;  // parallel to pools; empty when unsigned
+    // When to compile the file again (Unix seconds; 0: never): when a quarter of the
+    // signatures' validity is left, or earlier at a key's next Publish, Activate, Inactive or
+    // Delete time. The zone directory's periodic scan does it (server/zone_dir.cc).
+    int64_t resign_at = 0;
 
     std::span<const uint8_t> node_name(const Node& n) const {
         return {names.data() + n.name_offset, n.name_len};

@@ -123,6 +123,13 @@ struct CheckSpec {
     SourcePos pos;  // of the check object
 };
 
+// "dnssec": sign the zone (README "DNSSEC"). The keys are read and checked by compile.
+struct DnssecSpec {
+    Located keys;  // a directory of BIND-format keys, relative to the zone file
+    uint32_t signature_validity = 1209600;  // seconds an RRSIG is valid from now (14 days)
+    SourcePos pos;                          // of the "dnssec" object
+};
+
 struct ZoneSpec {
     std::string file;  // as given to the loader, used in every Diagnostic
     Located origin;    // "zone": absolute, trailing "." added if missing
@@ -137,6 +144,7 @@ struct ZoneSpec {
     // "notify": the program run on each member state change (argv, placeholders as written;
     // control/notify.h substitutes them). Empty: none.
     std::vector<std::string> notify;
+    std::optional<DnssecSpec> dnssec;  // absent: the zone is unsigned, as before
     // SHA-256 of the file's text (file_hash.h), carried into the compiled Zone.
     std::string text_sha256;
 };

@@ -382,12 +382,12 @@ TEST_CASE("zone file: unknown key without a close match") {
     CHECK(
         problems(zone_with_top(R"(  "probes": {})")) ==
         Lines{
-            R"(z.json:2:3: probes: unknown key "probes" (expected one of: zone, ttl, soa, ns, records, checks, geo, failover_budget, pools, notify, $schema))"});
+            R"(z.json:2:3: probes: unknown key "probes" (expected one of: zone, ttl, soa, ns, records, checks, geo, failover_budget, pools, notify, dnssec, $schema))"});
     // One edit is too many for a key of three letters or fewer.
     CHECK(
         problems(zone_with_top(R"(  "t": 5)")) ==
         Lines{
-            R"(z.json:2:3: t: unknown key "t" (expected one of: zone, ttl, soa, ns, records, checks, geo, failover_budget, pools, notify, $schema))"});
+            R"(z.json:2:3: t: unknown key "t" (expected one of: zone, ttl, soa, ns, records, checks, geo, failover_budget, pools, notify, dnssec, $schema))"});
     CHECK(
         problems(
             zone_with_pool(R"(    "www": {"geo": {}, "members": [{"address": "192.0.2.1"}]})")) ==
