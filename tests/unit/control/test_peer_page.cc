@@ -58,6 +58,7 @@ struct StatusOnly : control::Backend {
     }
     void drain(const control::DrainKey&, bool, control::Reply) override {}
     void reload(control::Reply) override {}
+    void failback(const control::DrainKey&, control::Reply) override {}
 };
 
 control::HttpResponse get(control::Routes& routes, const std::string& path) {
