@@ -263,6 +263,8 @@ class Compiler {
         }
         for (const dnssec::Key* k : keys_->published) {
             RrPtr dnskey(ldns_rr_clone(k->dnskey.get()));
+            // ldns_rr_set_owner does not free the owner it replaces: the RdfPtr does.
+            const RdfPtr key_file_owner(ldns_rr_owner(dnskey.get()));
             ldns_rr_set_owner(dnskey.get(), ldns_rdf_clone(origin_.get()));
             ldns_rr_set_ttl(dnskey.get(), spec_.ttl);
             if (k->sep()) {

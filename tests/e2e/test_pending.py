@@ -96,8 +96,11 @@ with h.Test("pending members") as t:
         silent.bind((other, port))
         silent.listen(16)
         srv.write_zones([zone(port, [live, dead, late, other], 4)])
-        t.check("the last edit is loaded", wait_until(
-            lambda: srv.stderr().count("zone reloaded") >= 3, 10.0) is not None)
+        # "zone reloaded" is logged before the new snapshot is published; the new member's
+        # "member pending" line comes after it.
+        t.check("the last edit is loaded and its member pending", wait_until(
+            lambda: f'msg="member pending" zone=lb.example.test. pool=www address={other}'
+            in srv.stderr(), 10.0) is not None, detail=srv.stderr())
         t.eq("with every tested member down, the pending one is answered (not the fallback)",
              answer(srv), [other])
         silent.close()
