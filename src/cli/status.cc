@@ -58,13 +58,14 @@ std::string format_status_table(const nlohmann::json& doc, bool color) {
                                                    "SINCE", "CHECK", "LATENCY", "REASON"};
     std::vector<std::vector<std::string>> rows;
     const std::string now = str(doc, "now");
-    size_t up = 0, down = 0, drained = 0, standby = 0;
+    size_t up = 0, down = 0, drained = 0, standby = 0, pending = 0;
     for (const auto& z : doc.value("zones", nlohmann::json::array())) {
         for (const auto& p : z.value("pools", nlohmann::json::array())) {
             for (const auto& m : p.value("members", nlohmann::json::array())) {
                 std::string state = str(m, "state");
                 up += state == "up";
-                down += state == "down" || state == "suppressed" || state == "pending";
+                down += state == "down" || state == "suppressed";
+                pending += state == "pending";  // not tested yet: neither up nor down
                 standby += state == "standby";  // up, held out by failback: its own count
                 drained += state == "drained" || state == "draining";  // out of answers
                 std::string by = str(m, "drained_by");
@@ -139,6 +140,7 @@ std::string format_status_table(const nlohmann::json& doc, bool color) {
     for (const auto& r : rows) line(r, false);
     out += std::to_string(rows.size()) + (rows.size() == 1 ? " member: " : " members: ") +
            std::to_string(up) + " up, " + std::to_string(down) + " down, " +
+           (pending > 0 ? std::to_string(pending) + " pending, " : std::string()) +
            (standby > 0 ? std::to_string(standby) + " awaiting failback, " : std::string()) +
            std::to_string(drained) + " drained\n";
     for (const auto& z : doc.value("zones", nlohmann::json::array())) {

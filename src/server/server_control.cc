@@ -353,15 +353,18 @@ void Server::drain(const zone::DrainKey& key, bool drain, control::Reply reply) 
             body["errors"] = std::move(errors);
             return reply(json_response(409, body));
         }
-        body["state"] =
-            !now.member ? nlohmann::ordered_json(nullptr)
-            : !now.member->enabled
-                ? nlohmann::ordered_json("drained")
-                : nlohmann::ordered_json(slot_.get()->health() &&
-                                                 slot_.get()->health()->state(
-                                                     now.member->probe_slot) == health::State::down
-                                             ? "down"
-                                             : "up");
+        // The member's health by the name /status gives it (pending and standby are not
+        // "up": they are answered only when nothing else is); unknown is reported as up, as
+        // the query path treats it.
+        const health::HealthTable* table = slot_.get()->health();
+        const health::State health_state =
+            now.member && table ? table->state(now.member->probe_slot) : health::State::up;
+        body["state"] = !now.member ? nlohmann::ordered_json(nullptr)
+                        : !now.member->enabled
+                            ? nlohmann::ordered_json("drained")
+                            : nlohmann::ordered_json(health_state == health::State::unknown
+                                                         ? "up"
+                                                         : health::state_name(health_state));
         if (!drain && now.member && !now.member->enabled)
             body["note"] = "its zone file says \"enabled\": false: it stays out of answers";
         if (changed) {

@@ -157,6 +157,11 @@ with h.Test("failback") as t:
         t.check("steerdns status shows it awaiting failback",
                 re.search(r"www\s+127\.0\.0\.91\s+standby \(awaiting failback, manual\)",
                           out.stdout) is not None, detail=out.stdout + out.stderr)
+        # A drain request's reply names the member's state as /status does (not "up").
+        status, body = request(srv, "POST", "/undrain",
+                               {"zone": LB, "pool": "www", "address": PRIMARY})
+        t.eq("POST /undrain of it (not drained): its state in the reply is standby",
+             (status, json.loads(body).get("state") if status == 200 else body), (200, "standby"))
         why = cli(srv, "why", f"www.{LB}")
         t.check("_why: awaiting failback, not down, in the pool and member lines",
                 "(degraded: 1 of 2 awaiting failback)" in why.stdout and

@@ -643,6 +643,14 @@ TEST_CASE("status table: what `steerdns status` prints") {
     CHECK(colored.find("\033[33mdraining (api, 10s left)\033[0m") != std::string::npos);
 }
 
+TEST_CASE("status table: a pending member is counted apart, neither up nor down") {
+    StatusFixture f;
+    nlohmann::json doc = nlohmann::json::parse(control::status_json(f.model()).dump());
+    doc["zones"][0]["pools"][0]["members"][0]["state"] = "pending";  // was down
+    const std::string plain = cli::format_status_table(doc, false);
+    CHECK(plain.find("5 members: 2 up, 0 down, 1 pending, 2 drained") != std::string::npos);
+}
+
 TEST_CASE("status: a suppressed member (flap damping) is state suppressed, counted down") {
     StatusFixture f;
     health::ProbeStatus& st = f.probes[f.zone->pools[0].members[0].probe_slot];
