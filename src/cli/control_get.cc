@@ -19,9 +19,9 @@ size_t on_data(char* data, size_t size, size_t n, void* userp) {
 
 }  // namespace
 
-int control_get(const std::string& command, const std::string& control,
-                const std::string& token_file, const std::string& target, nlohmann::json& doc,
-                std::ostream& err) {
+int control_request(const std::string& command, const std::string& control,
+                    const std::string& token_file, const std::string& target,
+                    const std::string* post_json, nlohmann::json& doc, std::ostream& err) {
     const std::string who = "steerdns " + command + ": ";
     util::ListenAddr at;
     std::string error;
@@ -44,11 +44,16 @@ int control_get(const std::string& command, const std::string& control,
     std::string body;
     char errbuf[CURL_ERROR_SIZE] = {};
     util::CurlSlistPtr headers;
+    if (post_json) {
+        headers.reset(curl_slist_append(nullptr, "Content-Type: application/json"));
+        curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDS, post_json->c_str());
+        curl_easy_setopt(curl.get(), CURLOPT_POSTFIELDSIZE, static_cast<long>(post_json->size()));
+    }
     if (!token.empty()) {
         const std::string h = "Authorization: Bearer " + token;
-        headers.reset(curl_slist_append(nullptr, h.c_str()));
-        curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
+        headers.reset(curl_slist_append(headers.release(), h.c_str()));
     }
+    if (headers) curl_easy_setopt(curl.get(), CURLOPT_HTTPHEADER, headers.get());
     curl_easy_setopt(curl.get(), CURLOPT_URL, url.c_str());
     curl_easy_setopt(curl.get(), CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(curl.get(), CURLOPT_WRITEDATA, &body);
@@ -78,6 +83,12 @@ int control_get(const std::string& command, const std::string& control,
         return 1;
     }
     return 0;
+}
+
+int control_get(const std::string& command, const std::string& control,
+                const std::string& token_file, const std::string& target, nlohmann::json& doc,
+                std::ostream& err) {
+    return control_request(command, control, token_file, target, nullptr, doc, err);
 }
 
 }  // namespace steerdns::cli

@@ -45,6 +45,27 @@ std::string zone_list(const Snapshot* s) {
     return out.empty() ? "none" : out;
 }
 
+// 404 for a member find_member() did not find, naming the part that is missing.
+control::HttpResponse not_found(const Found& f, const zone::DrainKey& key, const Snapshot* s) {
+    std::string what;
+    if (!f.zone) {
+        what = "zone " + key.zone + " not found (zones served: " + zone_list(s) + ")";
+    } else if (!f.pool) {
+        what = "pool \"" + key.pool + "\" not found in zone " + key.zone;
+    } else {
+        what =
+            "member " + key.address + " not found in pool \"" + key.pool + "\" of zone " + key.zone;
+    }
+    return control::json_error(404, what);
+}
+
+// A member's health as the answers see it: unknown and unprobed count as up.
+health::State member_health(const Snapshot* s, const lb::Member& m) {
+    const health::HealthTable* table = s ? s->health() : nullptr;
+    const health::State st = table ? table->state(m.probe_slot) : health::State::up;
+    return st == health::State::unknown ? health::State::up : st;
+}
+
 control::HttpResponse json_response(int status, const nlohmann::ordered_json& body) {
     control::HttpResponse r;
     r.status = status;
@@ -315,18 +336,7 @@ void Server::drain(const zone::DrainKey& key, bool drain, control::Reply reply) 
     const SnapshotPtr snap = slot_.get();
     const Found f = find_member(snap.get(), key);
     const bool known = drains_.contains(key);  // undrain works for a member since removed
-    if (!f.member && !(known && !drain)) {
-        std::string what;
-        if (!f.zone) {
-            what = "zone " + key.zone + " not found (zones served: " + zone_list(snap.get()) + ")";
-        } else if (!f.pool) {
-            what = "pool \"" + key.pool + "\" not found in zone " + key.zone;
-        } else {
-            what = "member " + key.address + " not found in pool \"" + key.pool + "\" of zone " +
-                   key.zone;
-        }
-        return reply(control::json_error(404, what));
-    }
+    if (!f.member && !(known && !drain)) return reply(not_found(f, key, snap.get()));
     zone::DrainSet next = drains_;
     const bool changed = drain ? next.add(key, util::unix_ms_now()) : next.remove(key);
     auto done = [this, key, drain, changed, reply](const ReloadReport* report) {
@@ -354,17 +364,12 @@ void Server::drain(const zone::DrainKey& key, bool drain, control::Reply reply) 
             return reply(json_response(409, body));
         }
         // The member's health by the name /status gives it (pending and standby are not
-        // "up": they are answered only when nothing else is); unknown is reported as up, as
-        // the query path treats it.
-        const health::HealthTable* table = slot_.get()->health();
-        const health::State health_state =
-            now.member && table ? table->state(now.member->probe_slot) : health::State::up;
+        // "up": they are answered only when nothing else is).
         body["state"] = !now.member ? nlohmann::ordered_json(nullptr)
                         : !now.member->enabled
                             ? nlohmann::ordered_json("drained")
-                            : nlohmann::ordered_json(health_state == health::State::unknown
-                                                         ? "up"
-                                                         : health::state_name(health_state));
+                            : nlohmann::ordered_json(health::state_name(
+                                  member_health(slot_.get().get(), *now.member)));
         if (!drain && now.member && !now.member->enabled)
             body["note"] = "its zone file says \"enabled\": false: it stays out of answers";
         if (changed) {
@@ -396,23 +401,9 @@ void Server::drain(const zone::DrainKey& key, bool drain, control::Reply reply) 
 void Server::failback(const zone::DrainKey& key, control::Reply reply) {
     const SnapshotPtr snap = slot_.get();
     const Found f = find_member(snap.get(), key);
-    if (!f.member) {
-        std::string what;
-        if (!f.zone) {
-            what = "zone " + key.zone + " not found (zones served: " + zone_list(snap.get()) + ")";
-        } else if (!f.pool) {
-            what = "pool \"" + key.pool + "\" not found in zone " + key.zone;
-        } else {
-            what = "member " + key.address + " not found in pool \"" + key.pool + "\" of zone " +
-                   key.zone;
-        }
-        return reply(control::json_error(404, what));
-    }
+    if (!f.member) return reply(not_found(f, key, snap.get()));
     // Only a member in standby has a hold to end: anything else is a conflict, said as such.
-    const health::HealthTable* table = snap->health();
-    const health::State state = f.member->probe_slot == health::kNoProbe || !table
-                                    ? health::State::up
-                                    : table->state(f.member->probe_slot);
+    const health::State state = member_health(snap.get(), *f.member);
     if (state != health::State::standby || !monitor_ ||
         !monitor_->release_failback(f.member->probe_slot)) {
         return reply(control::json_error(
