@@ -2,7 +2,7 @@
 # Runs every test: installs missing packages, checks the C++ formatting (clang-format-14), builds
 # an ASan+UBSan tree (clang-14, with the libFuzzer harnesses in it) and a Release tree (g++, the
 # compiler steerdns ships with) and runs the unit, end-to-end and differential (NSD) tests
-# (CTest) in both, then runs each fuzz harness for FUZZ_SECONDS (default 30 here;
+# (CTest) in both, then runs each fuzz harness for FUZZ_SECONDS (default 20 here;
 # tests/fuzz/run.sh). Prints the wall time of every stage and the total; exits 1 when anything
 # failed.
 #
@@ -138,9 +138,9 @@ stage "release build" eval 'configure build-test-release -DCMAKE_BUILD_TYPE=Rele
     start_tests release
     release_tests=$!
 }
-# 30 s per harness, two at a time (tests/fuzz/run.sh alone defaults to 60 s), niced beside the
+# 20 s per harness, two at a time (tests/fuzz/run.sh alone defaults to 60 s), niced beside the
 # Release tests as the builds are.
-[ $asan_ok -eq 0 ] || stage "fuzz run" nice -n 15 env FUZZ_SECONDS="${FUZZ_SECONDS:-30}" \
+[ $asan_ok -eq 0 ] || stage "fuzz run" nice -n 15 env FUZZ_SECONDS="${FUZZ_SECONDS:-20}" \
     FUZZ_BUILD_DIR="$ROOT/build-test-asan" FUZZ_NO_BUILD=1 tests/fuzz/run.sh || true
 [ $release_ok -eq 0 ] || collect_tests release "$release_tests"
 
