@@ -183,6 +183,8 @@ int RequestParser::on_header_value(http_parser* p, const char* at, size_t len) {
 
 void RequestParser::end_header() {
     if (strcasecmp(field_.c_str(), "authorization") == 0) current_.authorization = value_;
+    if (strcasecmp(field_.c_str(), "access-control-request-private-network") == 0)
+        current_.private_network_requested = strcasecmp(value_.c_str(), "true") == 0;
     field_.clear();
     value_.clear();
     in_value_ = false;

@@ -97,6 +97,10 @@ void Routes::handle(HttpRequest req, const Reply& reply) {
         r.headers.emplace_back("Access-Control-Allow-Methods", "GET, HEAD");
         r.headers.emplace_back("Access-Control-Allow-Headers", "Authorization");
         r.headers.emplace_back("Access-Control-Max-Age", "600");
+        // A page served from a public address reading a peer on a private one (or loopback):
+        // Chrome asks first, and refuses the read unless the peer says yes.
+        if (req.private_network_requested)
+            r.headers.emplace_back("Access-Control-Allow-Private-Network", "true");
         return reply(std::move(r));
     }
     if (path == "/" || path == "/metrics" || path == "/status") {

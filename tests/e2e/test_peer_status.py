@@ -94,6 +94,15 @@ with h.Test("peer status") as t:
     t.eq("... for GET", headers.get("Access-Control-Allow-Methods"), "GET, HEAD")
     t.eq("... with Access-Control-Allow-Origin: *", headers.get("Access-Control-Allow-Origin"),
          "*")
+    t.eq("... and no Private Network Access answer unless asked",
+         headers.get("Access-Control-Allow-Private-Network"), None)
+    pna = urllib.request.Request(ut + "/status", method="OPTIONS", headers={
+        "Origin": ua, "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Private-Network": "true"})
+    with urllib.request.urlopen(pna, timeout=5) as r:
+        status, headers = r.status, dict(r.headers)
+    t.eq("Chrome's Private Network Access preflight: 204 and allowed", (status, headers.get(
+        "Access-Control-Allow-Private-Network")), (204, "true"))
     try:
         get(ut + "/status", origin=ua)
         refused = None

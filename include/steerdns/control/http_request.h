@@ -34,6 +34,8 @@ struct HttpRequest {
     std::string path;         // without the query string
     std::string query;
     std::string authorization;  // the Authorization header's value, "" when absent
+    // Chrome's Private Network Access preflight: "Access-Control-Request-Private-Network: true".
+    bool private_network_requested = false;
     std::string body;
     bool keep_alive = true;
 };

@@ -214,6 +214,18 @@ TEST_CASE("http: OPTIONS is parsed as such") {
     REQUIRE(p.requests.size() == 1);
     CHECK(p.requests[0].method == Method::options);
     CHECK(p.requests[0].path == "/status");
+    CHECK_FALSE(p.requests[0].private_network_requested);
+}
+
+TEST_CASE("http: Chrome's Private Network Access preflight is recognised") {
+    const Parsed p =
+        parse({"OPTIONS /status HTTP/1.1\r\nOrigin: http://a\r\n"
+               "Access-Control-Request-Private-Network: true\r\n\r\n"
+               "OPTIONS /status HTTP/1.1\r\n"
+               "access-control-request-private-network: false\r\n\r\n"});
+    REQUIRE(p.requests.size() == 2);
+    CHECK(p.requests[0].private_network_requested);
+    CHECK_FALSE(p.requests[1].private_network_requested);
 }
 
 TEST_CASE("auth: who may read and write") {
