@@ -734,11 +734,14 @@ void Monitor::Impl::log_damping(const Probe& p, bool suppressed, int64_t until_u
     if (suppressed) {
         fields.push_back({"reason", p.damper->reason()});
         fields.push_back({"until", util::rfc3339(until_unix_ms)});
-        util::log(util::LogLevel::warn, "member suppressed", fields);
+        // A part of a composite check is damped alone; its member follows the composite.
+        util::log(util::LogLevel::warn, s.label.part ? "check suppressed" : "member suppressed",
+                  fields);
     } else {
         fields.push_back({"reason", p.damper->released_by()});
         fields.push_back({"state", p.filter.state() == State::down ? "down" : "up"});
-        util::log(util::LogLevel::info, "member unsuppressed", fields);
+        util::log(util::LogLevel::info, s.label.part ? "check unsuppressed" : "member unsuppressed",
+                  fields);
     }
 }
 

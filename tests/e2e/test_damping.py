@@ -4,7 +4,9 @@
 few changes (out of the answers although its probe says up, /status state "suppressed" with
 the reason and until when, a "member suppressed" log line saying "flapping", the `_why` trace
 saying so), and it comes back by itself once the penalty decays below reuse, no later than
-the suppressed_until that /status promised (plus a probe interval and slack). Bounded: about
+the suppressed_until that /status promised (plus a probe interval and slack). A damped check
+inside a composite check is damped alone and logged as "check suppressed", not as its member.
+Bounded: about
 10 s (x STEERDNS_TEST_TIME_SCALE in the sanitizer build)."""
 
 import json
@@ -20,7 +22,7 @@ import harness as h  # noqa: E402
 from backends import SCALE, SLACK, HttpBackend, common_port, wait_until  # noqa: E402
 
 LB = "lb.example.test."
-FLAPPY, STEADY = "127.0.0.71", "127.0.0.72"
+FLAPPY, STEADY, PART = "127.0.0.71", "127.0.0.72", "127.0.0.73"
 INTERVAL = round(0.2 * SCALE, 3)
 FLIP = 3 * INTERVAL  # the backend changes every 3 probes: every change passes rise/fall 1
 DAMPING = {"half_life": round(1.5 * SCALE, 3), "suppress": 2, "reuse": 1,
@@ -32,7 +34,10 @@ def zone(port: int) -> dict:
     z["checks"] = {"web": {"type": "http", "port": port, "paths": ["/healthz"],
                            "interval": INTERVAL, "timeout": round(0.15 * SCALE, 3),
                            "rise": 1, "fall": 1, "damping": DAMPING}}
+    z["checks"]["port"] = {"type": "tcp", "port": port, "interval": INTERVAL}
     z["pools"]["www"] = {"ttl": 5, "check": "web", "members": h.members(FLAPPY, STEADY)}
+    # The damped check as one part of a composite, on a backend flapping the same way.
+    z["pools"]["combo"] = {"ttl": 5, "check": ["web", "port"], "members": h.members(PART)}
     return z
 
 
@@ -63,17 +68,19 @@ def why(srv) -> list:
 
 
 with h.Test("damping") as t:
-    port = common_port([FLAPPY, STEADY])
+    port = common_port([FLAPPY, STEADY, PART])
     flappy, steady = HttpBackend(FLAPPY, port, want_host=False), HttpBackend(STEADY, port,
                                                                               want_host=False)
+    part = HttpBackend(PART, port, want_host=False)
     flappy.start()
     steady.start()
+    part.start()
     stop_flapping = threading.Event()
 
     def flap() -> None:
         while not stop_flapping.wait(FLIP):
-            flappy.httpd.mode = "500" if flappy.httpd.mode == "ok" else "ok"
-        flappy.httpd.mode = "ok"
+            flappy.httpd.mode = part.httpd.mode = "500" if flappy.httpd.mode == "ok" else "ok"
+        flappy.httpd.mode = part.httpd.mode = "ok"
 
     try:
         srv = t.start_server([zone(port)], extra_args=["--explain-from", "127.0.0.1/32"])
@@ -86,6 +93,8 @@ with h.Test("damping") as t:
         flapper.start()
         took = wait_until(lambda: member(srv, FLAPPY).get("state") == "suppressed", 10 * SCALE,
                           0.05)
+        part_line = rf'msg="check suppressed" .*address={re.escape(PART)} check=web '
+        part_took = wait_until(lambda: re.search(part_line, srv.stderr()), 5 * SCALE, 0.05)
         # Stop at once, healthy: from here on only the damping keeps it out.
         stop_flapping.set()
         flapper.join(5)
@@ -137,9 +146,13 @@ with h.Test("damping") as t:
             rf'msg="member unsuppressed" .*address={re.escape(FLAPPY)} .*'
             r'reason="penalty below reuse" state=up', srv.stderr()) is not None,
                 detail=srv.stderr()[-2000:])
+        t.check("a composite's damped part: \"check suppressed\", not its member",
+                part_took is not None and f'msg="member suppressed" zone={LB} pool=combo'
+                not in srv.stderr(), detail=srv.stderr()[-2000:])
         t.check("the steady member was never suppressed",
                 f"address={STEADY} check=web reason=\"flapping" not in srv.stderr())
     finally:
         stop_flapping.set()
         flappy.stop()
         steady.stop()
+        part.stop()
