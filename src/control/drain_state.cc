@@ -95,6 +95,7 @@ nlohmann::ordered_json health_json(const std::vector<health::SavedProbe>& saved)
         e["last"] = util::rfc3339(s.last_unix_ms);
         e["last_ok"] = s.last_ok;
         e["reason"] = s.reason;
+        if (s.failback_held) e["failback"] = "held";
         out.push_back(std::move(e));
     }
     return out;
@@ -132,6 +133,7 @@ std::vector<health::SavedProbe> parse_health(const nlohmann::ordered_json& doc) 
         s.last_unix_ms = *last;
         s.last_ok = last_ok->get<bool>();
         s.reason = text("reason").value_or("");
+        s.failback_held = text("failback") == "held";
         out.push_back(std::move(s));
     }
     return out;

@@ -42,6 +42,13 @@ bool FailbackHold::release() {
     return std::exchange(held_, false);
 }
 
+bool FailbackHold::resume(int64_t now_ms) {
+    if (def_.mode == FailbackMode::immediate) return false;
+    held_ = was_up_ = true;
+    since_ms_ = now_ms;
+    return true;
+}
+
 std::string FailbackHold::reason() const {
     if (def_.mode == FailbackMode::manual) return "awaiting failback (manual)";
     return "awaiting failback for " + span_text(def_.delay_ms);

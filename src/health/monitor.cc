@@ -135,6 +135,7 @@ struct Monitor::Impl {
         std::string address;
         State state = State::unknown;  // the filter's (damping is not kept)
         uint32_t count = 0;
+        bool held = false;  // by failback
     };
     std::unordered_map<uint32_t, Kept> kept;
     std::atomic<uint64_t> state_changes{0};
@@ -254,9 +255,13 @@ void Monitor::Impl::apply(std::vector<ProbeSpec> specs) {
             },
             first, interval);
         const SavedProbe* saved = nullptr;
+        bool resumed_hold = false;
         if (const auto r = restored.find(p->spec.key); starting && r != restored.end()) {
             p->filter.restore(r->second.state, r->second.count);
             if (p->filter.state() != State::unknown) saved = &r->second;
+            // Held when the server stopped: an operator's pending decision is not forgotten.
+            if (saved && saved->failback_held && saved->state == State::up && p->hold)
+                resumed_hold = p->hold->resume(static_cast<int64_t>(uv_now(loop.get())));
         }
         {
             std::lock_guard lock(status_m);
@@ -264,7 +269,7 @@ void Monitor::Impl::apply(std::vector<ProbeSpec> specs) {
             st = ProbeStatus{};
             st.since_unix_ms = util::unix_ms_now();
             if (saved) {
-                st.state = p->filter.state();
+                st.state = p->state();
                 st.since_unix_ms = saved->since_unix_ms;
                 st.has_result = true;
                 st.last_ok = saved->last_ok;
@@ -272,10 +277,20 @@ void Monitor::Impl::apply(std::vector<ProbeSpec> specs) {
                 st.last_unix_ms = saved->last_unix_ms;
                 st.saved = true;
                 kept[slot] = {p->spec.key, p->spec.target->address_text, p->filter.state(),
-                              p->filter.streak()};
+                              p->filter.streak(), resumed_hold};
             }
         }
-        if (saved) table.set(slot, p->filter.state());
+        if (saved) table.set(slot, p->state());
+        if (resumed_hold) {
+            start_hold(*p, util::unix_ms_now());
+            const ProbeSpec& s = p->spec;
+            util::log_warn("member standby", {{"zone", s.label.zone},
+                                              {"pool", s.label.pool},
+                                              {"address", s.label.address},
+                                              {"check", s.label.check},
+                                              {"reason", "saved state"},
+                                              {"failback", p->hold->reason()}});
+        }
         if (table.state(slot) == State::pending) {
             // Added by a reload (the registry set it): an event, as every state change is.
             p->pending = true;
@@ -508,7 +523,8 @@ void Monitor::Impl::on_result(uint32_t slot, const std::string& key, uint64_t se
         }
         const auto type = static_cast<size_t>(p.spec.target->check.type);
         if (type < results.success.size()) ++(ok ? results.success : results.failure)[type];
-        kept[slot] = {p.spec.key, p.spec.target->address_text, p.filter.state(), p.filter.streak()};
+        kept[slot] = {p.spec.key, p.spec.target->address_text, p.filter.state(), p.filter.streak(),
+                      p.hold && p.hold->held()};
     }
     // A composite shows "saved" while every part does: this part no longer is.
     if (was_saved) recompute_users(slot);
@@ -661,6 +677,7 @@ void Monitor::Impl::start_hold(Probe& p, int64_t now_unix_ms) {
         ProbeStatus& st = status[p.spec.slot];
         st.standby = true;
         st.standby_reason = p.hold->reason();
+        if (const auto k = kept.find(p.spec.slot); k != kept.end()) k->second.held = true;
         st.standby_until_unix_ms = 0;
         if (p.hold->def().mode == FailbackMode::delay)
             st.standby_until_unix_ms = now_unix_ms + p.hold->def().delay_ms;
@@ -700,6 +717,7 @@ void Monitor::Impl::end_hold(Probe& p, const std::string& reason) {
         st.standby_reason.clear();
         st.standby_until_unix_ms = 0;
         st.state = p.state();
+        if (const auto k = kept.find(p.spec.slot); k != kept.end()) k->second.held = false;
         st.since_unix_ms = now;
     }
     table.set(p.spec.slot, p.state());
@@ -918,6 +936,7 @@ std::vector<SavedProbe> Monitor::saved() const {
         s.last_unix_ms = st.last_unix_ms;
         s.last_ok = st.last_ok;
         s.reason = st.last_reason;
+        s.failback_held = k->second.held;
         out.push_back(std::move(s));
     }
     // By key: the file does not reorder itself from one write to the next.

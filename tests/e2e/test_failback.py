@@ -3,7 +3,8 @@
 back at once. With "failback": {"delay": 2} it returns after being up 2 s (not before); with
 "manual" the backup keeps answering, the primary in state standby ("up (awaiting failback)"),
 until `steerdns failback ZONE POOL ADDRESS`. /status, ?state=standby, `steerdns status`, the
-_why trace and GET /events show it; releasing a member that is not waiting is refused."""
+_why trace and GET /events show it; releasing a member that is not waiting is refused. A
+manual hold outlives a restart (the state file keeps it) until it is released."""
 
 import datetime
 import http.client
@@ -201,6 +202,38 @@ with h.Test("failback") as t:
                 "failback delay of 2s over" in reasons, detail=str(reasons))
         t.check("log lines", "member standby" in srv.stderr() and
                 "failback released" in srv.stderr(), detail=srv.stderr())
+
+        # A manual hold outlives a restart: the state file keeps it, and the operator's
+        # decision is still pending after a clean stop and start.
+        primary.stop()
+        t.check("primary killed again: the backup answers", wait_until(
+            lambda: answer(srv, "www") == [BACKUP], DOWN_BOUND * 2) is not None)
+        primary = HttpBackend(PRIMARY, port, "ok", want_host=False)
+        primary.start()
+        t.check("back up: standby again", wait_until(
+            lambda: member(srv, "www", PRIMARY).get("state") == "standby", UP_BOUND * 2,
+            step=0.02) is not None, detail=str(member(srv, "www", PRIMARY)))
+        t.eq("stopped cleanly", srv.stop(), 0)
+        saved = json.loads((srv.zones_dir / ".steerdns-state.json").read_text())
+        held = [e.get("failback") for e in saved.get("health", [])
+                if e.get("address") == PRIMARY and e.get("state") == "up"]
+        t.check("the state file says the primary's hold: failback held", "held" in held,
+                detail=json.dumps(saved))
+        mark = len(srv.stderr())
+        srv.start()
+        t.eq("restarted: the manual pool still answers the backup", answer(srv, "www"),
+             [BACKUP])
+        m = member(srv, "www", PRIMARY)
+        t.eq("still standby, awaiting a manual failback", (m.get("state"),
+             m.get("failback_reason")), ("standby", "awaiting failback (manual)"))
+        t.check("logged: member standby from the saved state", re.search(
+            r'msg="member standby" zone=\S+ pool=www address=' + re.escape(PRIMARY) +
+            r' .*reason="saved state"', srv.stderr()[mark:]) is not None,
+                detail=srv.stderr()[mark:])
+        out = cli(srv, "failback", LB, "www", PRIMARY)
+        t.check("released after the restart", out.returncode == 0 and wait_until(
+            lambda: answer(srv, "www") == [PRIMARY], 2.0, step=0.02) is not None,
+                detail=out.stderr)
     finally:
         primary.stop()
         backup.stop()

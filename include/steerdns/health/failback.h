@@ -42,6 +42,9 @@ class FailbackHold {
     bool expire(int64_t now_ms);
     // An operator's release (POST /failback). True when it was held.
     bool release();
+    // A hold the state file kept across a restart, resumed at `now_ms` (a delay starts over).
+    // False for "immediate", which holds nothing.
+    bool resume(int64_t now_ms);
 
     bool held() const { return held_; }
     // What answers use: standby while held and up, else the state it is given.

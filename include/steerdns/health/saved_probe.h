@@ -22,6 +22,9 @@ struct SavedProbe {
     int64_t last_unix_ms = 0;      // when the last result came: the entry's age runs from here
     bool last_ok = false;
     std::string reason;  // of the last result: "http GET /healthz: status 200"
+    // Held by failback (standby) when written: a restart keeps it out of answers until an
+    // operator releases it ("manual") or its delay is over again, counted from the start.
+    bool failback_held = false;
 };
 
 // The state named as state_name() writes it; false for a name this build does not know.

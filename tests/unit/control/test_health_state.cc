@@ -29,7 +29,9 @@ TEST_CASE("state file: health entries round trip, binary keys byte for byte") {
     const std::string key = std::string("\x04\xc0\x00\x02\x0a|http|%x", 14);
     in.health.push_back(probe(key, health::State::down, 1'780'000'005'000));
     in.health.push_back(probe("plain", health::State::up, 1'780'000'006'000));
+    in.health.back().failback_held = true;
     const std::string text = control::state_json(in);
+    CHECK(text.find("\"failback\": \"held\"") != std::string::npos);
     CHECK(text.find("\"health\"") != std::string::npos);
     control::StateFile out;
     std::string error;
@@ -44,6 +46,8 @@ TEST_CASE("state file: health entries round trip, binary keys byte for byte") {
     CHECK(out.health[0].address == "192.0.2.10");
     CHECK(out.health[1].reason == "http GET /healthz: status 200");
     CHECK(out.health[1].state == health::State::up);
+    CHECK_FALSE(out.health[0].failback_held);
+    CHECK(out.health[1].failback_held);
 }
 
 TEST_CASE("state file: old files without health load; unknown states and bad entries skip") {

@@ -114,6 +114,29 @@ TEST_CASE("failback manual: held until released, whatever the time") {
     CHECK(std::string(health::state_name(State::standby)) == "standby");
 }
 
+TEST_CASE("failback: a hold resumed from the state file") {
+    FailbackHold m(manual());
+    CHECK(m.resume(5'000));
+    CHECK(m.held());
+    CHECK(m.effective(State::up) == State::standby);
+    CHECK(m.release());
+    // A delay starts over at the resume, not at the saved hold's start.
+    FailbackHold d(delay(2'000));
+    CHECK(d.resume(10'000));
+    CHECK(d.until_ms() == 12'000);
+    CHECK_FALSE(d.expire(11'999));
+    CHECK(d.expire(12'000));
+    // Down after the restart ends it like any hold; back up, it is a return: held again.
+    FailbackHold again(manual());
+    again.resume(0);
+    again.change(State::up, State::down, 1'000);
+    CHECK_FALSE(again.held());
+    CHECK(again.change(State::down, State::up, 2'000));
+    FailbackHold none(FailbackDef{});
+    CHECK_FALSE(none.resume(0));
+    CHECK_FALSE(none.held());
+}
+
 TEST_CASE("eligible: standby members only when no unknown or up member is left") {
     lb::FamilySet fs;
     health::HealthTable table(8);
