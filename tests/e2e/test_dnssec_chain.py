@@ -11,7 +11,8 @@ steerdns.
 
 Checks: the balanced `www` (round robin over four HTTP-checked members on 127.0.0.11-14) answers
 with AD=1 and rotates through every member; a static TXT, the DNSKEY and an NXDOMAIN (proved
-by NSECs) get AD=1; a backend stopped drops out of the answers, which keep AD=1; a fresh key the
+by NSECs) get AD=1; a geo pool answers each ECS subnet with its region's member, AD=1
+(a second unbound, with subnetcache, on 127.0.0.54); a backend stopped drops out of the answers, which keep AD=1; a fresh key the
 parent has no DS for, swapped in and reloaded, makes unbound answer SERVFAIL; the right key put
 back makes it AD=1 again. dig through unbound shows `ad` in its flags.
 
@@ -33,6 +34,7 @@ lab.enter_netns(needs=("nsd", "unbound-control", "ldns-keygen", "ldns-signzone")
                 resolvers=("unbound",))
 
 import dns.dnssec  # noqa: E402
+import dns.edns  # noqa: E402
 import dns.flags  # noqa: E402
 import dns.message  # noqa: E402
 import dns.rcode  # noqa: E402
@@ -45,7 +47,9 @@ from netns_lab import ask, find, wait_for  # noqa: E402
 LB = "lb.example.test."
 STEERDNS = "127.0.0.2"
 UNBOUND = "127.0.0.53"
+UNBOUND_GEO = "127.0.0.54"
 MEMBERS = [f"127.0.0.{i}" for i in range(11, 15)]
+GEO = {"eu": "192.0.2.20", "us": "192.0.2.21"}
 RUN = uuid.uuid4().hex[:6]
 
 ROOT_ZONE = """$TTL 60
@@ -71,8 +75,13 @@ def lb_zone(port: int) -> dict:
         "ns": ["ns1"],
         "records": ["ns1 A 127.0.0.2", 'static TXT "signed and static"'],
         "checks": {"web": {"type": "http", "port": port, "paths": ["/healthz"], **TIMING}},
+        "geo": {"rules": [{"net": "198.51.100.0/24", "region": "eu"}], "default": "us"},
         "pools": {"www": {"policy": "round-robin", "ttl": 5, "answers": 1, "check": "web",
-                          "members": h.members(*MEMBERS)}},
+                          "members": h.members(*MEMBERS)},
+                  "app": {"policy": "geo", "ttl": 30, "regions": {"eu": ["eu", "us"],
+                                                                 "us": ["us"]},
+                          "members": [{"address": GEO["eu"], "region": "eu"},
+                                      {"address": GEO["us"], "region": "us"}]}},
         "dnssec": {"keys": "keys/lb.example.test"},
     }
 
@@ -203,6 +212,27 @@ remote-control:
         r = resolve(tmp, "static." + LB, "MX")
         t.check("a NODATA validates (NOERROR, no answer, AD=1)",
                 ad(r) and r.rcode() == 0 and not r.answer, resp=r)
+        # Geo by ECS: a second unbound, with subnetcache (its per-subnet cache is out of
+        # reach of unbound-control's flush, which the rotation checks above need).
+        geo_tmp = tmp / "geo"
+        geo_tmp.mkdir()
+        daemons.append(lab.start_unbound(t, geo_tmp, UNBOUND_GEO, f"""\
+    # The same validator and trust anchor as the first unbound ...
+    module-config: "subnetcache validator iterator"
+    trust-anchor-file: "{tmp}/root.anchor"
+    val-permissive-mode: no
+    # ... and ECS (RFC 7871) to steerdns, with the subnet a client puts in its query.
+    send-client-subnet: {STEERDNS}
+    client-subnet-always-forward: yes
+remote-control:
+    control-enable: no
+"""))
+        for subnet, region in (("198.51.100.0/24", "eu"), ("203.0.113.0/24", "us")):
+            r, _ = ask(UNBOUND_GEO, "app." + LB, do=True, timeout=3.0,
+                       options=[dns.edns.ECSOption.from_text(subnet)])
+            print(f"# geo through unbound, ECS {subnet}: {describe(r)}")
+            t.check(f"ECS {subnet}: the geo pool's {region} member, validated (AD=1)",
+                    ad(r) and h.addresses(r) == [GEO[region]], resp=r)
         if shutil.which("dig"):
             for _ in range(2):  # the output README "DNSSEC" shows: two answers, both with ad
                 unbound_control(tmp, "flush", "www." + LB)
