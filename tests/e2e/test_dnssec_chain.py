@@ -10,14 +10,15 @@ mode) and is flushed between queries with unbound-control, so that each answer c
 steerdns.
 
 Checks: the balanced `www` (round robin over four HTTP-checked members on 127.0.0.11-14) answers
-with AD=1 and rotates through every member; a static TXT, the DNSKEY and an NXDOMAIN (proved
-by NSECs) get AD=1; a geo pool answers each ECS subnet with its region's member, AD=1
-(a second unbound, with subnetcache, on 127.0.0.54); a backend stopped drops out of the answers, which keep AD=1; a fresh key the
-parent has no DS for, swapped in and reloaded, makes unbound answer SERVFAIL; the right key put
-back makes it AD=1 again. dig through unbound shows `ad` in its flags.
+with AD=1 and rotates through every member; a static TXT, the DNSKEY, a NODATA and an NXDOMAIN
+(proved by NSECs) get AD=1; a geo pool answers each ECS subnet with its region's member, AD=1
+(a second unbound, with subnetcache, on 127.0.0.54); a backend stopped drops out of the
+answers, which keep AD=1; a fresh key the parent has no DS for, swapped in and reloaded, makes
+unbound answer SERVFAIL; the right key put back makes it AD=1 again. dig through unbound shows
+`ad` in its flags.
 
 Skipped (exit code 77) when not root, when `unshare -n` is not allowed, or when nsd, unbound,
-unbound-control, ldns-keygen or ldns-signzone is missing. About 10 s.
+unbound-control, ldns-keygen or ldns-signzone is missing. About 15 s.
 """
 
 import shutil
