@@ -179,7 +179,8 @@ for r in $(seq 1 "$ROUNDS"); do
         qps="$(awk '/Queries per second:/ {print $4}' "$TMP/run.out")"
         done_="$(awk '/Queries completed:/ {print $3}' "$TMP/run.out")"
         bytes="$(awk '/Average packet size:/ {print $NF}' "$TMP/run.out")"
-        us="$(/usr/bin/python3 -c "print(f'{($t1 - $t0) / $(getconf CLK_TCK) * 1e6 / max(1, ${done_:-0}):.3f}')")"
+        us="$(/usr/bin/python3 -c \
+            "print(f'{($t1 - $t0) / $(getconf CLK_TCK) * 1e6 / max(1, ${done_:-0}):.3f}')")"
         echo -e "$r\t$t\t$q\t${qps:-0}\t$us\t${bytes:-0}" >> "$RESULTS"
         say "round $r $t $q: qps=${qps:-?} server_us_per_query=$us response_bytes=${bytes:-?}"
     done
@@ -193,13 +194,14 @@ import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
 val = {(r["round"], r["target"], r["query"]): r for r in rows}
 rounds = sorted({r["round"] for r in rows})
+S = "steerdns"
 RATIOS = [
-    ("steerdns www signed / unsigned (>= 0.9)", ("steerdns", "www-do"), ("steerdns", "www-nodo")),
-    ("steerdns NXDOMAIN signed / unsigned (>= 0.9)", ("steerdns", "nx-do"), ("steerdns", "nx-nodo")),
-    ("steerdns www signed / PowerDNS LUA signed live", ("steerdns", "www-do"), ("pdns-lua", "www-do")),
-    ("steerdns NXDOMAIN signed / PowerDNS", ("steerdns", "nx-do"), ("pdns-lua", "nx-do")),
-    ("steerdns www signed / Knot pre-signed", ("steerdns", "www-do"), ("knot", "www-do")),
-    ("steerdns NXDOMAIN signed / Knot pre-signed", ("steerdns", "nx-do"), ("knot", "nx-do")),
+    ("steerdns www signed / unsigned (>= 0.9)", (S, "www-do"), (S, "www-nodo")),
+    ("steerdns NXDOMAIN signed / unsigned (>= 0.9)", (S, "nx-do"), (S, "nx-nodo")),
+    ("steerdns www signed / PowerDNS LUA signed live", (S, "www-do"), ("pdns-lua", "www-do")),
+    ("steerdns NXDOMAIN signed / PowerDNS", (S, "nx-do"), ("pdns-lua", "nx-do")),
+    ("steerdns www signed / Knot pre-signed", (S, "www-do"), ("knot", "www-do")),
+    ("steerdns NXDOMAIN signed / Knot pre-signed", (S, "nx-do"), ("knot", "nx-do")),
 ]
 print("\nratio\tqps (median, min-max)\tserver us/query (median, min-max)")
 for label, a, b in RATIOS:
@@ -214,7 +216,7 @@ for label, a, b in RATIOS:
               f"{statistics.median(c):.2f} ({min(c):.2f}-{max(c):.2f})")
     else:
         print(f"{label}\tn/a\tn/a")
+first = sorted((t, q) for (r, t, q) in val if r == rounds[0])
 print("\nresponse bytes (dnsperf average): " + ", ".join(
-    f"{t} {q} {val[(rounds[0], t, q)]['resp_bytes']}" for (_, t, q) in sorted(val)
-    if _ == rounds[0]))
+    f"{t} {q} {val[(rounds[0], t, q)]['resp_bytes']}" for t, q in first))
 EOF
