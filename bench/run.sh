@@ -9,9 +9,11 @@
 #   4. bench/probe_load.sh: QPS while 10 000 members are probed every second (both placements);
 #   5. bench/scale.py: load time and resident memory for 10 000 pools / 100 000 members, and
 #      reloads of a 10 000-member zone;
-#   6. bench/report.py: the tables (report.md) and the chart (chart.png) from all of the above.
+#   6. bench/dnssec.sh: signed against unsigned answers of the same binary (balanced and
+#      NXDOMAIN, DO=1 warm), PowerDNS signing a LUA record live, Knot serving a pre-signed zone;
+#   7. bench/report.py: the tables (report.md) and the chart (chart.png) from all of the above.
 #
-#   bench/run.sh [--out DIR] [--quick] [--skip peers,ecs,scaling,probe,scale]
+#   bench/run.sh [--out DIR] [--quick] [--skip peers,ecs,scaling,probe,scale,dnssec]
 #
 # --quick: 1 round of 2 s per run, for trying the pipeline (minutes instead of ~40).
 # PEER_TARGETS=a,b,c: a subset of the peers.sh targets (default: all of them).
@@ -28,7 +30,7 @@ while [ $# -gt 0 ]; do
         --out) OUT="$2"; shift 2 ;;
         --quick) QUICK=1; shift ;;
         --skip) SKIP="$2"; shift 2 ;;
-        *) echo "usage: $0 [--out DIR] [--quick] [--skip peers,ecs,scaling,probe,scale]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--out DIR] [--quick] [--skip peers,ecs,scaling,probe,scale,dnssec]" >&2; exit 2 ;;
     esac
 done
 skip() { [[ ",$SKIP," == *",$1,"* ]]; }
@@ -38,7 +40,7 @@ BIN="${STEERDNS_BIN:-$ROOT/build/steerdns}"
 [ -x "$BIN" ] || { echo "bench/run.sh: $BIN missing; build first: cmake -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j" >&2; exit 1; }
 
 need=()
-for p in nsd knot gdnsd pdns-server pdns-backend-bind gnuplot-nox dnsperf bind9-dnsutils time; do
+for p in nsd knot gdnsd pdns-server pdns-backend-bind gnuplot-nox dnsperf bind9-dnsutils time ldnsutils; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -98,6 +100,11 @@ fi
 if ! skip scale; then
     echo "== scale" >&2
     /usr/bin/python3 "$ROOT/bench/scale.py" --binary "$BIN" --reloads "$RELOADS" --out "$OUT/scale.txt"
+fi
+if ! skip dnssec; then
+    echo "== dnssec" >&2
+    ROUNDS="$ROUNDS" DURATION="$DURATION" bash "$ROOT/bench/dnssec.sh" --binary "$BIN" \
+        --out "$OUT/dnssec.tsv" > "$OUT/dnssec.txt"
 fi
 /usr/bin/python3 "$ROOT/bench/report.py" "$OUT"
 echo "bench/run.sh: results in $OUT (report.md, chart.png)" >&2

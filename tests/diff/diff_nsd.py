@@ -154,9 +154,10 @@ def nsd_master(zone: dict) -> str:
 class Nsd:
     """NSD in the foreground on a loopback port, everything in its own temp dir."""
 
-    def __init__(self, tmp: Path, zone_text: str, host: str = "127.0.0.1"):
+    def __init__(self, tmp: Path, zone_text: str, host: str = "127.0.0.1", apex: str = APEX):
         self.tmp = tmp
         self.host = host
+        self.apex = apex
         self.port = h.free_port(host)
         (tmp / "diff.test.zone").write_text(zone_text)
         (tmp / "nsd.conf").write_text(f"""server:
@@ -185,13 +186,13 @@ class Nsd:
 remote-control:
     control-enable: no
 zone:
-    name: "{APEX}"
+    name: "{apex}"
     zonefile: "{tmp}/diff.test.zone"
 """)
         self.proc = None
 
     def check_zone(self) -> subprocess.CompletedProcess:
-        return subprocess.run(["nsd-checkzone", APEX, str(self.tmp / "diff.test.zone")],
+        return subprocess.run(["nsd-checkzone", self.apex, str(self.tmp / "diff.test.zone")],
                               capture_output=True, text=True, timeout=30)
 
     def start(self, timeout: float = 15.0) -> bool:
@@ -203,7 +204,7 @@ zone:
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 return False
-            r = ask(self.host, self.port, dns.message.make_query(APEX, "SOA").to_wire(), 0.2)
+            r = ask(self.host, self.port, dns.message.make_query(self.apex, "SOA").to_wire(), 0.2)
             if r is not None and r.rcode() == 0 and r.answer:
                 return True
             time.sleep(0.1)

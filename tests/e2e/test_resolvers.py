@@ -29,14 +29,9 @@ The whole script takes about 15 s.
 """
 
 import concurrent.futures
-import fcntl
 import json
-import os
 import shutil
 import signal
-import socket
-import struct
-import subprocess
 import sys
 import threading
 import time
@@ -44,61 +39,21 @@ import uuid
 from pathlib import Path
 
 sys.dont_write_bytecode = True  # keep tests/e2e free of __pycache__
+import netns_lab as lab  # noqa: E402
 
-SKIP = 77  # tests/CMakeLists.txt: SKIP_RETURN_CODE of e2e.test_resolvers
-INSIDE = "STEERDNS_E2E_NETNS"
+lab.enter_netns(needs=("nsd",), resolvers=("unbound", "kresd", "pdns_recursor"))
 
-
-def skip(why: str) -> None:
-    print(f"skipped: {why}")
-    print("0 passed, 0 failed (skipped)")
-    sys.stdout.flush()
-    sys.exit(SKIP)
-
-
-def find(tool: str):
-    return shutil.which(tool) or next(
-        (str(p) for p in (Path("/usr/sbin") / tool, Path("/sbin") / tool) if p.exists()), None)
-
-
-# ---- outside: re-execute in a network namespace of our own ---------------------------------
-if os.environ.get(INSIDE) != "1":
-    if os.geteuid() != 0:
-        skip("not root: the test binds port 53 on 127.0.0.2/.3/.53 in a network namespace")
-    for tool in ("unshare", "nsd"):
-        if find(tool) is None:
-            skip(f"{tool} is not installed (.ci/install-deps installs it)")
-    if not any(find(tool) for tool in ("unbound", "kresd", "pdns_recursor")):
-        skip("no recursive resolver is installed: unbound (.ci/install-deps installs it), kresd "
-             "or pdns_recursor")
-    probe = subprocess.run([find("unshare"), "-n", "true"], capture_output=True, text=True)
-    if probe.returncode != 0:
-        skip(f"`unshare -n` is not allowed here: {probe.stderr.strip()}")
-    sys.stdout.flush()
-    code = subprocess.run([find("unshare"), "-n", "--", sys.executable, __file__] + sys.argv[1:],
-                          env={**os.environ, INSIDE: "1"}).returncode
-    sys.exit(code)
-
-# ---- inside the namespace: only `lo` exists, and it is down --------------------------------
+# ---- inside the namespace: only `lo` exists, and it is up ----------------------------------
 import dns.edns  # noqa: E402
 import dns.message  # noqa: E402
 import dns.query  # noqa: E402
 import dns.rdatatype  # noqa: E402
 
 import harness as h  # noqa: E402
-
-
-def loopback_up() -> None:
-    """`ip link set lo up` without needing iproute2: SIOCSIFFLAGS with IFF_UP."""
-    SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        ifr = fcntl.ioctl(s, SIOCGIFFLAGS, struct.pack("16sh14x", b"lo", 0))
-        flags = struct.unpack("16sh14x", ifr)[1]
-        fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sh14x", b"lo", flags | IFF_UP))
+from netns_lab import ROOT_HINTS, ask, find, start_resolver, wait_for  # noqa: E402
 
 
 LB = "lb.example.test."
-ROOT_NS = "127.0.0.1"
 NS = {"ns-a": "127.0.0.2", "ns-b": "127.0.0.3"}
 RR_MEMBERS = [f"192.0.2.{i}" for i in range(1, 5)]
 GEO = {"rules": [{"net": "198.51.100.0/24", "region": "eu"}], "default": "us"}
@@ -144,117 +99,12 @@ ns2.lb.example.test. A   127.0.0.3
 """
 
 
-class Daemon:
-    """nsd or unbound in the foreground, its files in a temp dir; stopped by pid."""
-
-    def __init__(self, name: str, cmd: list, tmp: Path):
-        self.name, self.cmd, self.tmp, self.proc = name, cmd, tmp, None
-        self.log_path = tmp / f"{name}.log"
-
-    def start(self) -> None:
-        with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=log, cwd=str(self.tmp))
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-
-    def log(self) -> str:
-        try:
-            return self.log_path.read_text(errors="replace")
-        except OSError:
-            return ""
+def start_nsd(t, tmp: Path) -> lab.Daemon:
+    return lab.start_nsd(t, tmp, {".": ROOT_ZONE, "test.": TEST_ZONE})
 
 
-def ask(server: str, name: str, rdtype: str = "A", *, timeout: float = 2.0, rd: bool = True,
-        options=None):
-    """(response or None, seconds)."""
-    q = h.make_query(name, rdtype, rd=rd, options=options)
-    start = time.monotonic()
-    try:
-        r = dns.query.udp(q, server, port=53, timeout=timeout)
-    except Exception:  # noqa: BLE001 (timeout, refused: no response)
-        r = None
-    return r, time.monotonic() - start
-
-
-def wait_for(cond, timeout: float, step: float = 0.02):
-    """Seconds until cond() held, or None."""
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
-        if cond():
-            return time.monotonic() - start
-        time.sleep(step)
-    return None
-
-
-def start_nsd(t, tmp: Path) -> Daemon:
-    (tmp / "root.zone").write_text(ROOT_ZONE)
-    (tmp / "test.zone").write_text(TEST_ZONE)
-    (tmp / "nsd.conf").write_text(f"""server:
-    ip-address: {ROOT_NS}
-    port: 53
-    server-count: 1
-    username: ""
-    chroot: ""
-    zonesdir: "{tmp}"
-    pidfile: "{tmp}/nsd.pid"
-    database: ""
-    xfrdfile: "{tmp}/xfrd.state"
-    xfrdir: "{tmp}"
-    zonelistfile: "{tmp}/zone.list"
-    verbosity: 1
-    # A whole test's queries come from one address: no rate limiting.
-    rrl-ratelimit: 0
-    rrl-whitelist-ratelimit: 0
-remote-control:
-    control-enable: no
-zone:
-    name: "."
-    zonefile: "{tmp}/root.zone"
-zone:
-    name: "test."
-    zonefile: "{tmp}/test.zone"
-""")
-    nsd = Daemon("nsd", [find("nsd"), "-d", "-c", str(tmp / "nsd.conf")], tmp)
-    nsd.start()
-    up = wait_for(lambda: (ask(ROOT_NS, "test.", "SOA", timeout=0.2, rd=False)[0] or
-                           dns.message.Message()).answer != [], 10.0, 0.1)
-    t.check("nsd serves the fake root and test. on 127.0.0.1:53", up is not None,
-            detail=nsd.log()[-2000:])
-    return nsd
-
-
-ROOT_HINTS = ". 3600000 NS ns.nic.test.\nns.nic.test. 3600000 A 127.0.0.1\n"
-
-
-def start_resolver(t, name: str, addr: str, cmd: list, tmp: Path) -> Daemon:
-    d = Daemon(name, cmd, tmp)
-    d.start()
-    up = wait_for(lambda: ask(addr, ".", "NS", timeout=0.3)[0] is not None, 10.0, 0.1)
-    t.check(f"{name} answers on {addr}:53", up is not None, detail=d.log()[-2000:])
-    return d
-
-
-def start_unbound(t, tmp: Path, addr: str) -> Daemon:
-    (tmp / "root.hints").write_text(ROOT_HINTS)
-    (tmp / "unbound.conf").write_text(f"""server:
-    # Lab settings: a private root on loopback instead of the Internet's.
-    interface: {addr}
-    port: 53
-    do-ip6: no
-    # The fake root (NSD on 127.0.0.1) instead of the real root servers.
-    root-hints: "{tmp}/root.hints"
-    # Our authoritative servers are on 127/8, which unbound never queries by default.
-    do-not-query-localhost: no
-    # unbound answers test. itself (RFC 6761 local zone) unless told not to.
-    local-zone: "test." nodefault
+def start_unbound(t, tmp: Path, addr: str) -> lab.Daemon:
+    return lab.start_unbound(t, tmp, addr, """\
     # No validator module and no trust anchor (no auto-trust-anchor-file): the fake root is
     # unsigned. subnetcache: ECS (RFC 7871) towards the authoritative servers, cached per subnet.
     module-config: "subnetcache iterator"
@@ -265,28 +115,12 @@ def start_unbound(t, tmp: Path, addr: str) -> Daemon:
     client-subnet-always-forward: yes
     # Short caching, so that fresh lookups keep reaching the authoritative servers.
     cache-max-ttl: 30
-    # Our own process: no chroot, no user change, no syslog, files in the temp dir.
-    chroot: ""
-    username: ""
-    directory: "{tmp}"
-    pidfile: "{tmp}/unbound.pid"
-    use-syslog: no
-    logfile: ""
-    verbosity: {os.environ.get("UNBOUND_VERBOSITY", "1")}
-    log-time-ascii: yes
-    num-threads: 1
-    # Full names to the authoritative servers: a delegation two labels down needs no probing.
-    qname-minimisation: no
 remote-control:
     control-enable: no
 """)
-    checked = h.run([find("unbound-checkconf") or "unbound-checkconf", str(tmp / "unbound.conf")])
-    t.eq("unbound-checkconf accepts the lab configuration", checked.returncode, 0)
-    return start_resolver(t, "unbound", addr, [find("unbound"), "-d", "-c",
-                                               str(tmp / "unbound.conf")], tmp)
 
 
-def start_kresd(t, tmp: Path, addr: str) -> Daemon:
+def start_kresd(t, tmp: Path, addr: str) -> lab.Daemon:
     rundir = tmp / "kresd"
     rundir.mkdir()
     (rundir / "config").write_text(f"""-- Lab settings: a private root on loopback.
@@ -313,7 +147,7 @@ cache.max_ttl(30)
                           tmp)
 
 
-def start_pdns_recursor(t, tmp: Path, addr: str) -> Daemon:
+def start_pdns_recursor(t, tmp: Path, addr: str) -> lab.Daemon:
     conf = tmp / "pdns"
     conf.mkdir()
     (tmp / "root.hints").write_text(ROOT_HINTS)
@@ -495,7 +329,6 @@ def check_nsid(t) -> None:
 
 
 with h.Test("resolvers") as t:
-    loopback_up()
     tmp = t.tempdir("steerdns-e2e-resolvers-")
     zones_dir = tmp / "zones"
     zones_dir.mkdir()
