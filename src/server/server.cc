@@ -48,6 +48,8 @@ Server::~Server() {
 
 void Server::publish(SnapshotPtr snapshot) {
     note_versions(*snapshot);
+    // The carried totals follow the new zones by position (the old ones' by name).
+    carried_.align(*snapshot);
     if (SnapshotPtr old = slot_.get()) retired_.push_back(std::move(old));
     slot_.publish(std::move(snapshot));
     for (auto& w : workers_) w->adopt_snapshot();
