@@ -105,8 +105,12 @@ TEST_CASE("response totals: by position across reloads, by name for members that
     test::ProbedZone v3(zone_json(R"({"address": "192.0.2.2"}, {"address": "192.0.2.1"})", kOld));
     carried.align(*v3.snap);
     carried.add(*v2.snap);
-    CHECK(carried.members.empty());
     CHECK(carried.pools.empty());
+    CHECK(carried.members.count({"lb.example.test.", "www", "192.0.2.2"}) == 0);
+    CHECK(carried.members.count({"lb.example.test.", "old", "192.0.2.9"}) == 0);
+    // .3 and .4 left in turn.
+    CHECK(carried.members.size() == 2);
+    CHECK(carried.members.at({"lb.example.test.", "www", "192.0.2.4"}) == 7);
     CHECK(total(carried, v3, "www", "192.0.2.2") == 3);
     CHECK(total(carried, v3, "www", "192.0.2.1") == 6);
     CHECK(total(carried, v3, "old", "192.0.2.9") == 2);
