@@ -10,7 +10,8 @@ page's answer history keep per-member side tables), RSS settled after load and a
 and 20 reloads, and the peak of each phase. VmHWM cannot be reset, so VmRSS is sampled every
 10 ms and the phase's peak is the largest sample.
 
-usage: bench/scale.py [--binary build/steerdns] [--reloads 50] [--memory-only] [--out FILE]
+usage: bench/scale.py [--binary build/steerdns] [--reloads 50] [--memory-only] [--control off|on]
+                      [--out FILE]
 """
 import argparse
 import json
@@ -118,11 +119,20 @@ class RssSampler:
 
 def memory_run(binary: str, zone_dir: Path, control: bool, checkpoints: list) -> list:
     """One server on the 100 000-member zone: (phase, settled RSS KiB, phase peak KiB)."""
-    s = Server(binary, zone_dir, f"127.0.0.1:{free_port()}" if control else "off")
+    for attempt in range(3):
+        # Port 0 for DNS: the kernel picks the UDP port, and TCP on it may be taken meanwhile.
+        s = Server(binary, zone_dir, f"127.0.0.1:{free_port()}" if control else "off")
+        sampler = RssSampler(s.proc.pid)
+        try:
+            s.wait_for(lambda: "steerdns started" in s.log(), 300)
+            break
+        except RuntimeError:
+            sampler.stop()
+            s.stop()
+            if attempt == 2 or "in use" not in s.log():
+                raise
     rows = []
     try:
-        sampler = RssSampler(s.proc.pid)
-        s.wait_for(lambda: "steerdns started" in s.log(), 300)
         # The control thread retires an old snapshot within a second; with the control
         # endpoint on, the answer history samples every 10 s: settle past one sample.
         settle = 11.0 if control else 2.5
