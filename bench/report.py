@@ -235,6 +235,7 @@ def main() -> int:
                 lines, latency_summary)
     for name, title in (("probe-shared.txt", "Probing, prober on the answering core"),
                         ("probe-split.txt", "Probing, prober on another core (--probe-cpus)"),
+                        ("status-poll.txt", "QPS while /status is polled every 2 s"),
                         ("scale.txt", "Large zones")):
         if (d / name).exists():
             lines.append(f"### {title}\n\n```\n{(d / name).read_text().strip()}\n```\n")

@@ -7,13 +7,15 @@
 #   2. bench/ecs.sh: geo answers with and without an EDNS Client Subnet option;
 #   3. bench/scaling.sh: 1 and 2 workers, unpinned; p50/p99 latency at a fixed rate;
 #   4. bench/probe_load.sh: QPS while 10 000 members are probed every second (both placements);
-#   5. bench/scale.py: load time and resident memory for 10 000 pools / 100 000 members, and
-#      reloads of a 10 000-member zone;
-#   6. bench/dnssec.sh: signed against unsigned answers of the same binary (balanced and
+#   5. bench/status_poll.sh: QPS of the balanced name (10 000 members) while /status is fetched
+#      every 2 s, against no polling;
+#   6. bench/scale.py: load time and resident memory for 10 000 pools / 100 000 members (after
+#      load, 1, 5 and 20 reloads, and the peak of each), and reloads of a 10 000-member zone;
+#   7. bench/dnssec.sh: signed against unsigned answers of the same binary (balanced and
 #      NXDOMAIN, DO=1 warm), PowerDNS signing a LUA record live, Knot serving a pre-signed zone;
-#   7. bench/report.py: the tables (report.md) and the chart (chart.png) from all of the above.
+#   8. bench/report.py: the tables (report.md) and the chart (chart.png) from all of the above.
 #
-#   bench/run.sh [--out DIR] [--quick] [--skip peers,ecs,scaling,probe,scale,dnssec]
+#   bench/run.sh [--out DIR] [--quick] [--skip peers,ecs,scaling,probe,status,scale,dnssec]
 #
 # --quick: 1 round of 2 s per run, for trying the pipeline (minutes instead of ~40).
 # PEER_TARGETS=a,b,c: a subset of the peers.sh targets (default: all of them).
@@ -30,7 +32,7 @@ while [ $# -gt 0 ]; do
         --out) OUT="$2"; shift 2 ;;
         --quick) QUICK=1; shift ;;
         --skip) SKIP="$2"; shift 2 ;;
-        *) echo "usage: $0 [--out DIR] [--quick] [--skip peers,ecs,scaling,probe,scale,dnssec]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--out DIR] [--quick] [--skip peers,ecs,scaling,probe,status,scale,dnssec]" >&2; exit 2 ;;
     esac
 done
 skip() { [[ ",$SKIP," == *",$1,"* ]]; }
@@ -96,6 +98,11 @@ if ! skip probe; then
         bash "$ROOT/bench/probe_load.sh" --binary "$BIN" --rounds "$PROBE_ROUNDS" \
             --duration "$PROBE_DURATION" --placement "$placement" --out "$OUT/probe-$placement.txt"
     done
+fi
+if ! skip status; then
+    echo "== status poll" >&2
+    bash "$ROOT/bench/status_poll.sh" --binary "$BIN" --rounds "$PROBE_ROUNDS" \
+        --duration "$PROBE_DURATION" --out "$OUT/status-poll.txt"
 fi
 if ! skip scale; then
     echo "== scale" >&2

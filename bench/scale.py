@@ -4,7 +4,14 @@ worker, no checks), RSS after a reload of it, and the reload time of a 10 000-me
 (100 pools x 100) over --reloads SIGHUPs. Times are the server's own "zone loaded/reloaded
 ... ms=" log figures. Loopback only; bounded in count and time.
 
-usage: bench/scale.py [--binary build/steerdns] [--reloads 50] [--out FILE]
+The memory table (issue 17: < 100 MB after any number of reloads, < 150 MB peak during one):
+the 100 000-member zone with the control endpoint off and on (on: /metrics and the status
+page's answer history keep per-member side tables), RSS settled after load and after 1, 5
+and 20 reloads, and the peak of each phase. VmHWM cannot be reset, so VmRSS is sampled every
+10 ms and the phase's peak is the largest sample.
+
+usage: bench/scale.py [--binary build/steerdns] [--reloads 50] [--memory-only] [--control off|on]
+                      [--out FILE]
 """
 import argparse
 import json
@@ -13,7 +20,9 @@ import signal
 import statistics
 import subprocess
 import sys
+import socket
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -41,12 +50,19 @@ def zone(pools: int, per_pool: int) -> dict:
             "ns": ["ns"], "records": ["ns A 127.0.0.1"], "pools": out}
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Server:
-    def __init__(self, binary: str, zone_dir: Path):
+    def __init__(self, binary: str, zone_dir: Path, control: str = "off"):
         self.log_path = zone_dir.parent / (zone_dir.name + ".log")
         with open(self.log_path, "wb") as log:
             self.proc = subprocess.Popen(
-                [binary, "--zones", str(zone_dir), "--listen", "127.0.0.1:0", "--control", "off", "--threads", "1"],
+                [binary, "--zones", str(zone_dir), "--listen", "127.0.0.1:0", "--control", control,
+                 "--threads", "1"],
                 stderr=log, stdout=subprocess.DEVNULL)
 
     def log(self) -> str:
@@ -70,14 +86,109 @@ class Server:
             self.proc.kill()
 
 
+class RssSampler:
+    """VmRSS every 10 ms in a thread; peak() is the largest sample since the last reset()."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.lock = threading.Lock()
+        self.top = 0
+        self.running = True
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self) -> None:
+        while self.running:
+            try:
+                kib = status_kib(self.pid, "VmRSS")
+            except OSError:
+                return
+            with self.lock:
+                self.top = max(self.top, kib)
+            time.sleep(0.01)
+
+    def reset(self) -> int:
+        with self.lock:
+            top, self.top = self.top, 0
+        return top
+
+    def stop(self) -> None:
+        self.running = False
+        self.thread.join()
+
+
+def memory_run(binary: str, zone_dir: Path, control: bool, checkpoints: list) -> list:
+    """One server on the 100 000-member zone: (phase, settled RSS KiB, phase peak KiB)."""
+    for attempt in range(3):
+        # Port 0 for DNS: the kernel picks the UDP port, and TCP on it may be taken meanwhile.
+        s = Server(binary, zone_dir, f"127.0.0.1:{free_port()}" if control else "off")
+        sampler = RssSampler(s.proc.pid)
+        try:
+            s.wait_for(lambda: "steerdns started" in s.log(), 300)
+            break
+        except RuntimeError:
+            sampler.stop()
+            s.stop()
+            if attempt == 2 or "in use" not in s.log():
+                raise
+    rows = []
+    try:
+        # The control thread retires an old snapshot within a second; with the control
+        # endpoint on, the answer history samples every 10 s: settle past one sample.
+        settle = 11.0 if control else 2.5
+        time.sleep(settle)
+        rows.append(("after load", status_kib(s.proc.pid, "VmRSS"), sampler.reset()))
+        done = 0
+        for target in checkpoints:
+            while done < target:
+                done += 1
+                s.proc.send_signal(signal.SIGHUP)
+                # "reload done" follows the publish; the old snapshot is retired within 1 s.
+                s.wait_for(lambda: s.log().count('msg="reload done"') >= done, 300)
+                time.sleep(1.5)
+            time.sleep(settle)
+            rows.append((f"after {target} reload{'s' if target > 1 else ''}",
+                         status_kib(s.proc.pid, "VmRSS"), sampler.reset()))
+        sampler.stop()
+    finally:
+        s.stop()
+    return rows
+
+
+def memory_table(binary: str, tmp: Path, only: str = "") -> list:
+    big = tmp / "mem"
+    big.mkdir()
+    (big / "scale.test.json").write_text(json.dumps(zone(10000, 10)))
+    modes = [("control off", False), ("control on", True)]
+    modes = [m for m in modes if m[0].split()[1] in only] if only else modes
+    lines = ["memory, 100000 members (10000 pools x 10), 1 worker, no checks; MiB "
+             "(settled RSS / peak VmRSS in the phase, sampled every 10 ms)",
+             "| phase | " + " | ".join(m[0] for m in modes) + " |",
+             "|---|" + "---|" * len(modes)]
+    runs = [memory_run(binary, big, control, [1, 5, 20]) for _, control in modes]
+    for i, (phase, _, _) in enumerate(runs[0]):
+        lines.append(f"| {phase} | " + " | ".join(
+            f"{r[i][1] / 1024:.1f} / {r[i][2] / 1024:.1f}" for r in runs) + " |")
+    return lines
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", default=str(ROOT / "build" / "steerdns"))
     ap.add_argument("--reloads", type=int, default=50)
+    ap.add_argument("--memory-only", action="store_true", help="only the memory table")
+    ap.add_argument("--control", default="", choices=["", "off", "on"],
+                    help="the memory table with the control endpoint off or on only")
     ap.add_argument("--out", default="")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="steerdns-scale-"))
-    lines = []
+    lines = memory_table(args.binary, tmp, args.control)
+    if args.memory_only:
+        text = "\n".join(lines) + "\n"
+        print(text, end="")
+        if args.out:
+            Path(args.out).write_text(text)
+        return 0
 
     big = tmp / "big"
     big.mkdir()

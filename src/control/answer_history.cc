@@ -15,7 +15,9 @@ void AnswerHistory::sample(const Snapshot& current, const ResponseTotals& totals
     std::map<std::pair<std::string, std::string>, Pool> next;
     for (const zone::ZonePtr& z : current.zones()) {
         const std::string apex = z->apex_text();
-        for (const lb::Pool& lp : z->pools) {
+        const auto* aligned = totals.aligned(*z);  // by position: no string per member
+        for (size_t pi = 0; pi < z->pools.size(); ++pi) {
+            const lb::Pool& lp = z->pools[pi];
             std::pair<std::string, std::string> key{apex, lp.name};
             Pool old;
             if (const auto it = pools_.find(key); it != pools_.end()) old = std::move(it->second);
@@ -38,8 +40,8 @@ void AnswerHistory::sample(const Snapshot& current, const ResponseTotals& totals
                 p.rings.assign(p.addresses.size(), Ring{});
             }
             for (size_t i = 0; i < p.addresses.size(); ++i) {
-                const auto t = totals.members.find({apex, lp.name, p.addresses[i]});
-                const uint64_t total = t == totals.members.end() ? 0 : t->second;
+                const uint64_t total =
+                    aligned ? (*aligned)[pi][Snapshot::kPoolMembers + i] : totals.member(*z, pi, i);
                 uint64_t delta = 0;
                 if (same || from[i] >= 0) {
                     if (!same) {

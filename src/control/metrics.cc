@@ -5,6 +5,7 @@
 #include "steerdns/dns/rr_type.h"
 #include "steerdns/dns/wire.h"
 #include "steerdns/health/check.h"
+#include "steerdns/zone/drain_set.h"
 
 namespace steerdns::control {
 
@@ -164,16 +165,38 @@ std::string render_metrics(const StatusModel& status, const ResponseTotals& resp
 
     w.family("steerdns_pool_responses_total", "counter",
              "A/AAAA queries answered by a balanced name (pool), whatever the answer.");
-    for (const auto& [k, v] : responses.pools)
-        w.sample("steerdns_pool_responses_total",
-                 {{"zone", std::get<0>(k)}, {"pool", std::get<1>(k)}}, v[0]);
+    // The pools and members served (by position in the layout), then those kept by name.
+    const auto pool_family = [&](std::string_view name, size_t counter) {
+        for (size_t zi = 0; zi < responses.layout.size(); ++zi) {
+            const zone::Zone& z = *responses.layout[zi];
+            const std::string apex = z.apex_text();
+            for (size_t pi = 0; pi < z.pools.size(); ++pi)
+                w.sample(name, {{"zone", apex}, {"pool", z.pools[pi].name}},
+                         responses.counts[zi][pi][counter]);
+        }
+        for (const auto& [k, v] : responses.pools)
+            w.sample(name, {{"zone", std::get<0>(k)}, {"pool", std::get<1>(k)}}, v[counter]);
+    };
+    pool_family("steerdns_pool_responses_total", Snapshot::kPoolResponses);
     w.family("steerdns_pool_fallback_responses_total", "counter",
              "Pool queries answered by the pool's fallback: no member was up.");
-    for (const auto& [k, v] : responses.pools)
-        w.sample("steerdns_pool_fallback_responses_total",
-                 {{"zone", std::get<0>(k)}, {"pool", std::get<1>(k)}}, v[1]);
+    pool_family("steerdns_pool_fallback_responses_total", Snapshot::kPoolFallbacks);
     w.family("steerdns_member_responses_total", "counter",
              "Answers a member was in (counted in the pool that answered).");
+    for (size_t zi = 0; zi < responses.layout.size(); ++zi) {
+        const zone::Zone& z = *responses.layout[zi];
+        const std::string apex = z.apex_text();
+        for (size_t pi = 0; pi < z.pools.size(); ++pi) {
+            const lb::Pool& p = z.pools[pi];
+            for (size_t mi = 0; mi < p.members.size(); ++mi) {
+                std::string address = zone::canonical_address(p.members[mi].address_text);
+                if (address.empty()) address = p.members[mi].address_text;
+                w.sample("steerdns_member_responses_total",
+                         {{"zone", apex}, {"pool", p.name}, {"address", address}},
+                         responses.counts[zi][pi][Snapshot::kPoolMembers + mi]);
+            }
+        }
+    }
     for (const auto& [k, v] : responses.members)
         w.sample("steerdns_member_responses_total",
                  {{"zone", std::get<0>(k)}, {"pool", std::get<1>(k)}, {"address", std::get<2>(k)}},

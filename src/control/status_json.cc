@@ -25,12 +25,6 @@ nlohmann::ordered_json time_or_null(const std::optional<int64_t>& ms) {
 
 }  // namespace
 
-std::string member_since_key(const std::string& zone, const std::string& pool,
-                             const std::string& address) {
-    return zone::canonical_zone(zone) + ' ' + zone::canonical_pool(pool) + ' ' +
-           zone::canonical_address(address);
-}
-
 namespace {
 
 // A composite check: the member's own fields say what its parts add up to; each part's
@@ -52,8 +46,10 @@ void add_check_parts(const StatusInputs& in, const lb::Member& m, MemberStatus& 
     }
 }
 
-MemberStatus member_status(const StatusInputs& in, const ZoneStatus& zone, const lb::Pool& pool,
-                           const lb::Member& m) {
+MemberStatus member_status(const StatusInputs& in, const ZoneStatus& zone, const zone::Zone& z,
+                           size_t pi, size_t mi) {
+    const lb::Pool& pool = z.pools[pi];
+    const lb::Member& m = pool.members[mi];
     MemberStatus ms;
     ms.address = zone::canonical_address(m.address_text);
     if (ms.address.empty()) ms.address = m.address_text;
@@ -69,8 +65,7 @@ MemberStatus member_status(const StatusInputs& in, const ZoneStatus& zone, const
     // Unchecked, or drained in the file: the state began when the member's file state did.
     std::optional<int64_t> file_since = zone.loaded_unix_ms;
     if (in.member_since) {
-        const auto f = in.member_since->find(member_since_key(zone.zone, pool.name, ms.address));
-        if (f != in.member_since->end()) file_since = f->second.since_unix_ms;
+        if (const auto since = in.member_since->since(z, pi, mi)) file_since = *since;
     }
     ms.health = "unchecked";
     std::optional<int64_t> health_since = file_since;
@@ -217,7 +212,8 @@ StatusModel build_status(const StatusInputs& in) {
                 zs.errors = r->second.errors;
             }
         }
-        for (const lb::Pool& p : z->pools) {
+        for (size_t pi = 0; pi < z->pools.size(); ++pi) {
+            const lb::Pool& p = z->pools[pi];
             PoolStatus ps;
             ps.name = p.name;
             ps.policy = lb::policy_name(p.policy);
@@ -228,7 +224,8 @@ StatusModel build_status(const StatusInputs& in) {
                 static_cast<size_t>(p.fallback_pool) < z->pools.size())
                 ps.fallback_pool = z->pools[static_cast<size_t>(p.fallback_pool)].name;
             ps.state = pool_state(p, in.snapshot->health());
-            for (const lb::Member& m : p.members) ps.members.push_back(member_status(in, zs, p, m));
+            for (size_t mi = 0; mi < p.members.size(); ++mi)
+                ps.members.push_back(member_status(in, zs, *z, pi, mi));
             for (const MemberStatus& m : ps.members) {
                 // Pending and standby are counted with down: out of answers while others are up.
                 ++(m.state == "up" ? ps.up

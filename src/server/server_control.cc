@@ -150,20 +150,7 @@ void Server::note_versions(const Snapshot& s) {
         next.emplace(apex, it != loaded_at_.end() ? it->second : now);
     }
     loaded_at_ = std::move(next);
-    std::map<std::string, control::MemberSince> since;
-    for (const zone::ZonePtr& z : s.zones()) {
-        for (const lb::Pool& p : z->pools) {
-            for (const lb::Member& m : p.members) {
-                std::string key = control::member_since_key(z->apex_text(), p.name, m.address_text);
-                const auto it = member_since_.find(key);
-                control::MemberSince ms{m.enabled, now};
-                if (it != member_since_.end() && it->second.enabled == m.enabled)
-                    ms.since_unix_ms = it->second.since_unix_ms;
-                since.emplace(std::move(key), ms);
-            }
-        }
-    }
-    member_since_ = std::move(since);
+    member_since_.update(s, now);
     drop_orphan_drains(s);
 }
 

@@ -142,7 +142,7 @@ bool ZoneDir::load(const std::string& path, Entry& e, ReloadReport& report) {
     zone::CompileResult r;
     if (loaded.ok()) {
         drained = drained_in(loaded.spec);
-        r = compile(loaded.spec, drained);
+        r = compile(std::move(loaded.spec), drained);  // freed as soon as compiled
     } else {
         r.diags = std::move(loaded.diags);
     }
@@ -291,14 +291,14 @@ std::vector<zone::DrainKey> ZoneDir::drained_in(const zone::Zone& zone) const {
     return out;
 }
 
-zone::CompileResult ZoneDir::compile(const zone::ZoneSpec& spec,
+zone::CompileResult ZoneDir::compile(zone::ZoneSpec spec,
                                      const std::vector<zone::DrainKey>& drained) {
     if (drained.empty()) return zone::compile_zone(spec, probes_);
     // A drained member is a member the file says "enabled": false about; one in a
-    // maintenance window is too, and says why.
+    // maintenance window is too, and says why. Changed in place: a copy of a 100 000-member
+    // spec is 50 MB more at the reload's peak.
     const int64_t now = util::unix_ms_now();
-    zone::ZoneSpec copy = spec;
-    for (zone::PoolSpec& ps : copy.pools) {
+    for (zone::PoolSpec& ps : spec.pools) {
         const std::string pool = zone::canonical_pool(ps.name.text);
         for (zone::MemberSpec& ms : ps.members) {
             if (ms.enabled && in_maintenance(ms.maintenance, now)) {
@@ -313,7 +313,7 @@ zone::CompileResult ZoneDir::compile(const zone::ZoneSpec& spec,
                 }
         }
     }
-    return zone::compile_zone(copy, probes_);
+    return zone::compile_zone(spec, probes_);
 }
 
 void ZoneDir::recompile_for_drains(const std::string& path, Entry& e, ReloadReport& report) {
@@ -328,7 +328,7 @@ void ZoneDir::recompile_for_drains(const std::string& path, Entry& e, ReloadRepo
     zone::LoadResult parsed = zone::parse_zone_json(*e.text, path);
     zone::CompileResult r;
     if (parsed.ok()) {
-        r = compile(parsed.spec, drained);
+        r = compile(std::move(parsed.spec), drained);
     } else {
         r.diags = std::move(parsed.diags);  // cannot happen: this text compiled before
     }

@@ -423,6 +423,14 @@ class Compiler {
     }
 
     void add_pools() {
+        // Sized exactly (here and per pool below): a reload holds the old zone and this one.
+        const size_t n = spec_.pools.size();
+        pools_.reserve(n);
+        pool_member_regions_.reserve(n);
+        pool_region_lists_.reserve(n);
+        pool_probes_.reserve(n);
+        pool_owner_.reserve(n);
+        pool_pos_.reserve(n);
         for (size_t i = 0; i < spec_.pools.size(); ++i) {
             const PoolSpec& ps = spec_.pools[i];
             lb::Pool pool;
@@ -472,9 +480,11 @@ class Compiler {
                         "of this pool");
             pool.answers = static_cast<uint16_t>(ps.answers.value_or(0));
             resolve_fallback(ps, pool);
-            std::vector<MemberProbe> probes;
+            std::vector<std::pair<size_t, MemberProbe>> probes;  // probed members only
             const bool geo = pool.policy == lb::Policy::geo;
             std::vector<uint16_t> member_regions;
+            member_regions.reserve(ps.members.size());
+            pool.members.reserve(ps.members.size());
             for (const MemberSpec& ms : ps.members) {
                 lb::Member m;
                 m.address_text = ms.address.text;
@@ -494,7 +504,9 @@ class Compiler {
                           "\"" + ms.address.text + "\" is not an IPv4 or IPv6 address");
                     continue;
                 }
-                probes.push_back(member_probe(ps, ms, m));
+                MemberProbe probe = member_probe(ps, ms, m);
+                if (probe.check || !probe.parts.empty())
+                    probes.emplace_back(pool.members.size(), std::move(probe));
                 pool.members.push_back(std::move(m));
                 // Only geo reads regions; elsewhere a member's region is a label.
                 member_regions.push_back(geo && ms.region ? region_id(ms.region->text)
@@ -857,9 +869,7 @@ class Compiler {
         const std::string apex = z.apex_text();
         for (size_t i = 0; i < pools_.size(); ++i) {
             lb::Pool& pool = pools_[i];
-            for (size_t j = 0; j < pool.members.size(); ++j) {
-                const MemberProbe& p = pool_probes_[i][j];
-                if (!p.check && p.parts.empty()) continue;
+            for (const auto& [j, p] : pool_probes_[i]) {
                 lb::Member& m = pool.members[j];
                 if (p.check) {
                     m.probe_slot = lease->acquire(
@@ -1157,6 +1167,9 @@ class Compiler {
         dns::store_u32(&z->soa_fallback[4], std::min(negative_ttl_, kFallbackNodataTtl));
 
         assign_probes(*z);
+        // Probe targets (a CheckDef each): not needed past here, and freed before the answer
+        // sets and member tables are built beside them.
+        pool_probes_ = {};
         if (has_errors(diags_)) return;
         z->geo = geo_;
         const auto region_count = static_cast<uint16_t>(region_names_.size());
@@ -1184,6 +1197,18 @@ class Compiler {
         pool.v4.image_size = lb::kImageSizeA;
         pool.v6.rrtype = dns::type::AAAA;
         pool.v6.image_size = lb::kImageSizeAAAA;
+        // Sized exactly: at 100 000 members, push_back's doubling left a third of these
+        // arrays unused for the life of the zone.
+        size_t count[2] = {0, 0};
+        for (const lb::Member& m : pool.members)
+            if (m.enabled) ++count[m.family == 4 ? 0 : 1];
+        for (lb::FamilySet* fs : {&pool.v4, &pool.v6}) {
+            const size_t n = count[fs == &pool.v4 ? 0 : 1];
+            fs->positions.reserve(n);
+            fs->members.reserve(n);
+            fs->slots.reserve(n);
+            fs->images.reserve(n * fs->image_size);
+        }
         for (uint32_t i = 0; i < pool.members.size(); ++i) {
             const lb::Member& m = pool.members[i];
             if (!m.enabled) continue;
@@ -1210,7 +1235,9 @@ class Compiler {
 
     const ZoneSpec& spec_;
     health::ProbeRegistry* registry_;
-    std::vector<std::vector<MemberProbe>> pool_probes_;  // parallel to pools_
+    // Parallel to pools_: (member index, probe) for each probed member only; a MemberProbe
+    // is ~400 bytes, which every member of a 100 000-member zone used to carry to the end.
+    std::vector<std::vector<std::pair<size_t, MemberProbe>>> pool_probes_;
     // Parallel to pools_: each member's region id (geo pools), and the "regions" lists by
     // client region id.
     std::vector<std::vector<uint16_t>> pool_member_regions_;

@@ -14,6 +14,7 @@
 #include "steerdns/answer/snapshot.h"
 #include "steerdns/control/answer_history.h"
 #include "steerdns/control/drain_state.h"
+#include "steerdns/control/member_since.h"
 #include "steerdns/health/monitor.h"
 #include "steerdns/health/registry.h"
 
@@ -117,15 +118,6 @@ struct ZoneRecord {
     std::vector<std::string> errors;
 };
 
-// When a member's state as the file has it began: since it is in the file, or since its
-// "enabled" (or an API drain) last changed.
-struct MemberSince {
-    bool enabled = true;
-    int64_t since_unix_ms = 0;
-};
-std::string member_since_key(const std::string& zone, const std::string& pool,
-                             const std::string& address);
-
 struct StatusInputs {
     const Snapshot* snapshot = nullptr;
     // The monitor's per-probe status and the registry's active probes, by slot.
@@ -133,8 +125,9 @@ struct StatusInputs {
     const std::unordered_map<uint32_t, health::ProbeSpec>* targets = nullptr;
     const DrainSet* drains = nullptr;
     const std::map<std::string, ZoneRecord>* zones = nullptr;  // by apex
-    // By member_since_key(); a member missing from it counts from its zone's load.
-    const std::map<std::string, MemberSince>* member_since = nullptr;
+    // When each member's file state began; a member missing from it counts from its zone's
+    // load.
+    const MemberSinceTable* member_since = nullptr;
     const AnswerHistory* answers = nullptr;  // null: no answer counts
     std::vector<RejectedFile> rejected;
     std::string version;

@@ -110,8 +110,8 @@ class Server : private control::Backend {
     // When each zone's file was last loaded, by apex (a recompile for a drain is no load).
     std::map<std::string, int64_t> loaded_at_;
     // When each member's file state (in the file, enabled or not) began: a reload that does
-    // not change the member keeps it. Keyed by control::member_since_key().
-    std::map<std::string, control::MemberSince> member_since_;
+    // not change the member keeps it.
+    control::MemberSinceTable member_since_;
     struct FileProblem {
         std::string zone;  // the apex it had, if it ever loaded
         std::vector<std::string> errors;

@@ -89,8 +89,7 @@ class ZoneDir {
     bool load(const std::string& path, Entry& e, ReloadReport& report);
     std::vector<zone::DrainKey> drained_in(const zone::ZoneSpec& spec) const;
     std::vector<zone::DrainKey> drained_in(const zone::Zone& zone) const;
-    zone::CompileResult compile(const zone::ZoneSpec& spec,
-                                const std::vector<zone::DrainKey>& drained);
+    zone::CompileResult compile(zone::ZoneSpec spec, const std::vector<zone::DrainKey>& drained);
     void recompile_for_drains(const std::string& path, Entry& e, ReloadReport& report);
     std::shared_ptr<const zone::DrainSet> drains_;
     std::string dir_;
