@@ -124,13 +124,15 @@ ReloadReport ZoneDir::refresh(Settle settle, bool force) {
         int64_t keys_mtime = 0;
         const bool keys_changed = e.zone && !e.zone->keys_dir.empty() &&
                                   (keys_mtime = dir_mtime_ns(e.zone->keys_dir)) != 0 &&
-                                  keys_mtime != e.zone->keys_dir_mtime_ns;
+                                  keys_mtime != e.zone->keys_dir_mtime_ns &&
+                                  keys_mtime != e.keys_mtime_ns;
         const bool file_changed = force || resign || keys_changed || e.size != st.st_size ||
                                   e.mtime_ns != mtime || e.inode != st.st_ino;
         if (file_changed && settle == Settle::yes &&
             (settling(mtime) || (keys_changed && settling(keys_mtime)))) {
             report.unsettled = true;
         } else if (file_changed) {
+            if (keys_changed) e.keys_mtime_ns = keys_mtime;
             e.size = st.st_size;
             e.mtime_ns = mtime;
             e.inode = st.st_ino;
