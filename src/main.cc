@@ -86,6 +86,12 @@ int main(int argc, char** argv) {
         ->type_name("BYTES")
         ->check(within(512, 4096))
         ->capture_default_str();
+    app.add_option("--signature-cache", opts.signature_cache,
+                   "Signed zones: answer sets signed on first use kept per worker thread, "
+                   "0-10000000 (0: signed for every answer)")
+        ->type_name("N")
+        ->check(within(0u, 10000000u))
+        ->capture_default_str();
     app.add_option("--tcp-idle-timeout", opts.tcp_idle_timeout,
                    "Seconds before an idle TCP connection is closed (0.1-3600)")
         ->type_name("SECONDS")

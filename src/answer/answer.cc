@@ -8,6 +8,7 @@
 #include "steerdns/dns/query.h"
 #include "steerdns/dns/response.h"
 #include "steerdns/util/clock.h"
+#include "steerdns/zone/signing.h"
 
 namespace steerdns {
 namespace {
@@ -174,18 +175,74 @@ bool add_nodata_proof(ResponseWriter& w, const zone::Zone& z, std::span<const ui
     return ok;
 }
 
-// The RRSIGs of a balanced answer: those of its member set, whatever order it was written in.
-// Sets too many to sign at compile have none (README "DNSSEC": not signed yet).
-bool add_pool_sigs(ResponseWriter& w, uint16_t owner, const zone::Zone& z, size_t pool,
-                   uint16_t qtype, bool degraded, bool fallback, uint64_t members) {
-    if (pool >= z.pool_signatures.size()) return true;
+// The RRSIGs of a balanced answer signed when the zone compiled: those of its member set,
+// whatever order it was written in. Null for sets too many to sign then.
+const zone::SetSignature* precomputed_sigs(const zone::Zone& z, size_t pool, uint16_t qtype,
+                                           bool degraded, bool fallback, uint64_t members) {
+    if (pool >= z.pool_signatures.size()) return nullptr;
     const std::vector<zone::SetSignature>& sets =
         z.pool_signatures[pool].family(qtype, degraded, fallback);
     const auto it =
         std::lower_bound(sets.begin(), sets.end(), members,
                          [](const zone::SetSignature& s, uint64_t m) { return s.members < m; });
-    if (it == sets.end() || it->members != members) return true;
-    return add_sigs(w, Section::answer, owner, z, it->offset, it->count);
+    return it == sets.end() || it->members != members ? nullptr : &*it;
+}
+
+// The RRSIGs of any other balanced answer (a big pool, a fallback's fallback): from this
+// worker's cache, signed here on a miss (answer/signature_cache.h). `pool`: the queried
+// pool, owner of the name; `answering`: the pool whose members `sel` picked in family `fs`.
+// A set that cannot be signed goes without RRSIGs, as an unsigned answer would.
+bool add_cached_sigs(ResponseWriter& w, uint16_t owner, const zone::Zone& z,
+                     std::span<const uint8_t> owner_name, size_t pool, size_t answering,
+                     const lb::FamilySet& fs, bool degraded, const lb::Selection& sel,
+                     AnswerContext& ctx) {
+    if (sel.count == 0 || sel.count > lb::kMaxAnswers) return true;
+    // The set's positions in ascending order: every order of the same members shares them.
+    uint32_t positions[lb::kMaxAnswers];
+    for (uint32_t i = 0; i < sel.count; ++i) {
+        uint32_t p = sel.position(i), j = i;
+        for (; j > 0 && positions[j - 1] > p; --j) positions[j] = positions[j - 1];
+        positions[j] = p;
+    }
+    const AnswerSetKey key{
+        z.generation, static_cast<uint32_t>(pool), static_cast<uint32_t>(answering), fs.rrtype,
+        degraded,     {positions, sel.count}};
+    const int64_t now = util::unix_ms_now() / 1000;
+    // Signed again once a quarter of the validity is left, as the zone's own RRSIGs are.
+    const int64_t margin = int64_t{z.signature_validity} / 4;
+    uint16_t count = 0;
+    std::span<const uint8_t> sigs;
+    if (ctx.signatures) sigs = ctx.signatures->find(key, now, margin, count);
+    if (sigs.empty()) {
+        ctx.signing.clear();
+        std::string error;
+        int64_t expiration = 0;
+        const int n = zone::sign_answer_set(z, owner_name, fs, degraded, key.positions, now,
+                                            ctx.signing, expiration, error);
+        if (n <= 0) return true;
+        count = static_cast<uint16_t>(n);
+        sigs = ctx.signatures ? ctx.signatures->insert(key, ctx.signing, count, expiration)
+                              : std::span<const uint8_t>(ctx.signing);
+    }
+    const uint8_t* p = sigs.data();
+    for (uint16_t i = 0; i < count; ++i) {
+        const size_t len = 10 + size_t{dns::load_u16(p + 8)};
+        if (!w.add_rr(Section::answer, owner, p, len)) return false;
+        p += len;
+    }
+    return true;
+}
+
+// The NODATA of a balanced name (RFC 4035 3.1.3.1): its NSEC without the queried family when
+// its own lists it (zone::PoolSignatures::nodata_nsec), else its NSEC.
+bool add_pool_nodata_proof(ResponseWriter& w, const zone::Zone& z, const zone::Node& n, size_t pool,
+                           uint16_t qtype) {
+    if (pool < z.pool_signatures.size()) {
+        const zone::RRset& without =
+            z.pool_signatures[pool].nodata_nsec[qtype == type::AAAA ? 1 : 0];
+        if (without.type != 0) return add_signed_named(w, z, n, without);
+    }
+    return add_nodata_proof(w, z, z.node_name(n), n);
 }
 
 // An answer synthesized from a wildcard (RFC 4035 3.1.3.3): the NSEC proving that the query
@@ -291,6 +348,13 @@ void write_any_hinfo(ResponseWriter& w, uint16_t owner, uint32_t ttl) {
     if (!w.add_rr(Section::answer, owner, img, sizeof img)) w.truncate();
 }
 
+// The RRSIGs of that HINFO, signed at compile for the node that answers it.
+bool add_any_sigs(ResponseWriter& w, uint16_t owner, const zone::Zone& z, const zone::Node& n) {
+    const size_t i = static_cast<size_t>(&n - z.nodes.data());
+    if (i >= z.any_sig_offset.size()) return true;
+    return add_sigs(w, Section::answer, owner, z, z.any_sig_offset[i], z.any_sig_count);
+}
+
 // A static RRset; an NS RRset (the apex's) brings its glue, left out when it does not fit.
 void write_rrset(ResponseWriter& w, const zone::Zone& z, uint16_t owner, const zone::RRset& rs,
                  bool dnssec) {
@@ -339,12 +403,13 @@ uint8_t write_pool_answer(const Snapshot& snap, const NodeRef& at, uint16_t qtyp
     }
     std::atomic<uint64_t>* counters = count_pool_response(snap, ctx.worker, at, index, c);
     if (c.kind != lb::Choice::answer || sel.count == 0) {
-        // The name's NSEC lists the pool's families: a family it lacks is a provable NODATA;
-        // a fallback "none" NODATA for a family it has is not (README "DNSSEC").
+        // The name's NSEC lists the pool's families: a family it lacks is denied by it; one
+        // it holds (none up with fallback "none", a fallback pool without it) by the NSEC
+        // signed without that family.
         if (write_negative(w, z,
                            c.kind == lb::Choice::nodata_short ? z.soa_fallback : z.soa_negative,
                            dnssec) &&
-            dnssec && !add_nodata_proof(w, z, z.node_name(*at.node), *at.node))
+            dnssec && !add_pool_nodata_proof(w, z, *at.node, index, qtype))
             w.truncate();
     } else {
         const lb::FamilySet& fs = c.pool->family(qtype);
@@ -360,16 +425,25 @@ uint8_t write_pool_answer(const Snapshot& snap, const NodeRef& at, uint16_t qtyp
             if (pos < 64) members |= uint64_t{1} << pos;
             count_member(counters, fs.members[pos]);
         }
-        // The sets of the pool's fallback pool were signed at this owner too; a fallback's
-        // fallback (two hops) was not: no RRSIG then.
+        // The sets of the pool and of its fallback pool were signed at this owner when the
+        // zone compiled, when they were few; the others (and a fallback's fallback, two hops
+        // away) come from the signature cache.
         const bool own = c.pool == &z.pools[index];
         const int32_t fallback_pool = z.pools[index].fallback_pool;
         const bool fallback =
             !own && fallback_pool >= 0 && c.pool == &z.pools[static_cast<size_t>(fallback_pool)];
         const bool degraded = c.degraded && !fs.degraded_images.empty();
-        if (dnssec && (own || fallback) &&
-            !add_pool_sigs(w, owner, z, index, qtype, degraded, fallback, members))
-            w.truncate();
+        if (dnssec) {
+            const zone::SetSignature* pre =
+                own || fallback ? precomputed_sigs(z, index, qtype, degraded, fallback, members)
+                                : nullptr;
+            const bool ok = pre != nullptr
+                                ? add_sigs(w, Section::answer, owner, z, pre->offset, pre->count)
+                                : add_cached_sigs(w, owner, z, z.node_name(*at.node), index,
+                                                  static_cast<size_t>(c.pool - z.pools.data()), fs,
+                                                  degraded, sel, ctx);
+            if (!ok) w.truncate();
+        }
     }
     return sel.ecs_scope;
 }
@@ -455,9 +529,11 @@ void write_why(const Snapshot& snap, std::span<const uint8_t> target, uint16_t t
 // ---- The name's answer ---------------------------------------------------------------------
 
 // Answers an existing, authoritative name: classifies it, then writes what that kind answers,
-// following CNAMEs inside the zone.
-void answer_name(const Snapshot& snap, const dns::Query& q, Lookup lk, const lb::Client& client,
-                 AnswerContext& ctx, ResponseWriter& w, uint8_t& ecs_scope) {
+// following CNAMEs inside the zone. `wild`: the names whose CNAME a wildcard synthesized (with
+// DO in a signed zone), `wild_count` of them, for answer_name to prove absent.
+void answer_chain(const Snapshot& snap, const dns::Query& q, Lookup lk, const lb::Client& client,
+                  AnswerContext& ctx, ResponseWriter& w, uint8_t& ecs_scope,
+                  std::span<const uint8_t>* wild, int& wild_count) {
     const zone::Zone* const zone = lk.found.zone;
     uint16_t owner = dns::kHeaderSize;  // the question's name, then each CNAME's target
     const zone::Node* visited[kMaxChain + 1];
@@ -485,7 +561,10 @@ void answer_name(const Snapshot& snap, const dns::Query& q, Lookup lk, const lb:
                     w.truncate();
                 return add_wildcard_proof(w, z, name, lk, dnssec, lk.found.node);
             case Kind::any:
-                return write_any_hinfo(w, owner, z.default_ttl);
+                write_any_hinfo(w, owner, z.default_ttl);
+                if (dnssec && !w.truncated() && !add_any_sigs(w, owner, z, *lk.found.node))
+                    return w.truncate();
+                return add_wildcard_proof(w, z, name, lk, dnssec);
             case Kind::hit:
                 write_rrset(w, z, owner, *c.rrset, dnssec);
                 return add_wildcard_proof(w, z, name, lk, dnssec);
@@ -498,6 +577,7 @@ void answer_name(const Snapshot& snap, const dns::Query& q, Lookup lk, const lb:
                 if (dnssec && !add_sigs(w, Section::answer, owner, z, c.rrset->sig_offset,
                                         c.rrset->sig_count))
                     return w.truncate();
+                if (dnssec && lk.kind == Lookup::wildcard) wild[wild_count++] = name;
                 owner = w.last_rdata_name_offset();
                 name = cname_target(z, *c.rrset);
                 lk = snap.find(name);
@@ -505,6 +585,20 @@ void answer_name(const Snapshot& snap, const dns::Query& q, Lookup lk, const lb:
                 break;
         }
     }
+}
+
+void answer_name(const Snapshot& snap, const dns::Query& q, Lookup lk, const lb::Client& client,
+                 AnswerContext& ctx, ResponseWriter& w, uint8_t& ecs_scope) {
+    std::span<const uint8_t> wild[kMaxChain + 1];
+    int wild_count = 0;
+    const zone::Zone& z = *lk.found.zone;
+    answer_chain(snap, q, lk, client, ctx, w, ecs_scope, wild, wild_count);
+    // A CNAME synthesized from a wildcard (RFC 4035 3.1.3.3): the NSEC proving its name
+    // absent, in authority after the whole chain's answer and denials.
+    bool ok = true;
+    for (int i = 0; i < wild_count && !w.truncated(); ++i)
+        add_covering_nsec(w, z, wild[i], nullptr, ok);
+    if (!ok) w.truncate();
 }
 
 }  // namespace

@@ -158,6 +158,13 @@ std::string render_metrics(const StatusModel& status, const ResponseTotals& resp
              "--explain-from).");
     w.sample("steerdns_why_queries_total", {{"result", "answered"}}, c.why_answered);
     w.sample("steerdns_why_queries_total", {{"result", "refused"}}, c.why_refused);
+    w.family("steerdns_signature_cache_total", "counter",
+             "Signed zones: balanced answer sets not signed at load, found in a worker's "
+             "--signature-cache (hit), signed on first use (miss), or evicted.");
+    w.sample("steerdns_signature_cache_total", {{"result", "hit"}}, c.signature_cache_hits);
+    w.sample("steerdns_signature_cache_total", {{"result", "miss"}}, c.signature_cache_misses);
+    w.sample("steerdns_signature_cache_total", {{"result", "eviction"}},
+             c.signature_cache_evictions);
     w.family("steerdns_probes_delayed_total", "counter",
              "Health probe runs that waited for a place under --max-probes-in-flight or "
              "--max-exec-checks.");

@@ -21,6 +21,8 @@ Worker::Worker(unsigned id, const ServeOptions& opts, SnapshotSlot& slot, Shared
     }
     ctx_.max_udp_payload = opts.max_udp_payload;
     ctx_.nsid = opts.nsid;
+    if (opts.signature_cache > 0)
+        ctx_.signatures = std::make_unique<SignatureCache>(opts.signature_cache);
     ctx_.explain_from = opts.explain_from;
     ctx_.worker = id;  // its row of every snapshot's response counters
     ctx_.rng.reseed(0x5eed0000ull + id * 7919ull + static_cast<uint64_t>(uv_hrtime()));

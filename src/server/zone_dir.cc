@@ -72,6 +72,12 @@ bool settling(int64_t mtime) {
     return age >= 0 && age < ZoneDir::kSettleMs * 1000000;
 }
 
+// A directory's modification time (0 when it cannot be read): entries added or removed.
+int64_t dir_mtime_ns(const std::string& dir) {
+    struct stat st {};
+    return ::stat(dir.c_str(), &st) == 0 ? mtime_ns(st) : 0;
+}
+
 }  // namespace
 
 ReloadReport ZoneDir::refresh(Settle settle, bool force) {
@@ -113,11 +119,20 @@ ReloadReport ZoneDir::refresh(Settle settle, bool force) {
         // timing point passes (zone.h resign_at), from the same file.
         const bool resign =
             e.zone && e.zone->resign_at != 0 && util::unix_ms_now() / 1000 >= e.zone->resign_at;
-        const bool file_changed =
-            force || resign || e.size != st.st_size || e.mtime_ns != mtime || e.inode != st.st_ino;
-        if (file_changed && settle == Settle::yes && settling(mtime)) {
+        // A key file added to (or removed from) its keys directory: read the keys again
+        // (README "DNSSEC"), once the directory has been still for a moment.
+        int64_t keys_mtime = 0;
+        const bool keys_changed = e.zone && !e.zone->keys_dir.empty() &&
+                                  (keys_mtime = dir_mtime_ns(e.zone->keys_dir)) != 0 &&
+                                  keys_mtime != e.zone->keys_dir_mtime_ns &&
+                                  keys_mtime != e.keys_mtime_ns;
+        const bool file_changed = force || resign || keys_changed || e.size != st.st_size ||
+                                  e.mtime_ns != mtime || e.inode != st.st_ino;
+        if (file_changed && settle == Settle::yes &&
+            (settling(mtime) || (keys_changed && settling(keys_mtime)))) {
             report.unsettled = true;
         } else if (file_changed) {
+            if (keys_changed) e.keys_mtime_ns = keys_mtime;
             e.size = st.st_size;
             e.mtime_ns = mtime;
             e.inode = st.st_ino;

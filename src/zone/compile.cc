@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
@@ -254,9 +255,14 @@ class Compiler {
         }
         std::string zone = spec_.origin.text;
         for (char& c : zone) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        keys_ = std::make_unique<ZoneKeys>();
+        keys_ = std::make_shared<ZoneKeys>();
+        keys_dir_ = database_path(d.keys.text);
+        // Before the files are read: a key added while they are is seen at the next scan.
+        struct stat st {};
+        if (::stat(keys_dir_.c_str(), &st) == 0)
+            keys_dir_mtime_ns_ = int64_t{st.st_mtim.tv_sec} * 1000000000 + st.st_mtim.tv_nsec;
         std::string problem;
-        if (!read_zone_keys(database_path(d.keys.text), zone, sign_time_, *keys_, problem)) {
+        if (!read_zone_keys(keys_dir_, zone, sign_time_, *keys_, problem)) {
             error(d.keys.pos, problem);
             keys_.reset();
             return;
@@ -1188,6 +1194,10 @@ class Compiler {
                 error(spec_.dnssec->keys.pos, "dnssec: cannot sign: " + problem);
                 return;
             }
+            z->keys = keys_;
+            z->signature_validity = spec_.dnssec->signature_validity;
+            z->keys_dir = keys_dir_;
+            z->keys_dir_mtime_ns = keys_dir_mtime_ns_;
         }
         zone_ = std::move(z);
     }
@@ -1259,7 +1269,9 @@ class Compiler {
     std::map<Wire, NodeBuild> nodes_;
     std::shared_ptr<Zone> zone_;
     Diagnostics diags_;
-    std::unique_ptr<ZoneKeys> keys_;  // "dnssec": null for an unsigned zone
+    std::shared_ptr<ZoneKeys> keys_;  // "dnssec": null for an unsigned zone
+    std::string keys_dir_;
+    int64_t keys_dir_mtime_ns_ = 0;
     int64_t sign_time_ = static_cast<int64_t>(std::time(nullptr));
 };
 

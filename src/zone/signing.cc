@@ -1,6 +1,7 @@
 #include "steerdns/zone/signing.h"
 
 #include <algorithm>
+#include <atomic>
 #include <set>
 
 #include "steerdns/dns/name.h"
@@ -58,6 +59,20 @@ std::vector<uint64_t> answer_sets(size_t n, size_t k, size_t cap) {
     return out;
 }
 
+// The types an NSEC type bitmap lists (RFC 4034 4.1.2).
+std::vector<uint16_t> bitmap_types(std::span<const uint8_t> bitmap) {
+    std::vector<uint16_t> out;
+    for (size_t at = 0; at + 2 <= bitmap.size();) {
+        const uint8_t window = bitmap[at], len = bitmap[at + 1];
+        for (size_t i = 0; i < len && at + 2 + i < bitmap.size(); ++i)
+            for (int bit = 0; bit < 8; ++bit)
+                if (bitmap[at + 2 + i] & (0x80 >> bit))
+                    out.push_back(static_cast<uint16_t>((window << 8) | (i * 8 + bit)));
+        at += 2 + size_t{len};
+    }
+    return out;
+}
+
 }  // namespace
 
 bool read_zone_keys(const std::string& dir, const std::string& zone, int64_t now, ZoneKeys& out,
@@ -105,6 +120,8 @@ bool sign_zone(Zone& z, const ZoneKeys& keys, uint32_t validity, int64_t now, st
     const dnssec::Validity v{static_cast<uint32_t>(now - kClockSkew),
                              static_cast<uint32_t>(now + validity)};
     z.dnssec = true;
+    static std::atomic<uint64_t> generations{0};
+    z.generation = ++generations;
     z.resign_at = now + validity - validity / 4;
     for (const dnssec::Key& k : keys.all) {
         for (const auto& t :
@@ -136,6 +153,17 @@ bool sign_zone(Zone& z, const ZoneKeys& keys, uint32_t validity, int64_t now, st
                 return false;
         }
         if (z.find_rrset(n, kTypeNsec) != nullptr) z.nsec_order.push_back(ni);
+    }
+    // ANY's HINFO (RFC 8482) at every name that answers it with data: its owner is covered,
+    // so one signature per node.
+    z.any_sig_offset.assign(z.nodes.size(), 0);
+    for (uint32_t ni = 0; ni < z.nodes.size(); ++ni) {
+        const Node& n = z.nodes[ni];
+        if (n.empty() || (n.flags & (node_flag::occluded | node_flag::delegation))) continue;
+        if (!sign(z.node_name(n), dns::type::HINFO, z.default_ttl,
+                  {std::span<const uint8_t>(kAnyHinfoRdata)}, keys.sign_records,
+                  z.any_sig_offset[ni], z.any_sig_count))
+            return false;
     }
     std::sort(z.nsec_order.begin(), z.nsec_order.end(), [&z](uint32_t a, uint32_t b) {
         return dns::canonical_compare(z.node_name(z.nodes[a]), z.node_name(z.nodes[b])) < 0;
@@ -209,7 +237,69 @@ bool sign_zone(Zone& z, const ZoneKeys& keys, uint32_t validity, int64_t now, st
             }
         }
     }
+    // Balanced names: their NSEC without a family the pool holds, for the NODATA it answers
+    // when none of that family answers.
+    const uint32_t nodata_ttl = dns::load_u32(&z.soa_fallback[4]);
+    for (size_t pi = 0; pi < z.pools.size(); ++pi) {
+        for (const Node& n : z.nodes) {
+            if (n.pool != static_cast<int32_t>(pi)) continue;
+            const RRset* nsec = z.find_rrset(n, kTypeNsec);
+            if (nsec == nullptr) continue;
+            const uint8_t* rdata = z.images.data() + nsec->offset + 10;
+            const size_t rdlen = dns::load_u16(z.images.data() + nsec->offset + 8);
+            size_t next_len = 0;
+            while (next_len < rdlen && rdata[next_len] != 0) next_len += 1 + rdata[next_len];
+            ++next_len;
+            if (next_len > rdlen) continue;
+            const std::vector<uint16_t> types = bitmap_types({rdata + next_len, rdlen - next_len});
+            for (int f = 0; f < 2; ++f) {
+                const uint16_t family = f == 0 ? dns::type::A : dns::type::AAAA;
+                if (std::find(types.begin(), types.end(), family) == types.end()) continue;
+                std::vector<uint16_t> without = types;
+                without.erase(std::remove(without.begin(), without.end(), family), without.end());
+                const std::string rd = nsec_rdata({rdata, next_len}, without);
+                RRset& rs = z.pool_signatures[pi].nodata_nsec[f];
+                rs.type = kTypeNsec;
+                rs.count = 1;
+                rs.ttl = nodata_ttl;
+                rs.offset = static_cast<uint32_t>(z.images.size());
+                rs.length = static_cast<uint32_t>(10 + rd.size());
+                uint8_t fixed[10];
+                dns::store_u16(fixed, kTypeNsec);
+                dns::store_u16(fixed + 2, 1);  // IN
+                dns::store_u32(fixed + 4, nodata_ttl);
+                dns::store_u16(fixed + 8, static_cast<uint16_t>(rd.size()));
+                z.images.insert(z.images.end(), fixed, fixed + 10);
+                z.images.insert(z.images.end(), rd.begin(), rd.end());
+                const auto* rd_bytes = reinterpret_cast<const uint8_t*>(rd.data());
+                if (!sign(z.node_name(n), kTypeNsec, nodata_ttl,
+                          {std::span<const uint8_t>(rd_bytes, rd.size())}, keys.sign_records,
+                          rs.sig_offset, rs.sig_count))
+                    return false;
+            }
+        }
+    }
     return true;
+}
+
+int sign_answer_set(const Zone& z, std::span<const uint8_t> owner, const lb::FamilySet& fs,
+                    bool degraded, std::span<const uint32_t> positions, int64_t now,
+                    std::vector<uint8_t>& out, int64_t& expiration, std::string& error) {
+    if (!z.keys || positions.empty()) {
+        error = "the zone has no signing keys";
+        return -1;
+    }
+    const uint8_t* images = fs.image_base(degraded);
+    std::vector<std::span<const uint8_t>> rdatas;
+    for (uint32_t pos : positions)
+        rdatas.emplace_back(images + size_t{pos} * fs.image_size + 10, fs.image_size - 10);
+    // The TTL the records are answered with, rendered in their images.
+    const uint32_t ttl = dns::load_u32(images + size_t{positions[0]} * fs.image_size + 4);
+    const dnssec::Validity v{static_cast<uint32_t>(now - kClockSkew),
+                             static_cast<uint32_t>(now + z.signature_validity)};
+    expiration = now + z.signature_validity;
+    return dnssec::sign_to_images({owner, fs.rrtype, ttl, std::move(rdatas)}, z.keys->sign_records,
+                                  v, out, error);
 }
 
 }  // namespace steerdns::zone

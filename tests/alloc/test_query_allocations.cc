@@ -384,3 +384,70 @@ TEST_CASE("signed answers with DO=1: RRSIGs and NSECs copied, nothing allocated"
     CHECK(answered == 3 * queries.size());
     CHECK(allocations == 0);
 }
+
+TEST_CASE("signed answers with DO=1 from a warm signature cache allocate nothing") {
+    // A pool of 24 members answering 2 has 300 possible sets, too many to sign at compile; a
+    // fallback's fallback (two hops) is not signed at compile either. Both are signed on their
+    // first answer (the warm-up round), then copied from this worker's cache.
+    TempDir dir;
+    dnssec::KeygenRequest keygen;
+    keygen.zone = "lb.example.test";
+    keygen.dir = dir.file("keys");
+    keygen.now = 1796558400;
+    std::vector<std::string> written;
+    std::string error;
+    REQUIRE_MESSAGE(dnssec::create_keys(keygen, written, error), error);
+    std::string members;
+    for (int i = 1; i <= 24; ++i) {
+        if (i != 1) members += ", ";
+        members += R"({"address": "192.0.2.)" + std::to_string(i) + R"("})";
+    }
+    ProbedZone z(R"({"zone": "lb.example.test.",
+        "soa": {"mname": "ns1", "rname": "h", "serial": 1}, "ns": ["ns1"],
+        "records": ["ns1 A 192.0.2.53"],
+        "checks": {"web": {"type": "tcp", "port": 80}},
+        "dnssec": {"keys": ")" +
+                 keygen.dir +
+                 R"("},
+        "pools": {
+          "big": {"answers": 2, "members": [)" +
+                 members + R"(]},
+          "first": {"check": "web", "ttl": 30, "fallback": "second",
+                    "members": [{"address": "192.0.2.201"}]},
+          "second": {"check": "web", "ttl": 30, "fallback": "third",
+                     "members": [{"address": "192.0.2.202"}]},
+          "third": {"members": [{"address": "192.0.2.99"}, {"address": "192.0.2.98"}]}}})");
+    z.set("first", 0, health::State::down);
+    z.set("second", 0, health::State::down);
+    const Snapshot& snap = *z.snap;
+    QueryOptions with_do;
+    with_do.edns = true;
+    with_do.do_bit = true;
+    std::vector<std::vector<uint8_t>> queries;
+    for (int i = 0; i < 24; ++i) queries.push_back(make_query("big.lb.example.test", 1, with_do));
+    // "first" and "second" are down: "third" answers, two hops away.
+    queries.push_back(make_query("first.lb.example.test", 1, with_do));
+    const lb::Client client = client_at("192.0.2.9");
+    AnswerContext ctx;
+    ctx.signatures = std::make_unique<SignatureCache>(1000);
+    std::vector<uint8_t> out(65535);
+    for (const auto& q : queries) answer_query(&snap, q, client, Transport::udp, ctx, out);
+    REQUIRE(ctx.signatures->size() == 25);  // 24 pairs of the rotation, the fallback's set
+    const uint64_t misses = ctx.signatures->counters().misses.load();
+    size_t answered = 0;
+    const uint64_t before = g_allocations.load();
+    for (int round = 0; round < 3; ++round)
+        for (const auto& q : queries)
+            answered += answer_query(&snap, q, client, Transport::udp, ctx, out) > 0 ? 1 : 0;
+    const uint64_t allocations = g_allocations.load() - before;
+    CHECK(answered == 3 * queries.size());
+    CHECK(allocations == 0);
+    CHECK(ctx.signatures->counters().misses.load() == misses);
+    CHECK(ctx.signatures->counters().hits.load() == 3 * queries.size());
+    // The answer carries the RRSIG: 2 A and one RRSIG.
+    const size_t len = answer_query(&snap, queries[0], client, Transport::udp, ctx, out);
+    ldns_pkt* pkt = nullptr;
+    REQUIRE(ldns_wire2pkt(&pkt, out.data(), len) == LDNS_STATUS_OK);
+    CHECK(ldns_pkt_ancount(pkt) == 3);
+    ldns_pkt_free(pkt);
+}

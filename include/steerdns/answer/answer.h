@@ -5,9 +5,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
+#include "steerdns/answer/signature_cache.h"
 #include "steerdns/answer/snapshot.h"
 #include "steerdns/answer/why.h"
 #include "steerdns/dns/nsid.h"
@@ -53,6 +55,10 @@ struct AnswerContext {
     // probe details member lines show (empty: states only).
     std::vector<lb::Cidr> explain_from = lb::loopback_nets();
     why::ProbeLookup probes;
+    // DNSSEC: the RRSIGs of answer sets signed on first use (--signature-cache; null: signed
+    // for each answer, kept nowhere), and the buffer a miss signs into.
+    std::unique_ptr<SignatureCache> signatures;
+    std::vector<uint8_t> signing;
 };
 
 // Writes the response to `query` into `out` and returns its length; 0 means send nothing.

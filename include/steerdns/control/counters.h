@@ -46,6 +46,10 @@ struct ServerCounters {
     uint64_t why_answered = 0;    // `_why` traces given
     uint64_t why_refused = 0;     // `_why` queries from outside --explain-from
     uint64_t probes_delayed = 0;  // not per worker: the monitor's count
+    // --signature-cache, all workers: answer sets found signed, signed on a miss, evicted
+    uint64_t signature_cache_hits = 0;
+    uint64_t signature_cache_misses = 0;
+    uint64_t signature_cache_evictions = 0;
     health::ProbeResultCounts probe_results;
     uint64_t reloads_success = 0;
     uint64_t reloads_failure = 0;

@@ -20,6 +20,9 @@ struct ServeOptions {
     unsigned threads = 1;
     util::LogLevel log_level = util::LogLevel::info;
     uint16_t max_udp_payload = 1232;  // DNS flag day 2020: no IP fragmentation
+    // --signature-cache: RRSIGs of balanced answer sets signed on first use, kept per worker
+    // thread (answer/signature_cache.h); 0 signs such a set for every answer.
+    unsigned signature_cache = 10000;
     double tcp_idle_timeout = 10.0;   // seconds, RFC 7766 6.2.3 ("a few seconds")
     unsigned tcp_max_clients = 4096;  // open TCP connections, all workers together
     // Abuse limits (README "Security").

@@ -57,6 +57,8 @@ class Worker {
     void join();
 
     const WorkerStats& stats() const { return stats_; }
+    // Null with --signature-cache 0. Its counters may be read from other threads.
+    const SignatureCache* signature_cache() const { return ctx_.signatures.get(); }
     unsigned id() const { return id_; }
 
     // One query, over UDP or TCP, from receipt to the bytes to send: answer_query(), rate

@@ -72,6 +72,9 @@ class ZoneDir {
         int64_t mtime_ns = 0;
         int64_t size = -1;
         uint64_t inode = 0;
+        // The keys directory's time a load was last tried for: one that failed (a key file
+        // half copied, a bad key) is not tried again until the directory changes again.
+        int64_t keys_mtime_ns = 0;
         zone::ZonePtr zone;  // last good version; null if the file never validated
         // The file text `zone` was compiled from (parsed again only when its drained members
         // change: a kept ZoneSpec would cost ten times the text's size), and the members

@@ -37,4 +37,16 @@ bool sign_zone(Zone& z, const ZoneKeys& keys, uint32_t validity, int64_t now, st
 
 inline constexpr size_t kMaxPrecomputedSets = 256;
 
+// The rdata of RFC 8482's HINFO answer to ANY, "RFC8482" "" (answer/answer.cc writes it).
+inline constexpr uint8_t kAnyHinfoRdata[9] = {7, 'R', 'F', 'C', '8', '4', '8', '2', 0};
+
+// Signs a balanced answer made after compile (answer/signature_cache.h): the records at
+// `positions` of family `fs` (the degraded images when `degraded`) at the name `owner` of the
+// pool, with z.keys, valid from an hour before `now` to z.signature_validity after it.
+// Appends the RRSIG images to `out` and returns their count (-1 with `error` set), and their
+// expiration in `expiration`. Allocates: a cache miss, not the warm path.
+int sign_answer_set(const Zone& z, std::span<const uint8_t> owner, const lb::FamilySet& fs,
+                    bool degraded, std::span<const uint32_t> positions, int64_t now,
+                    std::vector<uint8_t>& out, int64_t& expiration, std::string& error);
+
 }  // namespace steerdns::zone

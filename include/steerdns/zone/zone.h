@@ -17,6 +17,8 @@ class ProbeLease;
 
 namespace steerdns::zone {
 
+struct ZoneKeys;  // signing.h
+
 // Negative TTL of fallback "none" answers: short, so resolvers ask again soon after a
 // backend recovers; never above the zone's own negative TTL.
 inline constexpr uint32_t kFallbackNodataTtl = 10;
@@ -57,6 +59,11 @@ struct PoolSignatures {
     // fallback answers at); positions are the fallback pool's.
     std::vector<SetSignature> fallback_v4[2];
     std::vector<SetSignature> fallback_v6[2];
+    // The owner's NSEC without A ([0]) or without AAAA ([1]), at the fallback NODATA TTL, with
+    // its RRSIGs (type 0: the owner's NSEC lacks that family already). The denial of a NODATA
+    // the pool answers for a family it holds: none of it up with fallback "none", or a
+    // fallback pool without it. Records in Zone::images, RRSIGs in Zone::signatures.
+    RRset nodata_nsec[2];
     const std::vector<SetSignature>& family(uint16_t rrtype, bool degraded, bool fallback) const {
         const int i = degraded ? 1 : 0;
         if (fallback) return rrtype == 28 ? fallback_v6[i] : fallback_v4[i];
@@ -129,10 +136,23 @@ struct Zone {
     // answers search for the NSEC covering a name.
     std::vector<uint32_t> nsec_order;
     std::vector<PoolSignatures> pool_signatures;  // parallel to pools; empty when unsigned
+    // The RRSIGs of RFC 8482's HINFO answer to ANY at each node that answers it (parallel to
+    // nodes; any_sig_count of them at each offset into signatures).
+    std::vector<uint32_t> any_sig_offset;
+    uint16_t any_sig_count = 0;
     // When to compile the file again (Unix seconds; 0: never): when a quarter of the
     // signatures' validity is left, or earlier at a key's next Publish, Activate, Inactive or
     // Delete time. The zone directory's periodic scan does it (server/zone_dir.cc).
     int64_t resign_at = 0;
+    // What signs the answer sets not signed here (answer/signature_cache.h): the active keys,
+    // the validity, and a number no other compiled zone has, which keys those signatures.
+    std::shared_ptr<const ZoneKeys> keys;
+    uint32_t signature_validity = 0;
+    uint64_t generation = 0;
+    // The keys directory, and its modification time when the keys were read: a key file added
+    // later is picked up by compiling the zone again (server/zone_dir.cc).
+    std::string keys_dir;
+    int64_t keys_dir_mtime_ns = 0;
 
     std::span<const uint8_t> node_name(const Node& n) const {
         return {names.data() + n.name_offset, n.name_len};

@@ -184,3 +184,50 @@ TEST_CASE("signed balanced answers: own sets, degraded, and the fallback pool's 
     CHECK(ldns_rr_ttl(ldns_rr_list_rr(a.get(), 0)) == 60);
     CHECK(verify(fb) == LDNS_STATUS_OK);
 }
+
+TEST_CASE("a signed zone: balanced names' NSEC without each family they hold, ANY's HINFO") {
+    TempDir dir;
+    const zone::ZonePtr z = compile_json(signed_zone(make_keys(dir, "lb.example.test")));
+    REQUIRE(z);
+    size_t www = 0, big = 0;
+    for (size_t i = 0; i < z->pools.size(); ++i) (z->pools[i].name == "www" ? www : big) = i;
+    // The NSEC's bitmap (after the next name) as dnspython would print it.
+    const auto types = [&z](const zone::RRset& rs) {
+        const zone::RrPtr rr = [&] {
+            std::vector<uint8_t> w = wire("www.lb.example.test.");
+            w.insert(w.end(), z->images.begin() + rs.offset,
+                     z->images.begin() + rs.offset + rs.length);
+            ldns_rr* out = nullptr;
+            size_t pos = 0;
+            REQUIRE(ldns_wire2rr(&out, w.data(), w.size(), &pos, LDNS_SECTION_ANSWER) ==
+                    LDNS_STATUS_OK);
+            return zone::RrPtr(out);
+        }();
+        char* text = ldns_rdf2str(ldns_rr_rdf(rr.get(), 1));
+        std::string s = text;
+        free(text);
+        return s;
+    };
+    // www holds A and AAAA: one NSEC without each, at the fallback NODATA TTL, signed.
+    const zone::RRset& no_a = z->pool_signatures[www].nodata_nsec[0];
+    const zone::RRset& no_aaaa = z->pool_signatures[www].nodata_nsec[1];
+    REQUIRE(no_a.type == 47);
+    REQUIRE(no_aaaa.type == 47);
+    CHECK(types(no_a) == "AAAA RRSIG NSEC ");
+    CHECK(types(no_aaaa) == "A RRSIG NSEC ");
+    CHECK(no_a.ttl == zone::kFallbackNodataTtl);
+    CHECK(no_a.sig_count == 1);
+    // big holds no AAAA: its own NSEC denies that already.
+    CHECK(z->pool_signatures[big].nodata_nsec[0].type == 47);
+    CHECK(z->pool_signatures[big].nodata_nsec[1].type == 0);
+    // ANY's HINFO: one RRSIG per key at every node with data, none at a cut or glue.
+    CHECK(z->any_sig_count == 1);
+    REQUIRE(z->any_sig_offset.size() == z->nodes.size());
+    for (size_t i = 0; i < z->nodes.size(); ++i) {
+        const zone::Node& n = z->nodes[i];
+        if (n.empty() || (n.flags & (zone::node_flag::delegation | zone::node_flag::occluded)))
+            continue;
+        const uint8_t* sig = z->signatures.data() + z->any_sig_offset[i];
+        CHECK(dns::load_u16(sig + 10) == 13);  // RRSIG rdata: type covered HINFO
+    }
+}
