@@ -65,6 +65,9 @@ class CurlMultiLoop {
     CurlMultiLoop& operator=(const CurlMultiLoop&) = delete;
 
     uv_loop_t* loop() const;
+    // How many idle connections the cache keeps (keepalive checks: one per target and path);
+    // beyond that libcurl closes the oldest.
+    void keep_connections(size_t n);
 
     struct Impl;  // http_check.cc
     Impl& impl() { return *impl_; }
