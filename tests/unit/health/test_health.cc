@@ -262,15 +262,15 @@ TEST_CASE("checks: keepalive, http(s) only, a boolean, part of the probe key whe
     CHECK(r.spec.checks[0].def.key().find('k') == std::string::npos);
     CHECK(problems(zone_with(R"(  "checks": {"t": {"type": "tcp", "port": 1, "keepalive": false}})",
                              R"(  "pools": {})")) ==
-          HLines{R"(z.json:5:47: checks.t.keepalive: "keepalive" does not apply to a tcp check)"});
+          HLines{R"(z.json:5:46: checks.t.keepalive: "keepalive" does not apply to a tcp check)"});
     CHECK(problems(zone_with(R"(  "checks": {"w": {"type": "http", "keepalive": "no"}})",
                              R"(  "pools": {})")) ==
-          HLines{R"(z.json:5:50: checks.w.keepalive: expected true or false, got a string)"});
+          HLines{R"(z.json:5:49: checks.w.keepalive: expected true or false, got a string)"});
     CHECK(
         problems(zone_with(R"(  "checks": {"w": {"type": "http", "keepalvie": false}})",
                            R"(  "pools": {})")) ==
         HLines{
-            R"(z.json:5:37: checks.w.keepalvie: unknown key "keepalvie" (did you mean "keepalive"?))"});
+            R"(z.json:5:36: checks.w.keepalvie: unknown key "keepalvie" (did you mean "keepalive"?))"});
 }
 
 TEST_CASE("checks: references from pools and members") {

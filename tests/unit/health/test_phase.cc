@@ -23,8 +23,9 @@ TEST_CASE("probe phase: 10 000 keys differing only in the address spread evenly"
     constexpr uint64_t kInterval = 1000;
     std::vector<int> buckets(10);
     for (int i = 0; i < 10000; ++i) {
-        const std::string key =
-            "10." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ".1|tcp|2:80";
+        std::string key = "10.";
+        key.append(std::to_string(i / 256)).append(".").append(std::to_string(i % 256));
+        key.append(".1|tcp|2:80");
         ++buckets[health::probe_phase_ms(key, kInterval) / 100];
     }
     for (int b : buckets) {
@@ -34,7 +35,7 @@ TEST_CASE("probe phase: 10 000 keys differing only in the address spread evenly"
     // And no single millisecond holds a burst: about 10 each.
     std::vector<int> ms(kInterval);
     for (int i = 0; i < 10000; ++i)
-        ++ms[health::probe_phase_ms("m" + std::to_string(i), kInterval)];
+        ++ms[health::probe_phase_ms(std::string("m").append(std::to_string(i)), kInterval)];
     CHECK(*std::max_element(ms.begin(), ms.end()) < 35);
 }
 
