@@ -88,8 +88,13 @@ struct Monitor::Impl {
     // every handle below.
     Loop loop;
     util::UvPtr<uv_async_t> wake;
-    // Before `attempts`, which use it: the http(s) attempts' curl multi handle.
-    std::unique_ptr<CurlMultiLoop> curl;
+    // Before `attempts`, which use them: the http(s) attempts' curl multi handles. Several,
+    // each probe always on the same one (by its phase), because libcurl 7.88 walks a multi
+    // handle's whole connection cache at each transfer's end: with thousands of kept
+    // connections in one cache that walk was half the prober's CPU.
+    static constexpr size_t kCurlShards = 64;
+    std::vector<std::unique_ptr<CurlMultiLoop>> curls;
+    CurlMultiLoop& curl_of(const Probe& p) { return *curls[p.phase_ms % curls.size()]; }
     std::unordered_map<uint32_t, std::unique_ptr<Probe>> probes;
     // Composite checks by derived slot, and which of them each part slot feeds.
     std::unordered_map<uint32_t, ProbeSpec> composites;
@@ -167,7 +172,8 @@ Monitor::Impl::Impl(ProbeRegistry& r, MonitorLimits l) : registry(r), table(r.st
                                  [](uv_async_t* a) { static_cast<Impl*>(a->data)->on_wake(); }),
                    "uv_async_init");
     wake->data = this;
-    curl = std::make_unique<CurlMultiLoop>(loop.get());
+    for (size_t i = 0; i < kCurlShards; ++i)
+        curls.push_back(std::make_unique<CurlMultiLoop>(loop.get()));
 }
 
 Monitor::Impl::~Impl() {
@@ -302,13 +308,13 @@ void Monitor::Impl::apply(std::vector<ProbeSpec> specs) {
     }
     apply_composites(std::move(derived), dropped);
     registry.recycle(dropped);
-    size_t kept_connections = 0;
+    std::vector<size_t> kept_connections(curls.size());
     for (const auto& [slot, p] : probes) {
         const CheckDef& c = p->spec.target->check;
         const bool http = c.type == CheckType::http || c.type == CheckType::https;
-        if (http && c.keepalive) kept_connections += c.paths.size();
+        if (http && c.keepalive) kept_connections[p->phase_ms % curls.size()] += c.paths.size();
     }
-    curl->keep_connections(kept_connections);
+    for (size_t i = 0; i < curls.size(); ++i) curls[i]->keep_connections(kept_connections[i]);
     if (!wanted.empty() || !dropped.empty()) {
         util::log_info("health probes", {{"probes", std::to_string(probes.size())},
                                          {"added", std::to_string(wanted.size())},
@@ -431,7 +437,7 @@ void Monitor::Impl::run(Probe& p) {
             break;
         case CheckType::http:
         case CheckType::https:
-            *self = make_http_attempt(*curl, p.spec.target, std::move(done));
+            *self = make_http_attempt(curl_of(p), p.spec.target, std::move(done));
             break;
         case CheckType::exec:
             *self = make_exec_attempt(loop.get(), p.spec.target, std::move(done));
@@ -801,7 +807,7 @@ void Monitor::Impl::shutdown_loop() {
     std::vector<Attempt*> all;
     for (auto& a : attempts) all.push_back(a.get());
     for (Attempt* a : all) a->cancel();  // may destroy a; the others stay valid
-    curl.reset();                        // http attempts end in cancel(): none uses it now
+    curls.clear();                       // http attempts end in cancel(): none uses them now
     {
         std::lock_guard lock(m);  // update() sends on `wake` under the same lock
         wake.reset();
