@@ -55,7 +55,7 @@ class Attempt {
 };
 
 // libcurl's multi handle driven by one libuv loop (a uv_poll per socket libcurl names, one
-// uv_timer for its timeouts), shared by every http(s) attempt on that loop. It must outlive
+// uv_timer for its timeouts), shared by the http(s) attempts given it. It must outlive
 // them; destroy it only once none is running (cancel ends an http attempt at once).
 class CurlMultiLoop {
   public:
