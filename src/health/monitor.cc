@@ -94,7 +94,16 @@ struct Monitor::Impl {
     // connections in one cache that walk was half the prober's CPU.
     static constexpr size_t kCurlShards = 64;
     std::vector<std::unique_ptr<CurlMultiLoop>> curls;
-    CurlMultiLoop& curl_of(const Probe& p) { return *curls[p.phase_ms % curls.size()]; }
+    // Made on first use: each costs tens of KiB, and most zones have no http check.
+    CurlMultiLoop& curl_of(const Probe& p) {
+        const size_t i = p.phase_ms % curls.size();
+        if (!curls[i]) {
+            curls[i] = std::make_unique<CurlMultiLoop>(loop.get());
+            curls[i]->keep_connections(kept_connections[i]);
+        }
+        return *curls[i];
+    }
+    std::vector<size_t> kept_connections;  // per shard: its keepalive probes' paths
     std::unordered_map<uint32_t, std::unique_ptr<Probe>> probes;
     // Composite checks by derived slot, and which of them each part slot feeds.
     std::unordered_map<uint32_t, ProbeSpec> composites;
@@ -172,8 +181,8 @@ Monitor::Impl::Impl(ProbeRegistry& r, MonitorLimits l) : registry(r), table(r.st
                                  [](uv_async_t* a) { static_cast<Impl*>(a->data)->on_wake(); }),
                    "uv_async_init");
     wake->data = this;
-    for (size_t i = 0; i < kCurlShards; ++i)
-        curls.push_back(std::make_unique<CurlMultiLoop>(loop.get()));
+    curls.resize(kCurlShards);
+    kept_connections.resize(kCurlShards);
 }
 
 Monitor::Impl::~Impl() {
@@ -308,13 +317,14 @@ void Monitor::Impl::apply(std::vector<ProbeSpec> specs) {
     }
     apply_composites(std::move(derived), dropped);
     registry.recycle(dropped);
-    std::vector<size_t> kept_connections(curls.size());
+    std::fill(kept_connections.begin(), kept_connections.end(), 0);
     for (const auto& [slot, p] : probes) {
         const CheckDef& c = p->spec.target->check;
         const bool http = c.type == CheckType::http || c.type == CheckType::https;
         if (http && c.keepalive) kept_connections[p->phase_ms % curls.size()] += c.paths.size();
     }
-    for (size_t i = 0; i < curls.size(); ++i) curls[i]->keep_connections(kept_connections[i]);
+    for (size_t i = 0; i < curls.size(); ++i)
+        if (curls[i]) curls[i]->keep_connections(kept_connections[i]);
     if (!wanted.empty() || !dropped.empty()) {
         util::log_info("health probes", {{"probes", std::to_string(probes.size())},
                                          {"added", std::to_string(wanted.size())},
