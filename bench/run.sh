@@ -7,6 +7,8 @@
 #   2. bench/ecs.sh: geo answers with and without an EDNS Client Subnet option;
 #   3. bench/scaling.sh: 1 and 2 workers, unpinned; p50/p99 latency at a fixed rate;
 #   4. bench/probe_load.sh: QPS while 10 000 members are probed every second (both placements);
+#      bench/probe_gap.py: the worst gap between two probes of one target (10 000 members), and
+#      daemon CPU per probe for tcp, http with keepalive and http without;
 #   5. bench/status_poll.sh: QPS of the balanced name (10 000 members) while /status is fetched
 #      every 2 s, against no polling;
 #   6. bench/scale.py: load time and resident memory for 10 000 pools / 100 000 members (after
@@ -98,6 +100,14 @@ if ! skip probe; then
         bash "$ROOT/bench/probe_load.sh" --binary "$BIN" --rounds "$PROBE_ROUNDS" \
             --duration "$PROBE_DURATION" --placement "$placement" --out "$OUT/probe-$placement.txt"
     done
+    # The spread of 10 000 probes over their interval (worst gap), and CPU per probe by type.
+    gap_args=()
+    [ "$QUICK" = 1 ] && gap_args=(--duration 10)
+    echo "== probe gap" >&2
+    /usr/bin/python3 "$ROOT/bench/probe_gap.py" --binary "$BIN" "${gap_args[@]}" > "$OUT/probe-gap.txt"
+    echo "== probe CPU by check type" >&2
+    /usr/bin/python3 "$ROOT/bench/probe_gap.py" --mode cpu --binary "$BIN" "${gap_args[@]}" \
+        > "$OUT/probe-cpu.txt"
 fi
 if ! skip status; then
     echo "== status poll" >&2

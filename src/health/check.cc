@@ -85,6 +85,9 @@ std::string CheckDef::key() const {
             k += has_expect_body ? "b" : "-";
             field(k, expect_body);
             k += verify ? "v" : "-";
+            // Only when off: the keys of every existing http check (and their saved health)
+            // stay what they were before the option existed.
+            if (!keepalive) k += "k-";
             break;
         case CheckType::exec:
             k += "c";

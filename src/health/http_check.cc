@@ -1,7 +1,11 @@
 // http and https: GET every path at once, through the loop's shared curl multi handle; up
-// when all pass (status in expect_status, body containing expect_body). Each probe makes
-// fresh connections and keeps nothing: it tests the whole path to the backend.
+// when all pass (status in expect_status, body containing expect_body). With keepalive (the
+// default) a probe reuses the connection the previous one left in the multi handle's cache
+// (one per target and path), so a steady probe costs a request, not a TCP (and TLS) set-up;
+// a failed GET closes its connection, so the next probe starts afresh and tests the whole
+// path again. "keepalive": false makes fresh connections and keeps nothing.
 #include <curl/curl.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
@@ -109,10 +113,20 @@ class HttpAttempt final : public Attempt {
 
     // From CurlMultiLoop::Impl::check_multi_info, outside any curl callback.
     void on_done(Transfer& t, CURLcode code) {
-        curl_multi_remove_handle(curl_.multi.get(), t.easy.get());
         t.done = true;
         t.code = code;
         curl_easy_getinfo(t.easy.get(), CURLINFO_RESPONSE_CODE, &t.status);
+        // A transfer error already closed its connection; a status or body the check refuses
+        // leaves it in the cache. Shut down, it fails libcurl's liveness test and is dropped
+        // instead of carrying the next probe: a failing backend gets a fresh connection.
+        if (check().keepalive && failed(t)) {
+            curl_socket_t fd = CURL_SOCKET_BAD;
+            // Before the removal: the connection is found through the handle's multi.
+            if (curl_easy_getinfo(t.easy.get(), CURLINFO_ACTIVESOCKET, &fd) == CURLE_OK &&
+                fd != CURL_SOCKET_BAD)
+                ::shutdown(fd, SHUT_RDWR);
+        }
+        curl_multi_remove_handle(curl_.multi.get(), t.easy.get());
         if (--pending_ == 0) conclude();
     }
 
@@ -144,9 +158,11 @@ class HttpAttempt final : public Attempt {
         curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM for timeouts
         curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(c.timeout_ms));
         curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(c.timeout_ms));
-        // Each probe tests the whole path to the backend, connection set-up included.
-        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-        curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+        if (!c.keepalive) {
+            // Each probe tests the whole path to the backend, connection set-up included.
+            curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+            curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+        }
         curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);  // a 3xx is an answer (default 200-399)
         curl_easy_setopt(e, CURLOPT_PROXY, "");           // never through http_proxy & co
         curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -181,6 +197,14 @@ class HttpAttempt final : public Attempt {
             return "connect: " + e;
         }
         return t.errbuf[0] ? t.errbuf : curl_easy_strerror(t.code);
+    }
+
+    // What conclude() would call a failure, for one GET.
+    bool failed(const Transfer& t) const {
+        const CheckDef& c = check();
+        if (t.code != CURLE_OK && !(t.code == CURLE_WRITE_ERROR && t.capped)) return true;
+        if (!c.status_ok(t.status)) return true;
+        return c.has_expect_body && t.body.find(c.expect_body) == std::string::npos;
     }
 
     // The first failing path decides the reason; all passing is up.
@@ -307,6 +331,13 @@ void CurlMultiLoop::Impl::check_multi_info() {
 CurlMultiLoop::CurlMultiLoop(uv_loop_t* loop) : impl_(std::make_unique<Impl>(loop)) {}
 
 CurlMultiLoop::~CurlMultiLoop() = default;
+
+void CurlMultiLoop::keep_connections(size_t n) {
+    // libcurl's default keeps 4 per transfer running at the moment a transfer ends: with
+    // probes spread over the interval that is a handful, and the cache would close most of
+    // the connections it was meant to keep.
+    curl_multi_setopt(impl_->multi.get(), CURLMOPT_MAXCONNECTS, static_cast<long>(n < 1 ? 1 : n));
+}
 
 uv_loop_t* CurlMultiLoop::loop() const {
     return impl_->loop;

@@ -8,7 +8,6 @@
 #include <list>
 #include <mutex>
 #include <optional>
-#include <random>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -19,6 +18,7 @@
 #include "steerdns/health/damping.h"
 #include "steerdns/health/failback.h"
 #include "steerdns/health/flap_filter.h"
+#include "steerdns/health/phase.h"
 #include "steerdns/util/clock.h"
 #include "steerdns/util/cpu_affinity.h"
 #include "steerdns/util/log.h"
@@ -47,6 +47,7 @@ struct Probe {
     util::UvPtr<uv_timer_t> hold_timer;  // a failback delay's end
     bool pending = false;                // added by a reload, no result yet
     util::UvPtr<uv_timer_t> timer;
+    uint64_t phase_ms = 0;  // where in its interval it runs (health/phase.h)
     uint64_t launched = 0;  // sequence number of the last attempt started
     uint64_t applied = 0;   // of the last result applied: a late, older result is dropped
 };
@@ -59,6 +60,8 @@ struct Monitor::Impl {
     void apply(std::vector<ProbeSpec> specs);
     void shutdown_loop();
     void launch(Probe& p);
+    // Arms the probe's timer for its next deadline (its phase in the next interval).
+    void schedule(Probe& p);
     void run(Probe& p);
     void launch_waiting();
     void note_cap_reached();
@@ -85,15 +88,28 @@ struct Monitor::Impl {
     // every handle below.
     Loop loop;
     util::UvPtr<uv_async_t> wake;
-    // Before `attempts`, which use it: the http(s) attempts' curl multi handle.
-    std::unique_ptr<CurlMultiLoop> curl;
+    // Before `attempts`, which use them: the http(s) attempts' curl multi handles. Several,
+    // each probe always on the same one (by its phase), because libcurl 7.88 walks a multi
+    // handle's whole connection cache at each transfer's end: with thousands of kept
+    // connections in one cache that walk was half the prober's CPU.
+    static constexpr size_t kCurlShards = 64;
+    std::vector<std::unique_ptr<CurlMultiLoop>> curls;
+    // Made on first use: each costs tens of KiB, and most zones have no http check.
+    CurlMultiLoop& curl_of(const Probe& p) {
+        const size_t i = p.phase_ms % curls.size();
+        if (!curls[i]) {
+            curls[i] = std::make_unique<CurlMultiLoop>(loop.get());
+            curls[i]->keep_connections(kept_connections[i]);
+        }
+        return *curls[i];
+    }
+    std::vector<size_t> kept_connections;  // per shard: its keepalive probes' paths
     std::unordered_map<uint32_t, std::unique_ptr<Probe>> probes;
     // Composite checks by derived slot, and which of them each part slot feeds.
     std::unordered_map<uint32_t, ProbeSpec> composites;
     std::unordered_map<uint32_t, std::vector<uint32_t>> composites_of;
     // Every attempt in flight. Each removes itself when it reports (its Done erases it).
     std::list<std::unique_ptr<Attempt>> attempts;
-    std::mt19937_64 rng;
     // The caps, and the probes waiting for a place, by slot, oldest first (exec checks in a
     // queue of their own, so a full exec cap does not hold back tcp and http probes).
     MonitorLimits limits;
@@ -158,8 +174,7 @@ struct Monitor::Impl {
     std::atomic<bool> start_over{false};
 };
 
-Monitor::Impl::Impl(ProbeRegistry& r, MonitorLimits l)
-    : registry(r), table(r.states()), rng(static_cast<uint64_t>(uv_hrtime())), limits(l) {
+Monitor::Impl::Impl(ProbeRegistry& r, MonitorLimits l) : registry(r), table(r.states()), limits(l) {
     limits.max_in_flight = std::max(1u, limits.max_in_flight);
     limits.max_exec = std::max(1u, limits.max_exec);
     wake = util::make_uv<uv_async_t>();
@@ -167,7 +182,8 @@ Monitor::Impl::Impl(ProbeRegistry& r, MonitorLimits l)
                                  [](uv_async_t* a) { static_cast<Impl*>(a->data)->on_wake(); }),
                    "uv_async_init");
     wake->data = this;
-    curl = std::make_unique<CurlMultiLoop>(loop.get());
+    curls.resize(kCurlShards);
+    kept_connections.resize(kCurlShards);
 }
 
 Monitor::Impl::~Impl() {
@@ -243,17 +259,10 @@ void Monitor::Impl::apply(std::vector<ProbeSpec> specs) {
             continue;
         }
         p->timer->data = p.get();
-        // A random phase in the interval: a thousand probes of one check spread over it
-        // instead of firing together, at start and after every reload that adds some.
-        const uint64_t interval = std::max<uint32_t>(1, p->spec.target->check.interval_ms);
-        const uint64_t first = std::uniform_int_distribution<uint64_t>(0, interval - 1)(rng);
-        uv_timer_start(
-            p->timer.get(),
-            [](uv_timer_t* t) {
-                auto* probe = static_cast<Probe*>(t->data);
-                probe->mon->launch(*probe);
-            },
-            first, interval);
+        // A phase from the key: a thousand probes of one check spread over the interval
+        // instead of firing together, and each keeps its place through reloads.
+        p->phase_ms = probe_phase_ms(p->spec.key, p->spec.target->check.interval_ms);
+        schedule(*p);
         const SavedProbe* saved = nullptr;
         bool resumed_hold = false;
         if (const auto r = restored.find(p->spec.key); starting && r != restored.end()) {
@@ -323,6 +332,14 @@ void Monitor::Impl::apply(std::vector<ProbeSpec> specs) {
     }
     apply_composites(std::move(derived), dropped);
     registry.recycle(dropped);
+    std::fill(kept_connections.begin(), kept_connections.end(), 0);
+    for (const auto& [slot, p] : probes) {
+        const CheckDef& c = p->spec.target->check;
+        const bool http = c.type == CheckType::http || c.type == CheckType::https;
+        if (http && c.keepalive) kept_connections[p->phase_ms % curls.size()] += c.paths.size();
+    }
+    for (size_t i = 0; i < curls.size(); ++i)
+        if (curls[i]) curls[i]->keep_connections(kept_connections[i]);
     if (!wanted.empty() || !dropped.empty()) {
         util::log_info("health probes", {{"probes", std::to_string(probes.size())},
                                          {"added", std::to_string(wanted.size())},
@@ -339,6 +356,20 @@ void Monitor::Impl::apply(std::vector<ProbeSpec> specs) {
     start_cv.notify_all();
     // Now rather than at a random point of the interval; the schedule keeps its random phase.
     for (const uint32_t slot : first_round) launch(*probes.at(slot));
+}
+
+void Monitor::Impl::schedule(Probe& p) {
+    const uint64_t interval = std::max<uint32_t>(1, p.spec.target->check.interval_ms);
+    // One-shot, re-armed from the deadline rather than from when the callback ran (a
+    // repeating uv_timer counts from the latter): a late loop turn does not shift the phase.
+    uv_timer_start(
+        p.timer.get(),
+        [](uv_timer_t* t) {
+            auto* probe = static_cast<Probe*>(t->data);
+            probe->mon->schedule(*probe);
+            probe->mon->launch(*probe);
+        },
+        next_probe_in_ms(uv_now(loop.get()), p.phase_ms, interval), 0);
 }
 
 void Monitor::Impl::launch(Probe& p) {
@@ -431,7 +462,7 @@ void Monitor::Impl::run(Probe& p) {
             break;
         case CheckType::http:
         case CheckType::https:
-            *self = make_http_attempt(*curl, p.spec.target, std::move(done));
+            *self = make_http_attempt(curl_of(p), p.spec.target, std::move(done));
             break;
         case CheckType::exec:
             *self = make_exec_attempt(loop.get(), p.spec.target, std::move(done));
@@ -807,7 +838,7 @@ void Monitor::Impl::shutdown_loop() {
     std::vector<Attempt*> all;
     for (auto& a : attempts) all.push_back(a.get());
     for (Attempt* a : all) a->cancel();  // may destroy a; the others stay valid
-    curl.reset();                        // http attempts end in cancel(): none uses it now
+    curls.clear();                       // http attempts end in cancel(): none uses them now
     {
         std::lock_guard lock(m);  // update() sends on `wake` under the same lock
         wake.reset();

@@ -164,6 +164,7 @@ std::vector<std::pair<std::string, std::string>> check_fields(const health::Chec
         f.emplace_back("expect_status", statuses.empty() ? "200-399" : joined(statuses));
         if (c.has_expect_body) f.emplace_back("expect_body", "\"" + c.expect_body + "\"");
         if (c.type == health::CheckType::https) f.emplace_back("verify", c.verify ? "yes" : "no");
+        f.emplace_back("keepalive", c.keepalive ? "yes" : "no");
     }
     if (c.type == health::CheckType::exec) f.emplace_back("command", joined(c.command));
     f.emplace_back("interval", health::seconds_text(c.interval_ms) + " s");

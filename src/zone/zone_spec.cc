@@ -57,9 +57,9 @@ constexpr std::array<std::string_view, 10> kMemberKeys{
 // A composite check: at most this many parts (each is a probe of its own).
 constexpr size_t kMaxCheckParts = 16;
 constexpr std::array<std::string_view, 2> kMaintenanceKeys{"start", "end"};
-constexpr std::array<std::string_view, 13> kCheckKeys{
+constexpr std::array<std::string_view, 14> kCheckKeys{
     "type",    "port",     "paths",   "host", "expect_status", "expect_body", "verify",
-    "command", "interval", "timeout", "rise", "fall",          "damping"};
+    "command", "interval", "timeout", "rise", "fall",          "damping",     "keepalive"};
 constexpr std::array<std::string_view, 4> kDampingKeys{"half_life", "suppress", "reuse",
                                                        "max_suppress"};
 // Damping: durations in seconds, penalties in changes (fractions allowed for both).
@@ -94,7 +94,7 @@ bool check_key_applies(health::CheckType type, std::string_view key) {
     if (key == "interval" || key == "timeout" || key == "rise" || key == "fall" || key == "damping")
         return true;
     const bool http_key = key == "port" || key == "paths" || key == "host" ||
-                          key == "expect_status" || key == "expect_body";
+                          key == "expect_status" || key == "expect_body" || key == "keepalive";
     switch (type) {
         case CheckType::tcp:
             return key == "port";
@@ -389,6 +389,10 @@ class ZoneLoader : private JsonReader {
                 std::optional<bool> verify = bool_value(f);
                 if (verify) def.verify = *verify;
                 ok &= verify.has_value();
+            } else if (m.key == "keepalive") {
+                std::optional<bool> keepalive = bool_value(f);
+                if (keepalive) def.keepalive = *keepalive;
+                ok &= keepalive.has_value();
             } else if (m.key == "command") {
                 ok &= load_command(f, def.command);
             } else if (m.key == "interval") {

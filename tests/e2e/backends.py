@@ -48,15 +48,58 @@ class Handler(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class KeepAliveHandler(Handler):
+    """HTTP/1.1: the connection stays open for the client's next request."""
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):  # noqa: N802
+        self.server.requests += 1  # type: ignore[attr-defined]
+        super().do_GET()
+
+
+class CountingServer(http.server.ThreadingHTTPServer):
+    """Counts the TCP connections it accepts; drop() closes the open ones, as a restarted
+    server would."""
+    connections = 0
+    requests = 0
+
+    def get_request(self):
+        conn = super().get_request()
+        self.connections += 1
+        self.__dict__.setdefault("accepted", []).append(conn[0])
+        return conn
+
+    def drop(self) -> None:
+        for sock in self.__dict__.get("accepted", []):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
 class HttpBackend:
+    """keepalive=True answers HTTP/1.1 and keeps connections open; `connections` and
+    `requests` count what it accepted (kept across stop/start)."""
+
     def __init__(self, addr: str, port: int, mode: str = "ok", want_host: bool = True,
-                 tls: ssl.SSLContext = None):
+                 tls: ssl.SSLContext = None, keepalive: bool = False):
         self.addr, self.port, self.mode, self.want_host, self.tls = addr, port, mode, want_host, tls
+        self.keepalive = keepalive
         self.httpd = None
         self.thread = None
+        self.counted = (0, 0)  # of the servers stopped so far
+
+    @property
+    def connections(self) -> int:
+        return self.counted[0] + (self.httpd.connections if self.httpd else 0)
+
+    @property
+    def requests(self) -> int:
+        return self.counted[1] + (self.httpd.requests if self.httpd else 0)
 
     def start(self) -> None:
-        httpd = http.server.ThreadingHTTPServer((self.addr, self.port), Handler)
+        httpd = CountingServer((self.addr, self.port),
+                               KeepAliveHandler if self.keepalive else Handler)
         httpd.daemon_threads = True
         httpd.mode = self.mode  # type: ignore[attr-defined]
         httpd.want_host = self.want_host  # type: ignore[attr-defined]
@@ -71,6 +114,8 @@ class HttpBackend:
         if self.httpd is not None:
             self.httpd.shutdown()
             self.httpd.server_close()
+            self.httpd.drop()
+            self.counted = (self.connections, self.requests)
             self.httpd = None
 
 

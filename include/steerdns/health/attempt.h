@@ -55,7 +55,7 @@ class Attempt {
 };
 
 // libcurl's multi handle driven by one libuv loop (a uv_poll per socket libcurl names, one
-// uv_timer for its timeouts), shared by every http(s) attempt on that loop. It must outlive
+// uv_timer for its timeouts), shared by the http(s) attempts given it. It must outlive
 // them; destroy it only once none is running (cancel ends an http attempt at once).
 class CurlMultiLoop {
   public:
@@ -65,6 +65,9 @@ class CurlMultiLoop {
     CurlMultiLoop& operator=(const CurlMultiLoop&) = delete;
 
     uv_loop_t* loop() const;
+    // How many idle connections the cache keeps (keepalive checks: one per target and path);
+    // beyond that libcurl closes the oldest.
+    void keep_connections(size_t n);
 
     struct Impl;  // http_check.cc
     Impl& impl() { return *impl_; }

@@ -40,6 +40,7 @@ struct CheckDef {
     bool has_expect_body = false;
     std::string expect_body;           // http(s): the body must contain it
     bool verify = true;                // https: check the certificate chain and name
+    bool keepalive = true;             // http(s): keep the connection open between probes
     std::vector<std::string> command;  // exec: argv, "{address}" and "{port}" substituted
     uint32_t interval_ms = kDefaultIntervalMs;
     uint32_t timeout_ms = default_timeout_ms(kDefaultIntervalMs);

@@ -245,6 +245,34 @@ TEST_CASE("checks: keys, types and ranges") {
           HLines{R"(z.json:5:47: checks.w.verify: expected true or false, got a string)"});
 }
 
+TEST_CASE("checks: keepalive, http(s) only, a boolean, part of the probe key when off") {
+    const zone::LoadResult r = zone::parse_zone_json(
+        zone_with(R"(  "checks": {"a": {"type": "http"}, "b": {"type": "http", "keepalive": )"
+                  R"(false}, "c": {"type": "https", "keepalive": true}})",
+                  R"(  "pools": {})"),
+        "z.json");
+    REQUIRE(r.ok());
+    REQUIRE(r.spec.checks.size() == 3);
+    CHECK(r.spec.checks[0].def.keepalive);
+    CHECK_FALSE(r.spec.checks[1].def.keepalive);
+    CHECK(r.spec.checks[2].def.keepalive);
+    // Two checks that differ only in keepalive are two probes; the default's key is the one
+    // every http check had before the option existed (saved health still matches it).
+    CHECK(r.spec.checks[0].def.key() != r.spec.checks[1].def.key());
+    CHECK(r.spec.checks[0].def.key().find('k') == std::string::npos);
+    CHECK(problems(zone_with(R"(  "checks": {"t": {"type": "tcp", "port": 1, "keepalive": false}})",
+                             R"(  "pools": {})")) ==
+          HLines{R"(z.json:5:46: checks.t.keepalive: "keepalive" does not apply to a tcp check)"});
+    CHECK(problems(zone_with(R"(  "checks": {"w": {"type": "http", "keepalive": "no"}})",
+                             R"(  "pools": {})")) ==
+          HLines{R"(z.json:5:49: checks.w.keepalive: expected true or false, got a string)"});
+    CHECK(
+        problems(zone_with(R"(  "checks": {"w": {"type": "http", "keepalvie": false}})",
+                           R"(  "pools": {})")) ==
+        HLines{
+            R"(z.json:5:36: checks.w.keepalvie: unknown key "keepalvie" (did you mean "keepalive"?))"});
+}
+
 TEST_CASE("checks: references from pools and members") {
     const std::string checks =
         R"(  "checks": {"web": {"type": "http"}, "port": {"type": "tcp", "port": 1}})";

@@ -248,13 +248,50 @@ TEST_CASE("http check: every path must pass; the first failing one is the reason
     CHECK(res.reason == "http GET /a: status 200");
 }
 
-TEST_CASE("http check: every GET on a fresh connection, none kept") {
+TEST_CASE("http check: keepalive false: every GET on a fresh connection, none kept") {
     HttpFixture f;
     f.server.route("/a", 200, "");
     f.server.route("/b", 200, "");
-    for (int i = 0; i < 2; ++i) CHECK(f.run(http_check(f.server.port(), {"/a", "/b"})).ok);
+    health::CheckDef c = http_check(f.server.port(), {"/a", "/b"});
+    c.keepalive = false;
+    for (int i = 0; i < 2; ++i) CHECK(f.run(c).ok);
     CHECK(f.server.requests().size() == 4);
     CHECK(f.server.connections() == 4);
+}
+
+TEST_CASE("http check: keepalive: later probes reuse the connection, one per path") {
+    HttpFixture f;
+    f.server.route("/a", 200, "");
+    f.server.route("/b", 200, "");
+    for (int i = 0; i < 5; ++i) CHECK(f.run(http_check(f.server.port(), {"/a"})).ok);
+    CHECK(f.server.requests().size() == 5);
+    CHECK(f.server.connections() == 1);
+    for (int i = 0; i < 3; ++i) CHECK(f.run(http_check(f.server.port(), {"/a", "/b"})).ok);
+    CHECK(f.server.requests().size() == 11);
+    CHECK(f.server.connections() == 2);
+}
+
+TEST_CASE("http check: keepalive: a failed GET closes its connection; the next opens one") {
+    HttpFixture f;
+    f.server.route("/", 200, "ok");
+    health::CheckDef c = http_check(f.server.port(), {"/"});
+    CHECK(f.run(c).ok);
+    CHECK(f.run(c).ok);
+    CHECK(f.server.connections() == 1);
+    f.server.route("/", 503, "");
+    CHECK_FALSE(f.run(c).ok);  // on the kept connection, then closed
+    CHECK_FALSE(f.run(c).ok);  // a new one, closed again
+    CHECK(f.server.connections() == 2);
+    f.server.route("/", 200, "nope");
+    c.has_expect_body = true;
+    c.expect_body = "ok";
+    CHECK_FALSE(f.run(c).ok);  // a wrong body fails too
+    CHECK(f.server.connections() == 3);
+    f.server.route("/", 200, "ok");
+    CHECK(f.run(c).ok);
+    CHECK(f.run(c).ok);
+    CHECK(f.server.connections() == 4);
+    CHECK(f.server.requests().size() == 7);
 }
 
 TEST_CASE("http check: host sets the Host header; the connection goes to the probe address") {

@@ -433,6 +433,30 @@ TEST_CASE("zone diff: geo settings, and a default region that moves unruled addr
     }
 }
 
+TEST_CASE("zone diff: keepalive turned off and on again on an http check") {
+    const std::string web = R"("web": { "type": "http", "port": 80, "interval": 5 })";
+    REQUIRE(std::string(kBefore).find(web) != std::string::npos);
+    const auto with = [&web](const std::string& extra) {
+        std::string text = kBefore;
+        return compile(
+            text.replace(text.find(web), web.size(),
+                         R"("web": { "type": "http", "port": 80, "interval": 5)" + extra + " }"));
+    };
+    const auto changes = [](const Compiled& a, const Compiled& b) {
+        std::vector<std::string> out;
+        for (const zone::PoolChange& p : zone::diff_zones(a.version(), b.version()).pools)
+            for (const zone::FieldChange& f : p.checks)
+                out.push_back(f.field + " " + f.before.value_or("-") + " " + f.after.value_or("-"));
+        return out;
+    };
+    const Compiled on = with("");
+    const Compiled off = with(R"(, "keepalive": false)");
+    const Compiled written = with(R"(, "keepalive": true)");
+    CHECK(changes(on, off) == std::vector<std::string>{"check web keepalive yes no"});
+    CHECK(changes(off, written) == std::vector<std::string>{"check web keepalive no yes"});
+    CHECK(changes(on, written).empty());  // the default, written out
+}
+
 TEST_CASE("zone diff: damping on a check and on a member") {
     std::string before = kBefore;
     const std::string web = R"("web": { "type": "http", "port": 80, "interval": 5 })";
