@@ -338,6 +338,15 @@ void Monitor::Impl::apply(std::vector<ProbeSpec> specs) {
         const bool http = c.type == CheckType::http || c.type == CheckType::https;
         if (http && c.keepalive) kept_connections[p->phase_ms % curls.size()] += c.paths.size();
     }
+    // Within the descriptor budget: each shard keeps its share of it.
+    size_t kept_total = 0;
+    for (size_t n : kept_connections) kept_total += n;
+    if (kept_total > limits.max_kept_connections) {
+        for (size_t& n : kept_connections) n = n * limits.max_kept_connections / kept_total;
+        util::log_warn("http keepalive limited by the open file limit",
+                       {{"keepalive_targets", std::to_string(kept_total)},
+                        {"kept", std::to_string(limits.max_kept_connections)}});
+    }
     for (size_t i = 0; i < curls.size(); ++i)
         if (curls[i]) curls[i]->keep_connections(kept_connections[i]);
     if (!wanted.empty() || !dropped.empty()) {

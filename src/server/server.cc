@@ -17,9 +17,12 @@ namespace {
 // Every TCP connection and probe is a file descriptor. Raise the soft limit to the hard one
 // (as Knot and NSD do), then make sure the connection cap leaves room for the rest:
 // listening sockets, probes, zone files, the threadpool.
-void fit_descriptor_limit(ServeOptions& opts) {
+// What is left of the open file limit for idle http connections kept between probes, once
+// the sockets, TCP clients and probes in flight have theirs.
+size_t fit_descriptor_limit(ServeOptions& opts) {
+    constexpr size_t kKeptDefault = 4096;
     rlimit lim{};
-    if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return;
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return kKeptDefault;
     if (lim.rlim_cur < lim.rlim_max) {
         lim.rlim_cur = lim.rlim_max;
         setrlimit(RLIMIT_NOFILE, &lim);
@@ -36,6 +39,9 @@ void fit_descriptor_limit(ServeOptions& opts) {
                         {"nofile", std::to_string(lim.rlim_cur)}});
         opts.tcp_max_clients = fit;
     }
+    if (lim.rlim_cur == RLIM_INFINITY) return kKeptDefault;
+    const rlim_t used = reserve + opts.tcp_max_clients;
+    return lim.rlim_cur > used ? std::max<size_t>(16, lim.rlim_cur - used) : 16;
 }
 
 }  // namespace
@@ -95,7 +101,7 @@ int Server::run() {
         ensure_port_free(at, SOCK_DGRAM);
         ensure_port_free(at, SOCK_STREAM);
     }
-    fit_descriptor_limit(opts_);
+    const size_t kept_budget = fit_descriptor_limit(opts_);
     limits_ = std::make_unique<SharedLimits>(opts_);
     // What needs root comes first: every socket (port 53) and the query log file. Then --user
     // drops root for good, before any zone file is read, probe run or query answered.
@@ -138,6 +144,7 @@ int Server::run() {
     health::MonitorLimits probe_limits;
     probe_limits.max_in_flight = opts_.max_probes_in_flight;
     probe_limits.max_exec = opts_.max_exec_checks;
+    probe_limits.max_kept_connections = kept_budget;
     monitor_ = std::make_unique<health::Monitor>(probes_, probe_limits);
     restore_health();  // before the first probe set is handed over
     start_events();

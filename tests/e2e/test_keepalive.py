@@ -4,7 +4,8 @@ count the TCP connections they accept: with the default keepalive one connection
 every probe; with "keepalive": false each probe opens its own; a failing backend (503) gets
 a fresh connection for every probe; a backend that drops its idle connections is probed on a
 new one without a failure; a backend stopped and restarted goes down and comes back up, on a
-new connection that is then kept again."""
+new connection that is then kept again. Under a small open file limit the kept connections
+are capped (logged) and probing goes on."""
 
 import re
 import sys
@@ -96,6 +97,26 @@ with h.Test("keepalive") as t:
                 detail=f"{b[41].connections} connections, {b[41].requests} requests")
         print(f"# after the restart: {b[41].connections - c1} new connection(s) for "
               f"{b[41].requests - r2} more probes")
+
+        # Kept connections hold descriptors: under a small open file limit they are capped
+        # (logged), and the server still starts, probes and answers.
+        class Limited(h.Server):
+            def command(self):
+                return ["prlimit", "--nofile=1300:1300", "--"] + super().command()
+
+        small = zone(port)
+        small["pools"]["many"] = {"check": "ka", "members": h.members(
+            *[ip(n) for n in range(150, 170)])}
+        lim = Limited(t.binary, [small], threads=1, name="nofile")
+        try:
+            t.check("a small open file limit: keepalive capped, logged", wait_until(
+                lambda: re.search(r'msg="http keepalive limited by the open file limit" '
+                                  r'keepalive_targets=22 kept=16', lim.stderr()), 5) is not None,
+                    detail=lim.stderr()[-1500:])
+            t.check("and the keepalive member is still probed up and answered", wait_until(
+                lambda: answer_set(lim, "ka") == {ip(41)}, UP_BOUND + 3, 0.05) is not None)
+        finally:
+            lim.stop()
     finally:
         for backend in b.values():
             backend.stop()

@@ -26,6 +26,10 @@ namespace steerdns::health {
 struct MonitorLimits {
     unsigned max_in_flight = 1000;  // probes running at once (sockets, curl transfers, processes)
     unsigned max_exec = 32;         // of which exec checks: processes spawned at once
+    // Idle http connections kept between probes (one per keepalive target and path), at most:
+    // each holds a descriptor. Past it, the least recently used close, and those probes
+    // connect afresh.
+    size_t max_kept_connections = 4096;
 };
 
 // One probe as the control API shows it.
