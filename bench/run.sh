@@ -9,6 +9,7 @@
 #   4. bench/probe_load.sh: QPS while 10 000 members are probed every second (both placements);
 #      bench/probe_gap.py: the worst gap between two probes of one target (10 000 members), and
 #      daemon CPU per probe for tcp, http with keepalive and http without;
+#      bench/query_log.sh: QPS with --query-log sampling 1 in 100 and logging every query;
 #   5. bench/status_poll.sh: QPS of the balanced name (10 000 members) while /status is fetched
 #      every 2 s, against no polling;
 #   6. bench/scale.py: load time and resident memory for 10 000 pools / 100 000 members (after
@@ -17,7 +18,7 @@
 #      NXDOMAIN, DO=1 warm), PowerDNS signing a LUA record live, Knot serving a pre-signed zone;
 #   8. bench/report.py: the tables (report.md) and the chart (chart.png) from all of the above.
 #
-#   bench/run.sh [--out DIR] [--quick] [--skip peers,ecs,scaling,probe,status,scale,dnssec]
+#   bench/run.sh [--out DIR] [--quick] [--skip peers,ecs,scaling,probe,qlog,status,scale,dnssec]
 #
 # --quick: 1 round of 2 s per run, for trying the pipeline (minutes instead of ~40).
 # PEER_TARGETS=a,b,c: a subset of the peers.sh targets (default: all of them).
@@ -34,7 +35,7 @@ while [ $# -gt 0 ]; do
         --out) OUT="$2"; shift 2 ;;
         --quick) QUICK=1; shift ;;
         --skip) SKIP="$2"; shift 2 ;;
-        *) echo "usage: $0 [--out DIR] [--quick] [--skip peers,ecs,scaling,probe,status,scale,dnssec]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--out DIR] [--quick] [--skip peers,ecs,scaling,probe,qlog,status,scale,dnssec]" >&2; exit 2 ;;
     esac
 done
 skip() { [[ ",$SKIP," == *",$1,"* ]]; }
@@ -108,6 +109,11 @@ if ! skip probe; then
     echo "== probe CPU by check type" >&2
     /usr/bin/python3 "$ROOT/bench/probe_gap.py" --mode cpu --binary "$BIN" "${gap_args[@]}" \
         > "$OUT/probe-cpu.txt"
+fi
+if ! skip qlog; then
+    echo "== query log" >&2
+    bash "$ROOT/bench/query_log.sh" --binary "$BIN" --rounds "$PROBE_ROUNDS" \
+        --duration "$PROBE_DURATION" --out "$OUT/query-log.txt"
 fi
 if ! skip status; then
     echo "== status poll" >&2
