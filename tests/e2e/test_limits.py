@@ -103,9 +103,10 @@ with h.Test("zone and probe limits") as t:
         d = t.tempdir()
         log = d / "runs.log"
         script = d / "check.sh"
-        # Each run logs its start and end. Eight runs of 0.1 s are due every second, at
-        # random phases: one at a time they fit (so none times out, even on a loaded
-        # machine), but they keep colliding, so the cap is reached every round.
+        # Each run logs its start and end. Eight runs of 0.1 s are due every 1.5 s, each at
+        # its own phase: one at a time they fit with room to spare (so none times out or
+        # misses its next turn, even on a loaded machine, where a run takes 0.15 s or more),
+        # and the first round, all eight at once before the first answer, reaches the cap.
         script.write_text(f"#!/bin/sh\necho \"start $1\" >> {log}\nsleep 0.1\n"
                           f"echo \"end $1\" >> {log}\nexit 0\n")
         script.chmod(0o755)
@@ -115,10 +116,10 @@ with h.Test("zone and probe limits") as t:
              # Stretched in the sanitizer build (backends.SCALE), where a run killed at its
              # timeout on a loaded machine leaves no "end" line and reads as two at once.
              "checks": {"slow": {"type": "exec", "command": [str(script), "{address}"],
-                                 "interval": 1.0 * b.SCALE, "timeout": 0.9 * b.SCALE}},
+                                 "interval": 1.5 * b.SCALE, "timeout": 0.9 * b.SCALE}},
              "pools": {"www": {"check": "slow", "members": h.members(*addrs)}}}
         p = t.start_server([z], threads=1, name=f"probes{flag}", extra_args=[flag, value])
-        time.sleep(3.5 * b.SCALE)
+        time.sleep(4.0 * b.SCALE)
         lines = log.read_text().split("\n") if log.exists() else []
         lines = [l for l in lines if l]
         running = 0
