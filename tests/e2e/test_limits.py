@@ -116,7 +116,7 @@ with h.Test("zone and probe limits") as t:
              # Stretched in the sanitizer build (backends.SCALE), where a run killed at its
              # timeout on a loaded machine leaves no "end" line and reads as two at once.
              "checks": {"slow": {"type": "exec", "command": [str(script), "{address}"],
-                                 "interval": 1.5 * b.SCALE, "timeout": 0.9 * b.SCALE}},
+                                 "interval": 1.5 * b.SCALE, "timeout": 1.4 * b.SCALE}},
              "pools": {"www": {"check": "slow", "members": h.members(*addrs)}}}
         p = t.start_server([z], threads=1, name=f"probes{flag}", extra_args=[flag, value])
         time.sleep(4.0 * b.SCALE)
