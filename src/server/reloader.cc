@@ -24,6 +24,7 @@ Reloader::~Reloader() {
 
 SnapshotPtr Reloader::load_now() {
     zone_dir_.set_drains(drains_);
+    windows_seen_ms_ = util::unix_ms_now();
     report_ = zone_dir_.refresh(ZoneDir::Settle::no);
     SnapshotPtr s = build_(zone_dir_.zones(), ++generation_);
     if (observer_) observer_(report_);
@@ -67,15 +68,19 @@ void Reloader::start() {
 
 void Reloader::arm_maintenance() {
     if (!maintenance_) return;
-    const int64_t now = util::unix_ms_now();
-    const int64_t next = zone_dir_.next_maintenance_change(now);
-    if (next <= now) {
+    const int64_t next = zone_dir_.next_maintenance_change(windows_seen_ms_);
+    if (next == 0) {
         uv_timer_stop(maintenance_.get());
         return;
     }
     // A little after the boundary, so the run sees the window already begun or ended; a
     // window far ahead is looked at again within a day (the clock may be set meanwhile).
-    const auto delay = static_cast<uint64_t>(std::min<int64_t>(next - now, 86400000) + 20);
+    // A boundary already passed (crossed while the run worked) fires at once.
+    const int64_t now = util::unix_ms_now();
+    const auto delay = static_cast<uint64_t>(std::clamp<int64_t>(next - now, 0, 86400000) + 20);
+    // The timer counts from the loop's cached time, which is stale after a long callback
+    // or before the loop first runs: a stale base would fire before the boundary.
+    uv_update_time(loop_);
     uv_timer_start(
         maintenance_.get(),
         [](uv_timer_t* t) { static_cast<Reloader*>(t->data)->request("maintenance"); }, delay, 0);
@@ -118,6 +123,7 @@ void Reloader::run_now() {
 void Reloader::work() {
     // ZoneDir is touched only here while a reload is in flight, and on the control loop
     // otherwise; in_flight_ keeps the two apart.
+    windows_seen_ms_ = util::unix_ms_now();
     report_ = zone_dir_.refresh(ZoneDir::Settle::yes, run_force_);
     built_ = report_.changed ? build_(zone_dir_.zones(), generation_ + 1) : nullptr;
 }

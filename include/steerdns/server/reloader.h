@@ -88,6 +88,9 @@ class Reloader {
     util::UvPtr<uv_timer_t> scan_;
     // Fires when the next maintenance window of a served zone begins or ends.
     util::UvPtr<uv_timer_t> maintenance_;
+    // When the last run began looking at the windows (unix ms): the next boundary is the
+    // first after this, not after the run's end, or one crossed while the run worked is skipped.
+    int64_t windows_seen_ms_ = 0;
     void arm_maintenance();
 };
 
