@@ -74,7 +74,9 @@ int main(int argc, char** argv) {
     app.add_option("--listen", listen, "ADDR:PORT for UDP and TCP, repeatable; IPv6 as [::1]:5300")
         ->type_name("ADDR:PORT")
         ->capture_default_str();
-    app.add_option("--threads", threads, "Worker threads, 1-256 (default: number of cores)")
+    app.add_option(
+           "--threads", threads,
+           "Workers, 1-256 (default: number of cores): each a UDP thread per address, a TCP thread")
         ->type_name("N")
         ->check(within(1u, 256u));
     app.add_option("--log-level", log_level, "Least severe log lines written to stderr")

@@ -126,7 +126,7 @@ int Server::run() {
     }
     if (!opts_.query_log.empty())
         query_log_ =
-            std::make_unique<QueryLog>(opts_.query_log, opts_.query_log_sample, opts_.threads);
+            std::make_unique<QueryLog>(opts_.query_log, opts_.query_log_sample, responder_rows());
     // The drain state file, and the control port (it may be below 1024): both fail the start
     // loudly.
     start_control();
@@ -153,7 +153,7 @@ int Server::run() {
         loop_.get(), opts_.zones_dir,
         [this](std::vector<zone::ZonePtr> zones, uint64_t generation) {
             return std::make_shared<const Snapshot>(std::move(zones), generation, probes_.table(),
-                                                    opts_.threads);
+                                                    responder_rows());
         },
         [this](SnapshotPtr s) { publish(std::move(s)); }, &probes_);
     reloader_->set_drains(std::make_shared<const zone::DrainSet>(drains_));
@@ -167,23 +167,25 @@ int Server::run() {
     wait_first_probes();
     start_health_saving();
 
-    for (unsigned i = 0; i < opts_.threads; ++i) {
-        workers_.push_back(std::make_unique<Worker>(i, opts_, slot_, limits_.get()));
-        // The monitor outlives the workers (stopped after them).
-        workers_.back()->set_probe_lookup(why_probe_lookup());
-    }
+    for (unsigned i = 0; i < opts_.threads; ++i)
+        workers_.push_back(std::make_unique<Worker>(
+            i, i * Worker::rows_per_worker(opts_.listen.size()), opts_, slot_, limits_.get()));
     for (size_t l = 0; l < opts_.listen.size(); ++l) {
         for (unsigned i = 0; i < opts_.threads; ++i) {
             workers_[i]->add_udp(std::move(bound[l][i].udp), opts_.listen[l]);
             workers_[i]->add_tcp(std::move(bound[l][i].tcp), opts_.listen[l]);
         }
     }
+    // To every responder, so after the sockets. The monitor outlives the workers (stopped
+    // after them).
+    for (auto& w : workers_) w->set_probe_lookup(why_probe_lookup());
     if (query_log_) {
         std::vector<const WorkerStats*> stats;
-        for (auto& w : workers_) {
-            w->set_query_log(&query_log_->ring(w->id()), query_log_->sample());
-            stats.push_back(&w->stats());
-        }
+        for (auto& w : workers_)
+            for (Responder* r : w->responders()) {
+                r->set_query_log(&query_log_->ring(r->row()), query_log_->sample());
+                stats.push_back(&r->stats());
+            }
         query_log_->start(std::move(stats));
     }
     // Before the first query is answered: a SIGTERM that a supervisor sends as soon as the
@@ -268,21 +270,22 @@ void Server::log_totals() const {
     const auto get = [](const std::atomic<uint64_t>& c) {
         return c.load(std::memory_order_relaxed);
     };
-    for (const auto& w : workers_) {
-        const WorkerStats& s = w->stats();
-        udp += get(s.udp_queries);
-        tcp += get(s.tcp_queries);
-        dropped += get(s.dropped);
-        rrl_dropped += get(s.rrl_dropped);
-        rrl_slipped += get(s.rrl_slipped);
-        reflection += get(s.reflection_dropped);
-        rejected += get(s.tcp_rejected);
-        rejected_client += get(s.tcp_rejected_per_client);
-        read_to += get(s.tcp_read_timeouts);
-        write_to += get(s.tcp_write_timeouts);
-        idle_to += get(s.tcp_idle_timeouts);
-        query_cap += get(s.tcp_query_limit_closes);
-    }
+    for (const auto& w : workers_)
+        for (const Responder* r : w->responders()) {
+            const WorkerStats& s = r->stats();
+            udp += get(s.udp_queries);
+            tcp += get(s.tcp_queries);
+            dropped += get(s.dropped);
+            rrl_dropped += get(s.rrl_dropped);
+            rrl_slipped += get(s.rrl_slipped);
+            reflection += get(s.reflection_dropped);
+            rejected += get(s.tcp_rejected);
+            rejected_client += get(s.tcp_rejected_per_client);
+            read_to += get(s.tcp_read_timeouts);
+            write_to += get(s.tcp_write_timeouts);
+            idle_to += get(s.tcp_idle_timeouts);
+            query_cap += get(s.tcp_query_limit_closes);
+        }
     util::log_info("totals", {{"udp_queries", std::to_string(udp)},
                               {"tcp_queries", std::to_string(tcp)},
                               {"dropped", std::to_string(dropped)},

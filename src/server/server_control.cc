@@ -308,15 +308,16 @@ void Server::sample_answers() {
 
 std::string Server::metrics() {
     control::ServerCounters c;
-    for (const auto& w : workers_) {
-        add_worker(c, w->stats());
-        if (const SignatureCache* cache = w->signature_cache()) {
-            const SignatureCache::Counters& n = cache->counters();
-            c.signature_cache_hits += n.hits.load(std::memory_order_relaxed);
-            c.signature_cache_misses += n.misses.load(std::memory_order_relaxed);
-            c.signature_cache_evictions += n.evictions.load(std::memory_order_relaxed);
+    for (const auto& w : workers_)
+        for (const Responder* r : w->responders()) {
+            add_worker(c, r->stats());
+            if (const SignatureCache* cache = r->signature_cache()) {
+                const SignatureCache::Counters& n = cache->counters();
+                c.signature_cache_hits += n.hits.load(std::memory_order_relaxed);
+                c.signature_cache_misses += n.misses.load(std::memory_order_relaxed);
+                c.signature_cache_evictions += n.evictions.load(std::memory_order_relaxed);
+            }
         }
-    }
     if (monitor_) {
         c.probe_results = monitor_->results();
         c.probes_delayed = monitor_->delayed();

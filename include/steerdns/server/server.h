@@ -80,6 +80,10 @@ class Server : private control::Backend {
     std::unique_ptr<SharedLimits> limits_;  // shared by the workers, outlives them
     std::unique_ptr<QueryLog> query_log_;   // before workers_: they write into its rings
     std::vector<std::unique_ptr<Worker>> workers_;
+    // Threads that answer, each with its own row of response counters and query log ring.
+    unsigned responder_rows() const {
+        return opts_.threads * Worker::rows_per_worker(opts_.listen.size());
+    }
     std::vector<SnapshotPtr> retired_;
     // Probe slots (thread-safe: zones compile on the threadpool) and the prober thread.
     health::ProbeRegistry probes_;

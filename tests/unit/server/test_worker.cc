@@ -1,5 +1,6 @@
-// What a worker does around answer_query() for every query, UDP or TCP (Worker::answer):
-// counters, rate limiting, the query log; and the PKTINFO round trip of a wildcard socket.
+// What a responder does around answer_query() for every query, UDP or TCP
+// (Responder::answer): counters, rate limiting, the query log; a UDP lane answering on a real
+// socket; and the PKTINFO round trip of a wildcard socket.
 #include <doctest/doctest.h>
 
 #include <arpa/inet.h>
@@ -16,13 +17,14 @@
 #include "steerdns/control/counters.h"
 #include "steerdns/server/pktinfo.h"
 #include "steerdns/server/query_log.h"
+#include "steerdns/server/responder.h"
+#include "steerdns/server/shared_limits.h"
 #include "steerdns/server/snapshot_slot.h"
-#include "steerdns/server/worker.h"
 
 using namespace steerdns;
 using namespace steerdns::test;
 using server::Peer;
-using server::Worker;
+using server::Responder;
 using server::WorkerStats;
 
 namespace {
@@ -42,7 +44,8 @@ std::string big_zone() {
 struct Fixture {
     server::ServeOptions opts;
     server::SnapshotSlot slot;
-    std::unique_ptr<Worker> worker;
+    std::unique_ptr<server::SharedLimits> limits;
+    std::unique_ptr<Responder> worker;
     std::vector<uint8_t> out = std::vector<uint8_t>(4096);
     Peer peer;
 
@@ -50,12 +53,13 @@ struct Fixture {
         opts.rrl_responses_per_second = rrl_rate;
         slot.publish(
             std::make_shared<const Snapshot>(std::vector<zone::ZonePtr>{compile_json(big_zone())}));
-        worker = std::make_unique<Worker>(0, opts, slot);
+        limits = std::make_unique<server::SharedLimits>(opts);
+        worker = std::make_unique<Responder>(0, opts, slot, *limits);
         peer.client = client_at("192.0.2.7");
         peer.port = 40000;
     }
     size_t ask(const std::vector<uint8_t>& query, Transport t) {
-        return worker->answer(query, peer, t, out);
+        return worker->answer(query, peer, t, out, 0);
     }
     uint64_t queries(Transport t, uint16_t qtype, dns::Rcode rcode) const {
         return worker->stats()
@@ -67,7 +71,7 @@ struct Fixture {
 
 }  // namespace
 
-TEST_CASE("Worker::answer counts UDP and TCP queries alike; TC is a UDP counter") {
+TEST_CASE("Responder::answer counts UDP and TCP queries alike; TC is a UDP counter") {
     Fixture f;
     const WorkerStats& st = f.worker->stats();
     CHECK(f.ask(make_query("www.big.test", LDNS_RR_TYPE_A), Transport::udp) > 0);
@@ -95,7 +99,7 @@ TEST_CASE("Worker::answer counts UDP and TCP queries alike; TC is a UDP counter"
     CHECK(f.queries(Transport::tcp, LDNS_RR_TYPE_A, dns::Rcode::noerror) == 1);
 }
 
-TEST_CASE("Worker::answer rate limits UDP only; a limited response is dropped or slipped") {
+TEST_CASE("Responder::answer rate limits UDP only; a limited response is dropped or slipped") {
     Fixture f(1);
     const WorkerStats& st = f.worker->stats();
     const auto query = make_query("www.big.test", LDNS_RR_TYPE_A);
@@ -112,7 +116,7 @@ TEST_CASE("Worker::answer rate limits UDP only; a limited response is dropped or
     CHECK(f.queries(Transport::tcp, LDNS_RR_TYPE_A, dns::Rcode::noerror) == 10);
 }
 
-TEST_CASE("Worker::answer logs the response it returns, with the peer's port and transport") {
+TEST_CASE("Responder::answer logs the response it returns, with the peer's port and transport") {
     Fixture f(1);
     server::QueryLogRing ring(64);
     f.worker->set_query_log(&ring, 1);
