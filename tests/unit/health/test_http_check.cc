@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "attempt_runner.h"
+#include "steerdns/health/http_client.h"
 
 namespace steerdns::test {
 namespace {
@@ -450,6 +451,33 @@ TEST_CASE("http check: no more connections kept than allowed") {
     const health::CheckDef c = http_check(f.server.port(), {"/a", "/b"});
     for (int i = 0; i < 3; ++i) CHECK(f.run(c).ok);
     CHECK(f.server.connections() == 4);  // 2, then one new per probe
+}
+
+TEST_CASE("http check: the pool closes the connections of targets gone, and past its cap") {
+    AttemptRunner r;
+    TinyHttpServer server(r.loop());
+    health::HttpConnectionPool pool(r.loop());
+    server.route("/", 200, "");
+    auto t = loopback_target(http_check(server.port(), {"/"}));
+    CHECK(r.run(health::make_plain_http_attempt(pool, t, r.done())).ok);
+    CHECK(pool.idle() == 1);
+    pool.keep(10);  // the target lives on: kept
+    CHECK(pool.idle() == 1);
+    t.reset();  // a reload dropped the probe
+    pool.keep(10);
+    CHECK(pool.idle() == 0);
+
+    t = loopback_target(http_check(server.port(), {"/"}));
+    pool.keep(0);
+    CHECK(r.run(health::make_plain_http_attempt(pool, t, r.done())).ok);
+    CHECK(pool.idle() == 0);
+    CHECK(r.run(health::make_plain_http_attempt(pool, t, r.done())).ok);
+    CHECK(server.connections() == 3);
+    pool.keep(1);
+    CHECK(r.run(health::make_plain_http_attempt(pool, t, r.done())).ok);
+    CHECK(pool.idle() == 1);
+    pool.keep(0);  // lowered by a reload: closed now
+    CHECK(pool.idle() == 0);
 }
 
 TEST_CASE("http check: IPv6 loopback") {
