@@ -88,7 +88,7 @@ std::unique_ptr<Attempt> make_exec_attempt(uv_loop_t* loop,
                                            std::shared_ptr<const ProbeTarget> target,
                                            Attempt::Done done);
 // http and https: every path answers a status in expect_status, its body containing
-// expect_body.
+// expect_body. http goes to the own client with `curl`'s kept connections, https to libcurl.
 std::unique_ptr<Attempt> make_http_attempt(CurlMultiLoop& curl,
                                            std::shared_ptr<const ProbeTarget> target,
                                            Attempt::Done done);
