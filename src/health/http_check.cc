@@ -1,9 +1,10 @@
-// http and https: GET every path at once, through the loop's shared curl multi handle; up
+// https: GET every path at once, through the loop's shared curl multi handle; up
 // when all pass (status in expect_status, body containing expect_body). With keepalive (the
 // default) a probe reuses the connection the previous one left in the multi handle's cache
 // (one per target and path), so a steady probe costs a request, not a TCP (and TLS) set-up;
 // a failed GET closes its connection, so the next probe starts afresh and tests the whole
-// path again. "keepalive": false makes fresh connections and keeps nothing.
+// path again. "keepalive": false makes fresh connections and keeps nothing. Plain http runs
+// on steerdns's own client (http_client.cc), whose kept connections the same object holds.
 #include <curl/curl.h>
 #include <sys/socket.h>
 
@@ -16,6 +17,8 @@
 #include <vector>
 
 #include "steerdns/health/attempt.h"
+#include "steerdns/health/http_client.h"
+#include "steerdns/health/http_response.h"
 #include "steerdns/util/curl.h"
 #include "steerdns/util/uv.h"
 
@@ -27,9 +30,7 @@ using util::CurlSlistPtr;
 
 namespace {
 
-// A health check reads a status line and a small body; a backend streaming more than this
-// is cut off (and judged on what arrived), so a probe costs bounded memory.
-constexpr size_t kMaxBody = 64 * 1024;
+constexpr size_t kMaxBody = kMaxHealthBody;
 
 std::string url_host(const ProbeTarget& t) {
     return t.family == 6 ? "[" + t.address_text + "]" : t.address_text;
@@ -69,6 +70,7 @@ struct CurlMultiLoop::Impl {
     void check_multi_info();
 
     uv_loop_t* loop;
+    HttpConnectionPool plain;  // http's kept connections
     util::UvPtr<uv_timer_t> timer;
     std::unordered_map<curl_socket_t, std::unique_ptr<CurlSocket>> sockets;
     // After `sockets`: curl_multi_cleanup may still report sockets to forget.
@@ -234,7 +236,7 @@ class HttpAttempt final : public Attempt {
 
 }  // namespace
 
-CurlMultiLoop::Impl::Impl(uv_loop_t* l) : loop(l) {
+CurlMultiLoop::Impl::Impl(uv_loop_t* l) : loop(l), plain(l) {
     util::curl_init_once();
     timer = util::make_uv<uv_timer_t>();
     util::uv_check(uv_timer_init(loop, timer.get()), "uv_timer_init");
@@ -332,11 +334,13 @@ CurlMultiLoop::CurlMultiLoop(uv_loop_t* loop) : impl_(std::make_unique<Impl>(loo
 
 CurlMultiLoop::~CurlMultiLoop() = default;
 
-void CurlMultiLoop::keep_connections(size_t n) {
+void CurlMultiLoop::keep_connections(size_t https, size_t http) {
     // libcurl's default keeps 4 per transfer running at the moment a transfer ends: with
     // probes spread over the interval that is a handful, and the cache would close most of
     // the connections it was meant to keep.
-    curl_multi_setopt(impl_->multi.get(), CURLMOPT_MAXCONNECTS, static_cast<long>(n < 1 ? 1 : n));
+    curl_multi_setopt(impl_->multi.get(), CURLMOPT_MAXCONNECTS,
+                      static_cast<long>(https < 1 ? 1 : https));
+    impl_->plain.keep(http);
 }
 
 uv_loop_t* CurlMultiLoop::loop() const {
@@ -346,6 +350,8 @@ uv_loop_t* CurlMultiLoop::loop() const {
 std::unique_ptr<Attempt> make_http_attempt(CurlMultiLoop& curl,
                                            std::shared_ptr<const ProbeTarget> target,
                                            Attempt::Done done) {
+    if (target->check.type == CheckType::http)
+        return make_plain_http_attempt(curl.impl().plain, std::move(target), std::move(done));
     return std::make_unique<HttpAttempt>(curl, std::move(target), std::move(done));
 }
 

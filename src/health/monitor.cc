@@ -88,7 +88,8 @@ struct Monitor::Impl {
     // every handle below.
     Loop loop;
     util::UvPtr<uv_async_t> wake;
-    // Before `attempts`, which use them: the http(s) attempts' curl multi handles. Several,
+    // Before `attempts`, which use them: the http(s) attempts' curl multi handles (with plain
+    // http's kept connections, which have no such walk but are sharded along). Several,
     // each probe always on the same one (by its phase), because libcurl 7.88 walks a multi
     // handle's whole connection cache at each transfer's end: with thousands of kept
     // connections in one cache that walk was half the prober's CPU.
@@ -99,11 +100,13 @@ struct Monitor::Impl {
         const size_t i = p.phase_ms % curls.size();
         if (!curls[i]) {
             curls[i] = std::make_unique<CurlMultiLoop>(loop.get());
-            curls[i]->keep_connections(kept_connections[i]);
+            curls[i]->keep_connections(kept_https[i], kept_http[i]);
         }
         return *curls[i];
     }
-    std::vector<size_t> kept_connections;  // per shard: its keepalive probes' paths
+    // Per shard: its keepalive probes' paths, https (libcurl's cache) and http (own client).
+    std::vector<size_t> kept_https;
+    std::vector<size_t> kept_http;
     std::unordered_map<uint32_t, std::unique_ptr<Probe>> probes;
     // Composite checks by derived slot, and which of them each part slot feeds.
     std::unordered_map<uint32_t, ProbeSpec> composites;
@@ -183,7 +186,8 @@ Monitor::Impl::Impl(ProbeRegistry& r, MonitorLimits l) : registry(r), table(r.st
                    "uv_async_init");
     wake->data = this;
     curls.resize(kCurlShards);
-    kept_connections.resize(kCurlShards);
+    kept_https.resize(kCurlShards);
+    kept_http.resize(kCurlShards);
 }
 
 Monitor::Impl::~Impl() {
@@ -332,23 +336,27 @@ void Monitor::Impl::apply(std::vector<ProbeSpec> specs) {
     }
     apply_composites(std::move(derived), dropped);
     registry.recycle(dropped);
-    std::fill(kept_connections.begin(), kept_connections.end(), 0);
+    std::fill(kept_https.begin(), kept_https.end(), 0);
+    std::fill(kept_http.begin(), kept_http.end(), 0);
     for (const auto& [slot, p] : probes) {
         const CheckDef& c = p->spec.target->check;
-        const bool http = c.type == CheckType::http || c.type == CheckType::https;
-        if (http && c.keepalive) kept_connections[p->phase_ms % curls.size()] += c.paths.size();
+        if (!c.keepalive) continue;
+        const size_t shard = p->phase_ms % curls.size();
+        if (c.type == CheckType::https) kept_https[shard] += c.paths.size();
+        if (c.type == CheckType::http) kept_http[shard] += c.paths.size();
     }
     // Within the descriptor budget: each shard keeps its share of it.
     size_t kept_total = 0;
-    for (size_t n : kept_connections) kept_total += n;
+    for (size_t i = 0; i < curls.size(); ++i) kept_total += kept_https[i] + kept_http[i];
     if (kept_total > limits.max_kept_connections) {
-        for (size_t& n : kept_connections) n = n * limits.max_kept_connections / kept_total;
+        for (size_t& n : kept_https) n = n * limits.max_kept_connections / kept_total;
+        for (size_t& n : kept_http) n = n * limits.max_kept_connections / kept_total;
         util::log_warn("http keepalive limited by the open file limit",
                        {{"keepalive_targets", std::to_string(kept_total)},
                         {"kept", std::to_string(limits.max_kept_connections)}});
     }
     for (size_t i = 0; i < curls.size(); ++i)
-        if (curls[i]) curls[i]->keep_connections(kept_connections[i]);
+        if (curls[i]) curls[i]->keep_connections(kept_https[i], kept_http[i]);
     if (!wanted.empty() || !dropped.empty()) {
         util::log_info("health probes", {{"probes", std::to_string(probes.size())},
                                          {"added", std::to_string(wanted.size())},

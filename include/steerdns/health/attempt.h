@@ -1,7 +1,8 @@
 // One run of a health check: the seam between the monitor (schedule, caps, flap filter,
 // status: monitor.cc) and the check types, one file each as gdnsd has one per monitor:
 // tcp_check.cc (connect, closed with a reset), exec_check.cc (uv_spawn, killed at the
-// timeout) and http_check.cc (libcurl's multi interface on the loop). An attempt runs on one
+// timeout), http_check.cc (https: libcurl's multi interface on the loop) and
+// http_client.cc (plain http: its own HTTP/1.1 client on libuv). An attempt runs on one
 // libuv loop, always to its end (bounded by the check's timeout, so no libuv request is ever
 // cancelled under a live callback), and reports exactly once.
 #pragma once
@@ -54,9 +55,10 @@ class Attempt {
     uint64_t started_;  // uv_hrtime(), for the result's duration
 };
 
-// libcurl's multi handle driven by one libuv loop (a uv_poll per socket libcurl names, one
-// uv_timer for its timeouts), shared by the http(s) attempts given it. It must outlive
-// them; destroy it only once none is running (cancel ends an http attempt at once).
+// The http(s) attempts' connections on one libuv loop, shared by the attempts given it:
+// libcurl's multi handle for https (a uv_poll per socket libcurl names, one uv_timer for its
+// timeouts), and the kept connections of plain http's own client (http_client.h). It must
+// outlive them; destroy it only once none is running (cancel ends an http attempt at once).
 class CurlMultiLoop {
   public:
     explicit CurlMultiLoop(uv_loop_t* loop);  // throws when libcurl or libuv cannot start
@@ -65,9 +67,9 @@ class CurlMultiLoop {
     CurlMultiLoop& operator=(const CurlMultiLoop&) = delete;
 
     uv_loop_t* loop() const;
-    // How many idle connections the cache keeps (keepalive checks: one per target and path);
-    // beyond that libcurl closes the oldest.
-    void keep_connections(size_t n);
+    // How many idle connections each keeps (keepalive checks: one per target and path);
+    // beyond that libcurl closes the oldest, and http closes the one just used.
+    void keep_connections(size_t https, size_t http);
 
     struct Impl;  // http_check.cc
     Impl& impl() { return *impl_; }
@@ -86,7 +88,7 @@ std::unique_ptr<Attempt> make_exec_attempt(uv_loop_t* loop,
                                            std::shared_ptr<const ProbeTarget> target,
                                            Attempt::Done done);
 // http and https: every path answers a status in expect_status, its body containing
-// expect_body.
+// expect_body. http goes to the own client with `curl`'s kept connections, https to libcurl.
 std::unique_ptr<Attempt> make_http_attempt(CurlMultiLoop& curl,
                                            std::shared_ptr<const ProbeTarget> target,
                                            Attempt::Done done);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "attempt_runner.h"
+#include "steerdns/health/http_client.h"
 
 namespace steerdns::test {
 namespace {
@@ -20,6 +21,7 @@ class TinyHttpServer {
         int status = 200;
         std::string body;
         std::string location;  // a Location header when not empty
+        bool chunked = false;  // Transfer-Encoding: chunked, a chunk per 3 bytes
     };
 
     explicit TinyHttpServer(uv_loop_t* loop, int family = AF_INET) {
@@ -46,7 +48,25 @@ class TinyHttpServer {
     void route(const std::string& path, int status, std::string body, std::string location = "") {
         routes_[path] = {status, std::move(body), std::move(location)};
     }
+    void route_chunked(const std::string& path, int status, std::string body) {
+        routes_[path] = {status, std::move(body), "", true};
+    }
     void set_silent() { silent_ = true; }
+    // The next n requests close their connection instead of an answer: with a reset, or a FIN.
+    void drop_next(int n, bool reset) {
+        drop_next_ = n;
+        drop_reset_ = reset;
+    }
+    // Closes every open connection (a FIN), as a backend dropping idle ones does.
+    void close_all() {
+        for (auto it = conns_.begin(); it != conns_.end();) {
+            if ((*it)->writing) {
+                ++it;
+            } else {
+                it = conns_.erase(it);
+            }
+        }
+    }
     const std::vector<std::string>& requests() const { return requests_; }  // request heads
     int connections() const { return connections_; }
 
@@ -106,6 +126,17 @@ class TinyHttpServer {
         c->in.erase(0, end + 4);  // a GET has no body
         self->requests_.push_back(head);
         if (self->silent_) return;
+        if (self->drop_next_ > 0) {
+            --self->drop_next_;
+            if (self->drop_reset_) {
+                uv_os_fd_t fd;
+                const linger reset{1, 0};
+                if (uv_fileno(reinterpret_cast<uv_handle_t*>(s), &fd) == 0)
+                    setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+            }
+            self->conns_.erase(c->self);
+            return;
+        }
         // "GET /path HTTP/1.1"
         const size_t sp1 = head.find(' ');
         const std::string path = head.substr(sp1 + 1, head.find(' ', sp1 + 1) - sp1 - 1);
@@ -118,6 +149,16 @@ class TinyHttpServer {
                  std::to_string(reply.body.size()) + "\r\n" +
                  (reply.location.empty() ? "" : "Location: " + reply.location + "\r\n") + "\r\n" +
                  reply.body;
+        if (reply.chunked) {
+            w->out = "HTTP/1.1 " + std::to_string(reply.status) +
+                     " X\r\nTransfer-Encoding: chunked\r\n\r\n";
+            for (size_t at = 0; at < reply.body.size(); at += 3) {
+                const std::string piece = reply.body.substr(at, 3);
+                w->out.append(std::to_string(piece.size())).append("\r\n");
+                w->out.append(piece).append("\r\n");
+            }
+            w->out.append("0\r\n\r\n");
+        }
         c->writing = true;
         uv_buf_t b = uv_buf_init(w->out.data(), static_cast<unsigned>(w->out.size()));
         // libuv owns the request until the callback; the callback takes it back.
@@ -138,6 +179,8 @@ class TinyHttpServer {
     std::map<std::string, Reply> routes_;
     std::vector<std::string> requests_;
     bool silent_ = false;
+    int drop_next_ = 0;
+    bool drop_reset_ = false;
     int connections_ = 0;
     uint16_t port_ = 0;
 };
@@ -157,9 +200,14 @@ struct HttpFixture {
     AttemptRunner r;
     TinyHttpServer server{r.loop()};
     health::CurlMultiLoop curl{r.loop()};
+    // One target per check definition, as the registry keeps one per probe: http's kept
+    // connections belong to their target.
+    std::map<std::string, std::shared_ptr<const health::ProbeTarget>> targets;
 
     health::AttemptResult run(const health::CheckDef& c, int family = 4) {
-        return r.run(health::make_http_attempt(curl, loopback_target(c, family), r.done()));
+        auto& t = targets[c.key() + "/" + std::to_string(family)];
+        if (!t) t = loopback_target(c, family);
+        return r.run(health::make_http_attempt(curl, t, r.done()));
     }
 };
 
@@ -266,9 +314,10 @@ TEST_CASE("http check: keepalive: later probes reuse the connection, one per pat
     for (int i = 0; i < 5; ++i) CHECK(f.run(http_check(f.server.port(), {"/a"})).ok);
     CHECK(f.server.requests().size() == 5);
     CHECK(f.server.connections() == 1);
+    // Another check: another probe, with connections of its own.
     for (int i = 0; i < 3; ++i) CHECK(f.run(http_check(f.server.port(), {"/a", "/b"})).ok);
     CHECK(f.server.requests().size() == 11);
-    CHECK(f.server.connections() == 2);
+    CHECK(f.server.connections() == 3);
 }
 
 TEST_CASE("http check: keepalive: a failed GET closes its connection; the next opens one") {
@@ -320,6 +369,115 @@ TEST_CASE("http check: connection refused and timeout") {
     CHECK(res.seconds >= 0.29);
     CHECK(res.seconds < 2);
     CHECK(f.server.requests().size() == 1);
+}
+
+TEST_CASE("http check: a chunked body is matched across its chunks, the connection kept") {
+    HttpFixture f;
+    f.server.route_chunked("/", 200, "status: alive and well");
+    health::CheckDef c = http_check(f.server.port(), {"/"});
+    c.has_expect_body = true;
+    c.expect_body = "alive";  // chunks "sta" "tus" ": a" "liv" "e a" ...
+    for (int i = 0; i < 3; ++i) {
+        const auto res = f.run(c);
+        CHECK(res.ok);
+        CHECK(res.reason == "http GET /: status 200");
+    }
+    CHECK(f.server.connections() == 1);
+    c.expect_body = "dead";
+    const auto res = f.run(c);
+    CHECK_FALSE(res.ok);
+    CHECK(res.reason == "http GET /: status 200, body does not contain \"dead\"");
+}
+
+TEST_CASE("http check: a kept connection the backend closes between probes is replaced") {
+    HttpFixture f;
+    f.server.route("/", 200, "ok");
+    const health::CheckDef c = http_check(f.server.port(), {"/"});
+    CHECK(f.run(c).ok);
+    CHECK(f.server.connections() == 1);
+    f.server.close_all();
+    // Let the prober's loop see the FIN on its parked connection.
+    for (int i = 0; i < 10; ++i) uv_run(f.r.loop(), UV_RUN_NOWAIT);
+    CHECK(f.run(c).ok);
+    CHECK(f.run(c).ok);
+    CHECK(f.server.connections() == 2);
+    CHECK(f.server.requests().size() == 3);
+}
+
+TEST_CASE("http check: a kept connection dead on reuse is retried once on a fresh one") {
+    for (const bool reset : {false, true}) {
+        CAPTURE(reset);
+        HttpFixture f;
+        f.server.route("/", 200, "ok");
+        const health::CheckDef c = http_check(f.server.port(), {"/"});
+        CHECK(f.run(c).ok);
+        // The backend closes the kept connection as the GET arrives, before any answer.
+        f.server.drop_next(1, reset);
+        const auto res = f.run(c);
+        CHECK(res.ok);
+        CHECK(res.reason == "http GET /: status 200");
+        CHECK(f.server.connections() == 2);
+        CHECK(f.server.requests().size() == 3);
+        CHECK(f.run(c).ok);  // and the new one is kept
+        CHECK(f.server.connections() == 2);
+
+        // Dead again on the fresh connection: not retried twice, the probe fails.
+        f.server.drop_next(2, reset);
+        const auto bad = f.run(c);
+        CHECK_FALSE(bad.ok);
+        CHECK(bad.reason == (reset ? "http GET /: recv: connection reset by peer"
+                                   : "http GET /: connection closed before the response"));
+        CHECK(f.server.connections() == 3);
+        CHECK(f.run(c).ok);  // the next probe reconnects
+        CHECK(f.server.connections() == 4);
+    }
+}
+
+TEST_CASE("http check: a fresh connection reset before the response fails, not retried") {
+    HttpFixture f;
+    f.server.route("/", 200, "ok");
+    f.server.drop_next(1, true);
+    const auto res = f.run(http_check(f.server.port(), {"/"}));
+    CHECK_FALSE(res.ok);
+    CHECK(res.reason == "http GET /: recv: connection reset by peer");
+    CHECK(f.server.connections() == 1);
+}
+
+TEST_CASE("http check: no more connections kept than allowed") {
+    HttpFixture f;
+    f.server.route("/a", 200, "");
+    f.server.route("/b", 200, "");
+    f.curl.keep_connections(4, 1);  // one http connection: the other path's is closed
+    const health::CheckDef c = http_check(f.server.port(), {"/a", "/b"});
+    for (int i = 0; i < 3; ++i) CHECK(f.run(c).ok);
+    CHECK(f.server.connections() == 4);  // 2, then one new per probe
+}
+
+TEST_CASE("http check: the pool closes the connections of targets gone, and past its cap") {
+    AttemptRunner r;
+    TinyHttpServer server(r.loop());
+    health::HttpConnectionPool pool(r.loop());
+    server.route("/", 200, "");
+    auto t = loopback_target(http_check(server.port(), {"/"}));
+    CHECK(r.run(health::make_plain_http_attempt(pool, t, r.done())).ok);
+    CHECK(pool.idle() == 1);
+    pool.keep(10);  // the target lives on: kept
+    CHECK(pool.idle() == 1);
+    t.reset();  // a reload dropped the probe
+    pool.keep(10);
+    CHECK(pool.idle() == 0);
+
+    t = loopback_target(http_check(server.port(), {"/"}));
+    pool.keep(0);
+    CHECK(r.run(health::make_plain_http_attempt(pool, t, r.done())).ok);
+    CHECK(pool.idle() == 0);
+    CHECK(r.run(health::make_plain_http_attempt(pool, t, r.done())).ok);
+    CHECK(server.connections() == 3);
+    pool.keep(1);
+    CHECK(r.run(health::make_plain_http_attempt(pool, t, r.done())).ok);
+    CHECK(pool.idle() == 1);
+    pool.keep(0);  // lowered by a reload: closed now
+    CHECK(pool.idle() == 0);
 }
 
 TEST_CASE("http check: IPv6 loopback") {
