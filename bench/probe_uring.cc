@@ -575,7 +575,9 @@ void usage(const char* argv0) {
     std::fprintf(stderr,
                  "usage: %s [--targets N] [--rounds R] [--batches 64,256] [--max-seconds S]\n"
                  "          [--variants libuv,epoll,uring,uring-chain] [--only-target "
-                 "open|closed]\n",
+                 "open|closed|stalled]\n"
+                 "stalled: a listener whose queue is full, so probes time out after 2 s (a check "
+                 "of the\ntimeout path, not part of the default run)\n",
                  argv0);
     std::exit(2);
 }
@@ -631,6 +633,14 @@ int main(int argc, char** argv) {
     bind(closed_fd, reinterpret_cast<sockaddr*>(&closed), sizeof closed);
     getsockname(closed_fd, reinterpret_cast<sockaddr*>(&closed), &len);
     const sockaddr_in open = target_address(open_port);
+    // The stalled target: listening with a queue of one that nobody accepts; once it is full
+    // the kernel drops SYNs and the probes time out.
+    int stalled_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in stalled = target_address(0);
+    len = sizeof stalled;
+    bind(stalled_fd, reinterpret_cast<sockaddr*>(&stalled), sizeof stalled);
+    listen(stalled_fd, 0);
+    getsockname(stalled_fd, reinterpret_cast<sockaddr*>(&stalled), &len);
 
     UvVariant uv;
     EpollVariant ep;
@@ -671,7 +681,9 @@ int main(int argc, char** argv) {
         // Each round starts one segment later: no variant always runs first or last.
         if (round > 0) std::rotate(segments.begin(), segments.begin() + 1, segments.end());
         for (const auto& seg : segments) {
-            const sockaddr_in& sa = seg.target == "open" ? open : closed;
+            const sockaddr_in& sa = seg.target == "open"     ? open
+                                    : seg.target == "closed" ? closed
+                                                             : stalled;
             Outcome out;
             const Usage before = now();
             for (size_t started_n = 0; started_n < targets; started_n += seg.batch) {
@@ -700,7 +712,9 @@ int main(int argc, char** argv) {
                 out.errors, d.cpu / n * 1e6, d.listener / n * 1e6, d.softirq / n * 1e6, d.switches,
                 thread_count(), d.wall * 1e3, loadavg().c_str());
             std::fflush(stdout);
-            const bool expected = seg.target == "open" ? out.up == targets : out.down == targets;
+            const bool expected = seg.target == "open"     ? out.up == targets
+                                  : seg.target == "closed" ? out.down == targets
+                                                           : out.up + out.down == targets;
             if (!expected || out.errors > 0)
                 std::fprintf(stderr, "WARNING: %s: %zu up, %zu down, %zu errors of %zu\n",
                              key(seg).c_str(), out.up, out.down, out.errors, targets);
@@ -709,6 +723,7 @@ int main(int argc, char** argv) {
     }
     kill_listener();
     close(closed_fd);
+    close(stalled_fd);
 
     // Medians of per-round ratios against libuv at the same batch size and target.
     std::printf("\n# %d rounds; medians of per-round values (min-max of the ratios)\n",
