@@ -17,6 +17,7 @@
 
 #include "steerdns/health/registry.h"
 #include "steerdns/health/saved_probe.h"
+#include "steerdns/health/tcp_uring.h"
 
 namespace steerdns::health {
 
@@ -30,6 +31,9 @@ struct MonitorLimits {
     // each holds a descriptor. Past it, the least recently used close, and those probes
     // connect afresh.
     size_t max_kept_connections = 4096;
+    // How tcp probes connect (--probe-io, tcp_uring.h): libuv unless asked, so only the
+    // server's option chooses io_uring.
+    ProbeIo probe_io = ProbeIo::libuv;
 };
 
 // One probe as the control API shows it.
@@ -107,6 +111,8 @@ class Monitor {
     uint64_t result_count() const;
     // Probe runs that had to wait for a place under the caps, since start (any thread).
     uint64_t delayed() const;
+    // What the tcp probes use: "uring" or "libuv" (auto resolved when constructed).
+    const char* probe_io() const;
 
     // Thread-safe reads for the control thread (a mutex: never on the query path).
     std::unordered_map<uint32_t, ProbeStatus> status() const;  // by probe slot
