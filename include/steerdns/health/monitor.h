@@ -1,10 +1,11 @@
 // The prober: its own thread and libuv loop, so a slow or hanging backend never delays a DNS
 // answer or the control loop. One probe per slot of the registry, started at a random
 // offset in its interval (never in lockstep) and then every interval, whatever the previous
-// attempt is doing. tcp: uv_tcp_connect; http/https: libcurl's multi interface driven by
-// this loop (uv_poll + uv_timer); exec: uv_spawn, killed at the timeout. Results go through
-// a FlapFilter per slot, and a state change is written to the HealthTable (relaxed store,
-// read by workers) and logged in one line with its reason.
+// attempt is doing. tcp: io_uring, the connects of one loop turn in one submit (tcp_uring.h),
+// or uv_tcp_connect; http/https: libcurl's multi interface driven by this loop (uv_poll +
+// uv_timer); exec: uv_spawn, killed at the timeout. Results go through a FlapFilter per slot,
+// and a state change is written to the HealthTable (relaxed store, read by workers) and
+// logged in one line with its reason.
 #pragma once
 
 #include <array>
