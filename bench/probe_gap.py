@@ -16,9 +16,13 @@ cpu: the daemon's CPU per probe (utime+stime of /proc/PID/stat over --duration) 
 http with keepalive (the default) and http with "keepalive": false, each in a fresh process
 probing N members (default 2 000) every --interval, and the same zone without checks as the
 base. The listeners speak HTTP/1.1 (they keep connections open) and count requests.
+--probe-io libuv,uring runs each kind once per listed backend (the daemon's --probe-io; plain
+once), --rounds N repeats the whole set with the order rotating by one each round, and the
+per-round ratio of each backend's us per probe to the first one's is printed (median, range).
 
     bench/probe_gap.py [--mode gap|cpu] [--members N] [--interval S] [--duration S]
                        [--binary PATH] [--kinds tcp,http,http-close,plain]
+                       [--probe-io libuv,uring] [--rounds N]
 
 Loopback only; everything under one temporary directory, removed at exit; it stops only the
 processes it started, by PID; every wait is bounded.
@@ -32,6 +36,7 @@ import selectors
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -210,12 +215,13 @@ def write_zone(dirpath: str, n: int, port: int, kind: str, interval: float, extr
     os.replace(path + ".tmp", path)
 
 
-def start_server(binary: str, zones: str, log: str) -> subprocess.Popen:
+def start_server(binary: str, zones: str, log: str, probe_io: str = "") -> subprocess.Popen:
     port = free_port()
+    extra = ["--probe-io", probe_io] if probe_io else []
     with open(log, "w") as err:
         proc = subprocess.Popen([binary, "--zones", zones, "--listen", f"127.0.0.1:{port}",
-                                 "--control", "off", "--threads", "1", "--start-probe-wait", "0"],
-                                stdout=subprocess.DEVNULL, stderr=err)
+                                 "--control", "off", "--threads", "1", "--start-probe-wait", "0"]
+                                + extra, stdout=subprocess.DEVNULL, stderr=err)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -341,35 +347,67 @@ def mode_gap(a, tmp) -> None:
 def mode_cpu(a, tmp) -> None:
     port = free_port()
     lis = Listeners(a.members, port, record=False)
-    results = {}
+    ios = a.probe_io.split(",") if a.probe_io else [""]
+    runs = []  # (kind, io): plain once, each other kind once per backend
+    for kind in a.kinds.split(","):
+        runs += [(kind, ios[0])] if kind == "plain" else [(kind, io) for io in ios]
+    per_round = []  # per round: {(kind, io): us per probe}
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
     try:
-        for kind in a.kinds.split(","):
-            zones = os.path.join(tmp, f"zones-{kind}")
-            os.makedirs(zones)
-            write_zone(zones, a.members, port, kind, a.interval)
-            proc = start_server(a.binary, zones, os.path.join(tmp, f"{kind}.log"))
-            try:
-                time.sleep(a.warmup)
-                c0, acc0, req0, w0 = cpu_seconds(proc.pid), lis.accepts, lis.requests, time.monotonic()
-                time.sleep(a.duration)
-                c1, acc1, req1, w1 = cpu_seconds(proc.pid), lis.accepts, lis.requests, time.monotonic()
-            finally:
-                stop_server(proc)
-            wall = w1 - w0
-            probes = (req1 - req0) if kind.startswith("http") else (acc1 - acc0)
-            results[kind] = (c1 - c0, wall, probes, acc1 - acc0)
-            print(f"{kind:<11} CPU {100 * (c1 - c0) / wall:5.1f} %  probes {probes / wall:7.0f}/s  "
-                  f"connections {(acc1 - acc0) / wall:7.0f}/s", flush=True)
+        for rnd in range(a.rounds):
+            order = runs[rnd % len(runs):] + runs[:rnd % len(runs)]
+            results = {}
+            for kind, io in order:
+                label = f"{kind}/{io}" if io and kind != "plain" else kind
+                zones = os.path.join(tmp, f"zones-{rnd}-{kind}-{io}")
+                os.makedirs(zones)
+                write_zone(zones, a.members, port, kind, a.interval)
+                log = os.path.join(tmp, f"{rnd}-{kind}-{io}.log")
+                proc = start_server(a.binary, zones, log, io if kind != "plain" else "")
+                try:
+                    time.sleep(a.warmup)
+                    c0, acc0, req0, w0 = (cpu_seconds(proc.pid), lis.accepts, lis.requests,
+                                          time.monotonic())
+                    time.sleep(a.duration)
+                    c1, acc1, req1, w1 = (cpu_seconds(proc.pid), lis.accepts, lis.requests,
+                                          time.monotonic())
+                finally:
+                    stop_server(proc)
+                used = next((l.split("probe_io=")[1].split()[0] for l in open(log)
+                             if "steerdns started" in l and "probe_io=" in l), "?")
+                wall = w1 - w0
+                probes = (req1 - req0) if kind.startswith("http") else (acc1 - acc0)
+                results[(kind, io)] = (c1 - c0, wall, probes)
+                print(f"round {rnd + 1} {label:<11} (probe_io={used}) CPU "
+                      f"{100 * (c1 - c0) / wall:5.1f} %  probes {probes / wall:7.0f}/s  "
+                      f"connections {(acc1 - acc0) / wall:7.0f}/s  load "
+                      f"{os.getloadavg()[0]:.2f}", flush=True)
+            base = results.get(("plain", ios[0]), (0.0, 1.0, 0))
+            base_share = base[0] / base[1]
+            us = {}
+            for key, (cpu, wall, probes) in results.items():
+                if key[0] != "plain" and probes > 0:
+                    us[key] = 1e6 * (cpu / wall - base_share) / (probes / wall)
+            per_round.append(us)
     finally:
         lis.stop()
-    base = results.get("plain", (0.0, 1.0, 0, 0))
-    base_share = base[0] / base[1]
-    print(f"us per probe (daemon CPU share less the plain run's {100 * base_share:.1f} %, "
-          f"over probes/s):")
-    for kind, (cpu, wall, probes, _) in results.items():
-        if kind == "plain" or probes == 0:
-            continue
-        print(f"  {kind:<11} {1e6 * (cpu / wall - base_share) / (probes / wall):6.1f} us")
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print("us per probe (daemon CPU share less the plain run's of the same round, over "
+          "probes/s), median (min-max) of rounds:")
+    for key in [r for r in runs if r[0] != "plain"]:
+        vals = [u[key] for u in per_round if key in u]
+        if vals:
+            label = f"{key[0]}/{key[1]}" if key[1] else key[0]
+            print(f"  {label:<16} {statistics.median(vals):6.1f} us ({min(vals):.1f}-"
+                  f"{max(vals):.1f})")
+    for kind in dict.fromkeys(k for k, _ in runs if k != "plain"):
+        for io in ios[1:]:
+            ratios = [u[(kind, io)] / u[(kind, ios[0])] for u in per_round
+                      if (kind, io) in u and u.get((kind, ios[0]), 0) > 0]
+            if ratios:
+                print(f"  {kind} {io}/{ios[0]} per round: "
+                      f"{', '.join(f'{r:.2f}' for r in ratios)}; median "
+                      f"{statistics.median(ratios):.2f} ({min(ratios):.2f}-{max(ratios):.2f})")
 
 
 def main() -> None:
@@ -381,6 +419,9 @@ def main() -> None:
     ap.add_argument("--warmup", type=float, default=5.0)
     ap.add_argument("--kinds", default="plain,tcp,http,http-close")
     ap.add_argument("--binary", default=os.path.join(ROOT, "build", "steerdns"))
+    ap.add_argument("--probe-io", default="",
+                    help="cpu mode: the daemon's --probe-io values to compare, e.g. libuv,uring")
+    ap.add_argument("--rounds", type=int, default=1)
     a = ap.parse_args()
     if a.members is None:
         a.members = 10000 if a.mode == "gap" else 2000

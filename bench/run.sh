@@ -10,6 +10,8 @@
 #      bench/probe_gap.py: the worst gap between two probes of one target (10 000 members), and
 #      daemon CPU per probe for tcp, http with keepalive and http without;
 #      bench/query_log.sh: QPS with --query-log sampling 1 in 100 and logging every query;
+#      build-bench/probe_uring (optional, skipped when not built with -DSTEERDNS_BENCH=ON): CPU
+#      per tcp probe by libuv, io_uring and epoll;
 #   5. bench/status_poll.sh: QPS of the balanced name (10 000 members) while /status is fetched
 #      every 2 s, against no polling;
 #   6. bench/scale.py: load time and resident memory for 10 000 pools / 100 000 members (after
@@ -18,13 +20,14 @@
 #      NXDOMAIN, DO=1 warm), PowerDNS signing a LUA record live, Knot serving a pre-signed zone;
 #   8. bench/report.py: the tables (report.md) and the chart (chart.png) from all of the above.
 #
-#   bench/run.sh [--out DIR] [--quick] [--skip peers,ecs,scaling,probe,qlog,status,scale,dnssec]
+#   bench/run.sh [--out DIR] [--quick] [--skip peers,ecs,scaling,probe,uring,qlog,status,scale,dnssec]
 #
 # --quick: 1 round of 2 s per run, for trying the pipeline (minutes instead of ~40).
 # PEER_TARGETS=a,b,c: a subset of the peers.sh targets (default: all of them).
 # Needs a Release build (cmake -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j)
 # and the packages .ci/install-deps installs plus nsd knot gdnsd pdns-server pdns-backend-bind
-# gnuplot-nox (installed here when missing).
+# gnuplot-nox liburing-dev (installed here when missing; liburing-dev is for probe_uring).
+# PROBE_URING=path: the probe_uring binary (default: build-bench/ or build/probe_uring).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 OUT="$ROOT/bench/results/$(date +%F)"
@@ -35,7 +38,7 @@ while [ $# -gt 0 ]; do
         --out) OUT="$2"; shift 2 ;;
         --quick) QUICK=1; shift ;;
         --skip) SKIP="$2"; shift 2 ;;
-        *) echo "usage: $0 [--out DIR] [--quick] [--skip peers,ecs,scaling,probe,qlog,status,scale,dnssec]" >&2; exit 2 ;;
+        *) echo "usage: $0 [--out DIR] [--quick] [--skip peers,ecs,scaling,probe,uring,qlog,status,scale,dnssec]" >&2; exit 2 ;;
     esac
 done
 skip() { [[ ",$SKIP," == *",$1,"* ]]; }
@@ -45,7 +48,8 @@ BIN="${STEERDNS_BIN:-$ROOT/build/steerdns}"
 [ -x "$BIN" ] || { echo "bench/run.sh: $BIN missing; build first: cmake -B build -DCMAKE_BUILD_TYPE=Release && cmake --build build -j" >&2; exit 1; }
 
 need=()
-for p in nsd knot gdnsd pdns-server pdns-backend-bind gnuplot-nox dnsperf bind9-dnsutils time ldnsutils; do
+for p in nsd knot gdnsd pdns-server pdns-backend-bind gnuplot-nox dnsperf bind9-dnsutils time ldnsutils \
+    liburing-dev; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -109,6 +113,23 @@ if ! skip probe; then
     echo "== probe CPU by check type" >&2
     /usr/bin/python3 "$ROOT/bench/probe_gap.py" --mode cpu --binary "$BIN" "${gap_args[@]}" \
         > "$OUT/probe-cpu.txt"
+fi
+if ! skip uring; then
+    # A tcp probe by libuv (tcp_check.cc's calls), io_uring and epoll; a program of its own,
+    # built only with -DSTEERDNS_BENCH=ON, so optional.
+    uring_bin="${PROBE_URING:-}"
+    for candidate in "$ROOT/build-bench/probe_uring" "$ROOT/build/probe_uring"; do
+        if [ -z "$uring_bin" ] && [ -x "$candidate" ]; then uring_bin="$candidate"; fi
+    done
+    if [ -n "$uring_bin" ] && [ -x "$uring_bin" ]; then
+        echo "== probe_uring" >&2
+        uring_args=()
+        [ "$QUICK" = 1 ] && uring_args=(--rounds 1 --targets 2000)
+        "$uring_bin" "${uring_args[@]}" > "$OUT/probe-uring.txt"
+    else
+        echo "== probe_uring: skipped (not built: cmake -S . -B build-bench -DSTEERDNS_BENCH=ON" \
+            "-DSTEERDNS_TESTS=OFF && cmake --build build-bench --target probe_uring)" >&2
+    fi
 fi
 if ! skip qlog; then
     echo "== query log" >&2

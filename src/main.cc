@@ -188,6 +188,13 @@ int main(int argc, char** argv) {
         ->type_name("N")
         ->check(within(1u, 1000000u))
         ->capture_default_str();
+    std::string probe_io = "auto";
+    app.add_option("--probe-io", probe_io,
+                   "How tcp health probes connect: uring (batched through io_uring), libuv, or "
+                   "auto (io_uring when the kernel allows it, else libuv)")
+        ->type_name("IO")
+        ->check(CLI::IsMember({"auto", "uring", "libuv"}))
+        ->capture_default_str();
     app.add_option(
            "--max-exec-checks", opts.max_exec_checks,
            "exec health checks (processes) running at once; more wait their turn (1-100000)")
@@ -545,6 +552,9 @@ int main(int argc, char** argv) {
     util::parse_log_level(log_level, level);
     util::set_log_level(level);
     opts.threads = threads;
+    opts.probe_io = probe_io == "uring"   ? health::ProbeIo::uring
+                    : probe_io == "libuv" ? health::ProbeIo::libuv
+                                          : health::ProbeIo::automatic;
     for (auto [text, cpus, flag] : {std::tuple{&worker_cpus, &opts.worker_cpus, "--worker-cpus"},
                                     std::tuple{&probe_cpus, &opts.probe_cpus, "--probe-cpus"}}) {
         std::string error;

@@ -107,6 +107,8 @@ struct Monitor::Impl {
     // Per shard: its keepalive probes' paths, https (libcurl's cache) and http (own client).
     std::vector<size_t> kept_https;
     std::vector<size_t> kept_http;
+    // Before `attempts` too: the tcp attempts' io_uring, when --probe-io gave one.
+    std::unique_ptr<UringLoop> uring;
     std::unordered_map<uint32_t, std::unique_ptr<Probe>> probes;
     // Composite checks by derived slot, and which of them each part slot feeds.
     std::unordered_map<uint32_t, ProbeSpec> composites;
@@ -188,6 +190,13 @@ Monitor::Impl::Impl(ProbeRegistry& r, MonitorLimits l) : registry(r), table(r.st
     curls.resize(kCurlShards);
     kept_https.resize(kCurlShards);
     kept_http.resize(kCurlShards);
+    if (limits.probe_io == ProbeIo::libuv) return;
+    try {
+        uring = std::make_unique<UringLoop>(loop.get(), limits.max_in_flight);
+    } catch (const std::exception& e) {
+        if (limits.probe_io == ProbeIo::uring) throw;  // asked for: a start failure
+        util::log_warn("io_uring unavailable: tcp probes use libuv", {{"error", e.what()}});
+    }
 }
 
 Monitor::Impl::~Impl() {
@@ -475,7 +484,8 @@ void Monitor::Impl::run(Probe& p) {
     };
     switch (type) {
         case CheckType::tcp:
-            *self = make_tcp_attempt(loop.get(), p.spec.target, std::move(done));
+            *self = uring ? make_tcp_uring_attempt(*uring, p.spec.target, std::move(done))
+                          : make_tcp_attempt(loop.get(), p.spec.target, std::move(done));
             break;
         case CheckType::http:
         case CheckType::https:
@@ -854,8 +864,9 @@ void Monitor::Impl::shutdown_loop() {
     composites_of.clear();
     std::vector<Attempt*> all;
     for (auto& a : attempts) all.push_back(a.get());
-    for (Attempt* a : all) a->cancel();  // may destroy a; the others stay valid
-    curls.clear();                       // http attempts end in cancel(): none uses them now
+    for (Attempt* a : all) a->cancel();   // may destroy a; the others stay valid
+    curls.clear();                        // http attempts end in cancel(): none uses them now
+    if (uring) uring->close_when_idle();  // its attempts end as their cancels complete
     {
         std::lock_guard lock(m);  // update() sends on `wake` under the same lock
         wake.reset();
@@ -865,6 +876,10 @@ void Monitor::Impl::shutdown_loop() {
 
 Monitor::Monitor(ProbeRegistry& registry, MonitorLimits limits)
     : impl_(std::make_unique<Impl>(registry, limits)) {}
+
+const char* Monitor::probe_io() const {
+    return impl_->uring ? "uring" : "libuv";
+}
 
 uint64_t Monitor::delayed() const {
     return impl_->delayed.load(std::memory_order_relaxed);

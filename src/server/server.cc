@@ -145,6 +145,7 @@ int Server::run() {
     probe_limits.max_in_flight = opts_.max_probes_in_flight;
     probe_limits.max_exec = opts_.max_exec_checks;
     probe_limits.max_kept_connections = kept_budget;
+    probe_limits.probe_io = opts_.probe_io;
     monitor_ = std::make_unique<health::Monitor>(probes_, probe_limits);
     restore_health();  // before the first probe set is handed over
     start_events();
@@ -248,6 +249,7 @@ int Server::run() {
                                         {"members", std::to_string(members)},
                                         {"threads", std::to_string(opts_.threads)},
                                         {"probes", std::to_string(probes_.active().size())},
+                                        {"probe_io", monitor_->probe_io()},
                                         {"user", opts_.user.empty() ? "-" : opts_.user},
                                         {"query_log", query_log_ ? query_log_->path() : "off"}});
     if (http_) {

@@ -1,7 +1,8 @@
 // One run of a health check: the seam between the monitor (schedule, caps, flap filter,
 // status: monitor.cc) and the check types, one file each as gdnsd has one per monitor:
-// tcp_check.cc (connect, closed with a reset), exec_check.cc (uv_spawn, killed at the
-// timeout), http_check.cc (https: libcurl's multi interface on the loop) and
+// tcp_check.cc (connect, closed with a reset), tcp_uring.cc (the same through io_uring, the
+// kernel holding its request until it completes or is cancelled), exec_check.cc (uv_spawn,
+// killed at the timeout), http_check.cc (https: libcurl's multi interface on the loop) and
 // http_client.cc (plain http: its own HTTP/1.1 client on libuv). An attempt runs on one
 // libuv loop, always to its end (bounded by the check's timeout, so no libuv request is ever
 // cancelled under a live callback), and reports exactly once.

@@ -1,11 +1,11 @@
 // The prober: its own thread and libuv loop, so a slow or hanging backend never delays a DNS
 // answer or the control loop. One probe per slot of the registry, started at a random
 // offset in its interval (never in lockstep) and then every interval, whatever the previous
-// attempt is doing. tcp: uv_tcp_connect; http: its own HTTP/1.1 client on this loop; https:
-// libcurl's multi interface driven by this loop (uv_poll + uv_timer); exec: uv_spawn, killed
-// at the timeout. Results go through
-// a FlapFilter per slot, and a state change is written to the HealthTable (relaxed store,
-// read by workers) and logged in one line with its reason.
+// attempt is doing. tcp: io_uring, the connects of one loop turn in one submit (tcp_uring.h),
+// or uv_tcp_connect; http: its own HTTP/1.1 client on this loop; https: libcurl's multi
+// interface driven by this loop (uv_poll + uv_timer); exec: uv_spawn, killed at the timeout.
+// Results go through a FlapFilter per slot, and a state change is written to the HealthTable
+// (relaxed store, read by workers) and logged in one line with its reason.
 #pragma once
 
 #include <array>
@@ -18,6 +18,7 @@
 
 #include "steerdns/health/registry.h"
 #include "steerdns/health/saved_probe.h"
+#include "steerdns/health/tcp_uring.h"
 
 namespace steerdns::health {
 
@@ -31,6 +32,9 @@ struct MonitorLimits {
     // each holds a descriptor. Past it, the least recently used close, and those probes
     // connect afresh.
     size_t max_kept_connections = 4096;
+    // How tcp probes connect (--probe-io, tcp_uring.h): libuv unless asked, so only the
+    // server's option chooses io_uring.
+    ProbeIo probe_io = ProbeIo::libuv;
 };
 
 // One probe as the control API shows it.
@@ -108,6 +112,8 @@ class Monitor {
     uint64_t result_count() const;
     // Probe runs that had to wait for a place under the caps, since start (any thread).
     uint64_t delayed() const;
+    // What the tcp probes use: "uring" or "libuv" (auto resolved when constructed).
+    const char* probe_io() const;
 
     // Thread-safe reads for the control thread (a mutex: never on the query path).
     std::unordered_map<uint32_t, ProbeStatus> status() const;  // by probe slot

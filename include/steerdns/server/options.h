@@ -8,6 +8,7 @@
 
 #include "steerdns/control/auth.h"
 #include "steerdns/dns/nsid.h"
+#include "steerdns/health/tcp_uring.h"
 #include "steerdns/lb/net_list.h"
 #include "steerdns/server/socket.h"
 #include "steerdns/util/log.h"
@@ -37,6 +38,8 @@ struct ServeOptions {
     uint32_t rrl_table_size = 1u << 18;
     unsigned max_probes_in_flight = 1000;  // health probes running at once
     unsigned max_exec_checks = 32;         // of which exec checks (processes)
+    // --probe-io: tcp probes through io_uring when the kernel allows a ring, else libuv.
+    health::ProbeIo probe_io = health::ProbeIo::automatic;
     // README "Health at start": saved health younger than this is believed at start (seconds)
     double health_max_age = 300;
     // ... and members without are probed once first, waiting at most this long (0: not)
