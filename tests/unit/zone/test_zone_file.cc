@@ -202,7 +202,7 @@ TEST_CASE("zone file: defaults, trailing dot and file order of pools") {
     CHECK(zz.members[0].enabled);
     CHECK(zz.members[0].weight == 1);
     CHECK(zz.members[0].priority == 0);
-    CHECK_FALSE(zz.members[0].region);
+    CHECK_FALSE(zz.members[0].region());
 
     const PoolSpec& apex = z.pools[1];
     CHECK(apex.policy.text == "failover");
@@ -214,13 +214,13 @@ TEST_CASE("zone file: defaults, trailing dot and file order of pools") {
     CHECK_FALSE(m.enabled);
     CHECK(m.weight == 0);
     CHECK(m.priority == -1000000);
-    REQUIRE(m.region);
-    CHECK(m.region->text == "eu");
-    REQUIRE(m.check);
-    CHECK(m.check->text() == "tcp");
-    REQUIRE(m.probe_address);
-    CHECK(m.probe_address->text == "2001:db8::99");
-    check_pos(m.probe_address->pos, 10, 41, "pools[\"@\"].members[0].probe_address");
+    REQUIRE(m.region());
+    CHECK(m.region()->text == "eu");
+    REQUIRE(m.check());
+    CHECK(m.check()->text() == "tcp");
+    REQUIRE(m.probe_address());
+    CHECK(m.probe_address()->text == "2001:db8::99");
+    check_pos(m.probe_address()->pos, 10, 41, "pools[\"@\"].members[0].probe_address");
 }
 
 TEST_CASE("zone file: whole numbers written as floats are integers") {
