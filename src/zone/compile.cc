@@ -506,7 +506,7 @@ class Compiler {
                 } else if (inet_pton(AF_INET6, ms.address.text.c_str(), m.address) == 1) {
                     m.family = 6;
                 } else {
-                    error(ms.address.pos,
+                    error(address_pos(ps, ms),
                           "\"" + ms.address.text + "\" is not an IPv4 or IPv6 address");
                     continue;
                 }
@@ -723,7 +723,8 @@ class Compiler {
                         unknown(r, "no rule, default or member of this pool names it", named);
             }
             for (const MemberSpec& ms : ps.members)
-                if (!ms.region()) error(ms.pos, "a member of a geo pool needs a \"region\"");
+                if (!ms.region())
+                    error(member_pos(ps, ms), "a member of a geo pool needs a \"region\"");
             for (const MemberSpec& ms : ps.members)
                 if (ms.region() && !listed.count(ms.region()->text))
                     unknown(*ms.region(),
@@ -884,7 +885,7 @@ class Compiler {
                     m.probe_slot = acquire_composite(*lease, p, apex, pool.name, m);
                 }
                 if (m.probe_slot == health::kNoProbe) {
-                    error(spec_.pools[i].members[j].pos,
+                    error(member_pos(spec_.pools[i], spec_.pools[i].members[j]),
                           "too many distinct probes (the health table holds " +
                               std::to_string(registry_->capacity()) + ")");
                     return;

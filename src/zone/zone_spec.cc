@@ -928,6 +928,9 @@ class ZoneLoader : private JsonReader {
         }
     }
 
+    // The member's own positions keep no json.path (member_pos() rebuilds it).
+    static SourcePos without_path(const SourcePos& p) { return {p.line, p.col, {}}; }
+
     // Binary address -> line and column of the member that has it first.
     using SeenAddresses = std::unordered_map<std::string, std::pair<uint32_t, uint32_t>>;
 
@@ -940,14 +943,16 @@ class ZoneLoader : private JsonReader {
         members.reserve(v.dom.size());
         SeenAddresses seen;
         seen.reserve(v.dom.size());
+        uint32_t index = 0;
         for (const JsonValue& e : elements(v)) {
             MemberSpec member;
+            member.index = index++;
             if (load_member(e, member, seen)) members.push_back(std::move(member));
         }
     }
 
     bool load_member(const JsonValue& v, MemberSpec& member, SeenAddresses& seen) {
-        member.pos = value_pos(v);
+        member.pos = without_path(value_pos(v));
         if (!expect_object(v)) return false;
         std::optional<JsonValue> require_value;  // resolved once "check" is known
         MemberExtras extras;                     // kept only if not empty
@@ -968,7 +973,7 @@ class ZoneLoader : private JsonReader {
                 } else {
                     error(address->pos, not_an_address(address->text));
                 }
-                member.address = std::move(*address);
+                member.address = {std::move(address->text), without_path(address->pos)};
             } else if (m.key == "enabled") {
                 set_if(bool_value(f), member.enabled);
             } else if (m.key == "weight") {
@@ -1133,6 +1138,7 @@ MemberSpec::MemberSpec(const MemberSpec& o)
       enabled(o.enabled),
       drained(o.drained),
       in_maintenance(o.in_maintenance),
+      index(o.index),
       maintenance(o.maintenance),
       weight(o.weight),
       priority(o.priority),
@@ -1142,6 +1148,21 @@ MemberSpec::MemberSpec(const MemberSpec& o)
 MemberSpec& MemberSpec::operator=(const MemberSpec& o) {
     if (this != &o) *this = MemberSpec(o);
     return *this;
+}
+
+SourcePos member_pos(const PoolSpec& pool, const MemberSpec& member) {
+    SourcePos at{member.pos.line, member.pos.col, pool.pos.path};
+    append_path_key(at.path, "members");
+    append_path_index(at.path, member.index);
+    return at;
+}
+
+SourcePos address_pos(const PoolSpec& pool, const MemberSpec& member) {
+    SourcePos at = member_pos(pool, member);
+    at.line = member.address.pos.line;
+    at.col = member.address.pos.col;
+    append_path_key(at.path, "address");
+    return at;
 }
 
 const MemberExtras& MemberSpec::extras() const {

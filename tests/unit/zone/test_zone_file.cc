@@ -155,11 +155,11 @@ TEST_CASE("zone file: loads the documented example with positions") {
     CHECK_FALSE(p.check);
     CHECK_FALSE(p.fallback);
     REQUIRE(p.members.size() == 2);
-    check_pos(p.members[0].pos, 10, 27, "pools.www.members[0]");
+    check_pos(member_pos(p, p.members[0]), 10, 27, "pools.www.members[0]");
     CHECK(p.members[0].address.text == "192.0.2.10");
-    check_pos(p.members[0].address.pos, 10, 40, "pools.www.members[0].address");
+    check_pos(address_pos(p, p.members[0]), 10, 40, "pools.www.members[0].address");
     CHECK(p.members[1].address.text == "2001:db8::10");
-    check_pos(p.members[1].address.pos, 10, 69, "pools.www.members[1].address");
+    check_pos(address_pos(p, p.members[1]), 10, 69, "pools.www.members[1].address");
 }
 
 TEST_CASE("zone file: defaults, trailing dot and file order of pools") {
