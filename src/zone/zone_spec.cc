@@ -929,7 +929,7 @@ class ZoneLoader : private JsonReader {
     }
 
     // The member's own positions keep no json.path (member_pos() rebuilds it).
-    static SourcePos without_path(const SourcePos& p) { return {p.line, p.col, {}}; }
+    static LineCol line_col(const SourcePos& p) { return {p.line, p.col}; }
 
     // Binary address -> line and column of the member that has it first.
     using SeenAddresses = std::unordered_map<std::string, std::pair<uint32_t, uint32_t>>;
@@ -952,7 +952,7 @@ class ZoneLoader : private JsonReader {
     }
 
     bool load_member(const JsonValue& v, MemberSpec& member, SeenAddresses& seen) {
-        member.pos = without_path(value_pos(v));
+        member.pos = line_col(value_pos(v));
         if (!expect_object(v)) return false;
         std::optional<JsonValue> require_value;  // resolved once "check" is known
         MemberExtras extras;                     // kept only if not empty
@@ -973,7 +973,7 @@ class ZoneLoader : private JsonReader {
                 } else {
                     error(address->pos, not_an_address(address->text));
                 }
-                member.address = {std::move(address->text), without_path(address->pos)};
+                member.address = {std::move(address->text), line_col(address->pos)};
             } else if (m.key == "enabled") {
                 set_if(bool_value(f), member.enabled);
             } else if (m.key == "weight") {

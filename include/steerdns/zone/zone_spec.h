@@ -60,10 +60,22 @@ struct MemberExtras {
     bool empty() const { return !region && !check && !probe_address && !damping; }
 };
 
-// `pos` and `address.pos` have a line and column but no json.path: 100 000 members' paths
-// were 8 MB of the reload's peak. member_pos() and address_pos() add it for a message.
+// Where a member's own values were written, without the json.path of a SourcePos: 100 000
+// members' positions were 14 MB of the reload's peak. member_pos() and address_pos() make
+// the SourcePos of a message.
+struct LineCol {
+    uint32_t line = 0;
+    uint32_t col = 0;
+};
+
+struct MemberAddress {
+    std::string text;  // IPv4 or IPv6 literal, syntax checked by the loader
+    LineCol pos;
+};
+
+// ~100 bytes for a member that only has an address and a weight.
 struct MemberSpec {
-    Located address;  // IPv4 or IPv6 literal, syntax checked by the loader
+    MemberAddress address;
     bool enabled = true;
     bool drained = false;         // disabled by POST /drain rather than by the file
     bool in_maintenance = false;  // disabled because one of `maintenance` is on now
@@ -71,7 +83,7 @@ struct MemberSpec {
     std::vector<lb::MaintenanceWindow> maintenance;
     uint32_t weight = 1;
     int32_t priority = 0;
-    SourcePos pos;  // of the member object
+    LineCol pos;  // of the member object
 
     MemberSpec() = default;
     MemberSpec(MemberSpec&&) noexcept = default;
@@ -110,11 +122,6 @@ struct BudgetSpec {
 struct PoolSpec {
     Located name;  // the key under "pools", relative like any owner name
     Located policy{"round-robin", {}};
-
-    // Where a member of `pool` (or its address) was written, with its json.path
-    // (`pools.www.members[2]`, `pools.www.members[2].address`).
-    SourcePos member_pos(const PoolSpec& pool, const MemberSpec& member);
-    SourcePos address_pos(const PoolSpec& pool, const MemberSpec& member);
     std::optional<uint32_t> ttl;  // defaults to the zone ttl
     // TTL while degraded (lb::Pool::ttl_degraded); defaults to the pool's ttl, i.e. off.
     std::optional<uint32_t> ttl_degraded;
@@ -132,6 +139,11 @@ struct PoolSpec {
     std::vector<MemberSpec> members;
     SourcePos pos;  // of the pool object
 };
+
+// Where a member of `pool` (or its address) was written, with its json.path
+// (`pools.www.members[2]`, `pools.www.members[2].address`).
+SourcePos member_pos(const PoolSpec& pool, const MemberSpec& member);
+SourcePos address_pos(const PoolSpec& pool, const MemberSpec& member);
 
 // One rule of the "geo" section: exactly one of net, country and continent (the loader checks
 // their syntax), and the region it puts clients in.
