@@ -53,8 +53,8 @@ void AnswerHistory::sample(const Snapshot& current, const ResponseTotals& totals
                     delta = total;  // the first sample covers everything since the start
                 }
                 p.totals[i] = total;
-                p.rings[i][slot] = static_cast<uint32_t>(
-                    std::min<uint64_t>(delta, std::numeric_limits<uint32_t>::max()));
+                p.rings[i].put(slot, static_cast<uint32_t>(std::min<uint64_t>(
+                                         delta, std::numeric_limits<uint32_t>::max())));
             }
             next.emplace(std::move(key), std::move(p));
         }
@@ -62,6 +62,38 @@ void AnswerHistory::sample(const Snapshot& current, const ResponseTotals& totals
     pools_ = std::move(next);
     revisions_[slot] = revision;
     samples_ = n + 1;
+}
+
+namespace {
+
+constexpr uint64_t kMaxSample = std::numeric_limits<uint16_t>::max();
+
+}  // namespace
+
+void AnswerHistory::Ring::put(size_t slot, uint32_t count) {
+    constexpr uint64_t kMax = kMaxSample;
+    if (shift_ == 0 && count < kMax) {
+        samples_[slot] = static_cast<uint16_t>(count);  // nearly always: exact
+        return;
+    }
+    samples_[slot] = 0;  // replaced: it no longer needs the range
+    uint64_t largest = count;
+    for (const uint16_t s : samples_) largest = std::max(largest, uint64_t{s} << shift_);
+    // The smallest shift that fits every sample kept, so that it shrinks back once the large
+    // samples have left the ring.
+    unsigned shift = 0;
+    while (shift < 16 && (largest >> shift) >= kMax) ++shift;
+    // Rounded to the nearest, and never to 0: a member that answered shows on the sparkline.
+    const auto scaled = [shift](uint64_t answers) {
+        if (answers == 0) return uint16_t{0};
+        const uint64_t r = shift == 0 ? answers : (answers + (uint64_t{1} << (shift - 1))) >> shift;
+        return static_cast<uint16_t>(std::clamp<uint64_t>(r, 1, kMaxSample));
+    };
+    if (shift != shift_) {
+        for (uint16_t& s : samples_) s = scaled(uint64_t{s} << shift_);
+        shift_ = static_cast<uint8_t>(shift);
+    }
+    samples_[slot] = scaled(count);
 }
 
 const AnswerHistory::Pool* AnswerHistory::pool(const std::string& zone,

@@ -500,13 +500,13 @@ class Compiler {
                 m.maintenance = ms.maintenance;
                 m.weight = ms.weight;
                 m.priority = ms.priority;
-                if (ms.region) m.region = ms.region->text;
+                if (ms.region()) m.region = ms.region()->text;
                 if (inet_pton(AF_INET, ms.address.text.c_str(), m.address) == 1) {
                     m.family = 4;
                 } else if (inet_pton(AF_INET6, ms.address.text.c_str(), m.address) == 1) {
                     m.family = 6;
                 } else {
-                    error(ms.address.pos,
+                    error(address_pos(ps, ms),
                           "\"" + ms.address.text + "\" is not an IPv4 or IPv6 address");
                     continue;
                 }
@@ -515,8 +515,8 @@ class Compiler {
                     probes.emplace_back(pool.members.size(), std::move(probe));
                 pool.members.push_back(std::move(m));
                 // Only geo reads regions; elsewhere a member's region is a label.
-                member_regions.push_back(geo && ms.region ? region_id(ms.region->text)
-                                                          : lb::kNoRegion);
+                member_regions.push_back(geo && ms.region() ? region_id(ms.region()->text)
+                                                            : lb::kNoRegion);
             }
             check_weights(ps, pool);
             std::vector<std::vector<uint16_t>> lists;
@@ -675,7 +675,7 @@ class Compiler {
             if (ps.policy.text != "geo") continue;
             any_geo_pool = true;
             for (const MemberSpec& ms : ps.members)
-                if (ms.region) served.insert(ms.region->text);
+                if (ms.region()) served.insert(ms.region()->text);
             for (const RegionListSpec& list : ps.regions) served.insert(list.client.text);
         }
         // Client regions already reported as served by no pool: a name elsewhere that is a
@@ -709,7 +709,7 @@ class Compiler {
             if (ps.policy.text != "geo") continue;
             std::set<std::string_view> named(client_regions);
             for (const MemberSpec& ms : ps.members)
-                if (ms.region) named.insert(ms.region->text);
+                if (ms.region()) named.insert(ms.region()->text);
             std::set<std::string_view> listed(client_regions);
             for (const RegionListSpec& list : ps.regions) {
                 listed.insert(list.client.text);
@@ -723,10 +723,11 @@ class Compiler {
                         unknown(r, "no rule, default or member of this pool names it", named);
             }
             for (const MemberSpec& ms : ps.members)
-                if (!ms.region) error(ms.pos, "a member of a geo pool needs a \"region\"");
+                if (!ms.region())
+                    error(member_pos(ps, ms), "a member of a geo pool needs a \"region\"");
             for (const MemberSpec& ms : ps.members)
-                if (ms.region && !listed.count(ms.region->text))
-                    unknown(*ms.region,
+                if (ms.region() && !listed.count(ms.region()->text))
+                    unknown(*ms.region(),
                             "no rule, default or \"regions\" list of this pool names it", listed);
         }
     }
@@ -755,8 +756,8 @@ class Compiler {
 
     MemberProbe member_probe(const PoolSpec& ps, const MemberSpec& ms, const lb::Member& m) {
         MemberProbe p;
-        const std::optional<CheckRef>& ref = ms.check ? ms.check : ps.check;
-        if (!ref && ms.damping) warning(ms.damping_pos, kDampingUnchecked);
+        const std::optional<CheckRef>& ref = ms.check() ? ms.check() : ps.check;
+        if (!ref && ms.damping()) warning(ms.damping_pos(), kDampingUnchecked);
         if (!ref || ref->names.empty()) return p;
         p.target = probe_address(ms, m);
         p.name = ref->text();
@@ -771,7 +772,7 @@ class Compiler {
                 if (!c) return MemberProbe{};
                 health::ProbeTarget t = p.target;
                 t.check = c->def;
-                if (ms.damping) t.check.damping = ms.damping;
+                if (ms.damping()) t.check.damping = ms.damping();
                 p.parts.push_back(c);
                 p.part_targets.push_back(std::move(t));
             }
@@ -780,12 +781,12 @@ class Compiler {
         }
         p.check = find_check(ref->names.front());
         if (!p.check || p.check->def.type == health::CheckType::none) {
-            if (p.check && ms.damping) warning(ms.damping_pos, kDampingUnchecked);
+            if (p.check && ms.damping()) warning(ms.damping_pos(), kDampingUnchecked);
             p.check = nullptr;
             return p;
         }
         p.target.check = p.check->def;
-        if (ms.damping) p.target.check.damping = ms.damping;
+        if (ms.damping()) p.target.check.damping = ms.damping();
         // Failback holds a single check's probe only; a composite's parts never carry it.
         if (ps.failback && ps.failback->mode != health::FailbackMode::immediate) {
             p.target.check.failback = ps.failback;
@@ -802,8 +803,8 @@ class Compiler {
         t.family = m.family;
         std::memcpy(t.address, m.address, sizeof m.address);
         t.address_text = m.address_text;
-        if (ms.probe_address) {
-            const Located& pa = *ms.probe_address;
+        if (ms.probe_address()) {
+            const Located& pa = *ms.probe_address();
             t.address_text = pa.text;
             std::memset(t.address, 0, sizeof t.address);
             if (inet_pton(AF_INET, pa.text.c_str(), t.address) == 1) {
@@ -829,7 +830,7 @@ class Compiler {
         };
         if (probes(ps.check)) return true;
         for (const MemberSpec& ms : ps.members)
-            if (probes(ms.check)) return true;
+            if (probes(ms.check())) return true;
         return false;
     }
 
@@ -884,7 +885,7 @@ class Compiler {
                     m.probe_slot = acquire_composite(*lease, p, apex, pool.name, m);
                 }
                 if (m.probe_slot == health::kNoProbe) {
-                    error(spec_.pools[i].members[j].pos,
+                    error(member_pos(spec_.pools[i], spec_.pools[i].members[j]),
                           "too many distinct probes (the health table holds " +
                               std::to_string(registry_->capacity()) + ")");
                     return;

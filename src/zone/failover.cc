@@ -12,7 +12,7 @@ namespace {
 // part slowest to see a dead member (a member that dies fails every part).
 const CheckSpec* member_check(const ZoneSpec& zone, const PoolSpec& pool,
                               const MemberSpec& member) {
-    const std::optional<CheckRef>& ref = member.check ? member.check : pool.check;
+    const std::optional<CheckRef>& ref = member.check() ? member.check() : pool.check;
     if (!ref) return nullptr;
     const CheckSpec* slowest = nullptr;
     uint64_t slowest_ms = 0;
@@ -40,7 +40,7 @@ std::string tenths(uint64_t ms) {
 // address are one target) and the check's canonical text.
 std::string probe_target(const MemberSpec& member, const CheckSpec& check) {
     const std::string& text =
-        member.probe_address ? member.probe_address->text : member.address.text;
+        member.probe_address() ? member.probe_address()->text : member.address.text;
     unsigned char buf[16] = {};
     std::string bytes = text;
     if (inet_pton(AF_INET, text.c_str(), buf) == 1) {
@@ -90,7 +90,7 @@ void warn_one_target(const ZoneSpec& zone, const PoolSpec& pool, Diagnostics& di
     }
     if (enabled < 2) return;
     const std::string& address =
-        first->probe_address ? first->probe_address->text : first->address.text;
+        first->probe_address() ? first->probe_address()->text : first->address.text;
     diags.push_back(Diagnostic{
         zone.file, fallback_pos(pool),
         "every member is probed at one target (" + address + ", check \"" + first_check->name.text +

@@ -41,6 +41,62 @@ void append_utf8(std::string& out, uint32_t cp) {
     }
 }
 
+// Offset of the quote that closes the string of `text` whose contents start at `from` (text
+// size if none). memchr because most of a zone file is strings.
+size_t closing_quote(std::string_view text, size_t from) {
+    const char* const begin = text.data();
+    const char* const end = begin + text.size();
+    for (const char* p = begin + from; p < end;) {
+        const auto* q = static_cast<const char*>(std::memchr(p, '"', end - p));
+        if (!q) break;
+        const char* b = q;
+        while (b > p && b[-1] == '\\') --b;
+        // An even run of backslashes escapes itself, not the quote.
+        if ((q - b) % 2 == 0) return q - begin;
+        p = q + 1;
+    }
+    return text.size();
+}
+
+// How many values `text` has, i.e. the nodes scan() makes, counted without building anything
+// so that the node array is allocated once at its size (grown by doubling, it was up to twice
+// that, and three times while it moved): 1 for the root, 1 per object member (its ':') and 1
+// per array element (the '[' of an array that is not empty, and each ',' in it).
+size_t count_values(std::string_view text) {
+    size_t count = 1;
+    std::vector<bool> in_array;  // the containers open at i, innermost last
+    for (size_t i = 0; i < text.size(); ++i) {
+        switch (text[i]) {
+            case '"':
+                i = closing_quote(text, i + 1);
+                break;
+            case '{':
+                in_array.push_back(false);
+                break;
+            case '[': {
+                in_array.push_back(true);
+                size_t next = i + 1;
+                while (next < text.size() && is_json_space(text[next])) ++next;
+                if (next < text.size() && text[next] != ']') ++count;
+                break;
+            }
+            case ']':
+            case '}':
+                if (!in_array.empty()) in_array.pop_back();
+                break;
+            case ':':
+                ++count;
+                break;
+            case ',':
+                if (!in_array.empty() && in_array.back()) ++count;
+                break;
+            default:
+                break;
+        }
+    }
+    return count;
+}
+
 }  // namespace
 
 TextPos text_pos_at(std::string_view text, size_t offset) {
@@ -137,12 +193,12 @@ class JsonPositions::Scanner {
             Frame& frame = stack_.back();
             NodeId child;
             if (nodes_[frame.node].is_object) {
-                const TextPos key_pos = here();
-                std::string key = read_string();
+                const TextPos at = here();
+                const std::string_view key = read_string();
                 skip_space();
                 if (peek() == ':') ++i_;
                 skip_space();
-                child = add_child(frame, key_pos, std::move(key));
+                child = add_child(frame, {at.line, at.col}, key);
                 check_duplicate(frame, child);
             } else {
                 child = add_child(frame, {}, {});
@@ -162,7 +218,8 @@ class JsonPositions::Scanner {
         NodeId node = kNone;
         NodeId last_child = kNone;
         uint32_t children = 0;
-        std::unique_ptr<std::unordered_map<std::string, NodeId>> keys;  // once past linear search
+        // Once past linear search; the keys point where the nodes' do.
+        std::unique_ptr<std::unordered_map<std::string_view, NodeId>> keys;
     };
 
     char peek() const { return i_ < text_.size() ? text_[i_] : '\0'; }
@@ -181,12 +238,12 @@ class JsonPositions::Scanner {
         }
     }
 
-    NodeId add_child(Frame& frame, TextPos key_pos, std::string key) {
+    NodeId add_child(Frame& frame, KeyPos key_pos, std::string_view key) {
         const auto id = static_cast<NodeId>(nodes_.size());
         Node& node = nodes_.emplace_back();
         node.value = here();
         node.key = key_pos;
-        node.key_text = std::move(key);
+        node.key_text = key;
         node.parent = frame.node;
         node.index = frame.children++;
         if (frame.last_child == kNone) {
@@ -199,7 +256,7 @@ class JsonPositions::Scanner {
     }
 
     void check_duplicate(Frame& frame, NodeId id) {
-        const std::string& key = nodes_[id].key_text;
+        const std::string_view key = nodes_[id].key_text;
         NodeId earlier = kNone;
         if (frame.keys) {
             const auto [it, inserted] = frame.keys->try_emplace(key, id);
@@ -217,7 +274,7 @@ class JsonPositions::Scanner {
             out_.duplicates_.push_back({id, earlier});
         }
         if (!frame.keys && frame.children > kLinearSearchMembers) {
-            frame.keys = std::make_unique<std::unordered_map<std::string, NodeId>>();
+            frame.keys = std::make_unique<std::unordered_map<std::string_view, NodeId>>();
             for (NodeId c = nodes_[frame.node].first_child; c != kNone;
                  c = nodes_[c].next_sibling) {
                 if (!nodes_[c].superseded) frame.keys->emplace(nodes_[c].key_text, c);
@@ -244,27 +301,13 @@ class JsonPositions::Scanner {
         }
     }
 
-    // Offset of the quote that closes the string whose contents start at `from` (text size if
-    // none). memchr because most of a zone file is strings.
-    size_t closing_quote(size_t from) const {
-        const char* const begin = text_.data();
-        const char* const end = begin + text_.size();
-        for (const char* p = begin + from; p < end;) {
-            const auto* q = static_cast<const char*>(std::memchr(p, '"', end - p));
-            if (!q) break;
-            const char* b = q;
-            while (b > p && b[-1] == '\\') --b;
-            // An even run of backslashes escapes itself, not the quote.
-            if ((q - b) % 2 == 0) return q - begin;
-            p = q + 1;
-        }
-        return text_.size();
-    }
+    size_t closing_quote(size_t from) const { return zone::closing_quote(text_, from); }
 
     void skip_string() { i_ = std::min(closing_quote(i_ + 1) + 1, text_.size()); }
 
     // Decodes like nlohmann does, so that `"\u0070olicy"` and `"policy"` are the same key.
-    std::string read_string() {
+    // A key without escapes is a view of the text; a decoded one is kept in decoded_keys_.
+    std::string_view read_string() {
         if (peek() != '"') return {};
         ++i_;
         const size_t start = i_;
@@ -272,8 +315,14 @@ class JsonPositions::Scanner {
         const std::string_view raw = text_.substr(start, close - start);
         if (raw.find('\\') == std::string_view::npos) {
             i_ = std::min(close + 1, text_.size());
-            return std::string(raw);
+            return raw;
         }
+        return out_.decoded_keys_.emplace_back(decode_string(start));
+    }
+
+    // The contents of the string that start at `start` (where i_ is), decoded; i_ ends past
+    // the closing quote.
+    std::string decode_string(size_t start) {
         while (i_ < text_.size() && text_[i_] != '\\') ++i_;
         std::string out(text_.substr(start, i_ - start));
         while (i_ < text_.size()) {
@@ -340,6 +389,7 @@ class JsonPositions::Scanner {
 
 JsonPositions JsonPositions::scan(std::string_view text) {
     JsonPositions positions;
+    positions.nodes_.reserve(count_values(text));
     Scanner(text, positions).run();
     return positions;
 }

@@ -195,7 +195,7 @@ SourcePos JsonReader::value_pos(const JsonValue& v) const {
 }
 
 SourcePos JsonReader::key_pos(JsonPositions::NodeId member, std::string path) const {
-    const TextPos& p = positions_.node(member).key;
+    const JsonPositions::KeyPos& p = positions_.node(member).key;
     return {p.line, p.col, std::move(path)};
 }
 

@@ -1,5 +1,6 @@
 #include "steerdns/zone/limits.h"
 
+#include <optional>
 #include <string>
 
 namespace steerdns::zone {
@@ -44,15 +45,15 @@ Diagnostics check_zone_limits(const ZoneSpec& spec, const ZoneLimits& limits) {
                            limits.max_pools, "--max-zone-pools"));
     }
     size_t members = 0;
-    const MemberSpec* first_over = nullptr;
+    std::optional<SourcePos> first_over;
     for (const PoolSpec& p : spec.pools) {
         for (const MemberSpec& m : p.members) {
-            if (++members == limits.max_members + 1) first_over = &m;
+            if (++members == limits.max_members + 1) first_over = member_pos(p, m);
         }
     }
-    if (first_over != nullptr) {
-        out.push_back(over(spec, first_over->pos, members, "members in the zone",
-                           limits.max_members, "--max-zone-members"));
+    if (first_over) {
+        out.push_back(over(spec, *first_over, members, "members in the zone", limits.max_members,
+                           "--max-zone-members"));
     }
     return out;
 }

@@ -199,7 +199,7 @@ std::set<std::string> checks_named(const PoolSpec& ps) {
         for (const Located& n : ref->names) out.insert(n.text);
     };
     add(ps.check);
-    for (const MemberSpec& ms : ps.members) add(ms.check);
+    for (const MemberSpec& ms : ps.members) add(ms.check());
     return out;
 }
 
@@ -268,8 +268,8 @@ std::map<std::string, MemberView> members_of(const lb::Pool& p, const PoolSpec* 
             {"weight", std::to_string(m.weight)},
             {"priority", std::to_string(m.priority)},
             {"region", m.region.empty() ? Opt{} : Opt{m.region}},
-            {"check", ms != nullptr && ms->check ? Opt{check_text(*ms->check)} : Opt{}},
-            {"damping", ms != nullptr && ms->damping ? Opt{damping_text(*ms->damping)} : Opt{}},
+            {"check", ms != nullptr && ms->check() ? Opt{check_text(*ms->check())} : Opt{}},
+            {"damping", ms != nullptr && ms->damping() ? Opt{damping_text(*ms->damping())} : Opt{}},
         };
         std::string key = v.address_text;
         for (int n = 2; out.count(key) != 0; ++n) key = v.address_text + "#" + std::to_string(n);

@@ -650,7 +650,7 @@ class ZoneLoader : private JsonReader {
                 for (const Located& name : ref->names) check_name(name);
             };
             check_ref(p.check);
-            for (const MemberSpec& m : p.members) check_ref(m.check);
+            for (const MemberSpec& m : p.members) check_ref(m.check());
             if (!is_pool_ref(p.fallback)) continue;
             const Located& fb = *p.fallback;
             if (fb.text == p.name.text) {
@@ -928,6 +928,9 @@ class ZoneLoader : private JsonReader {
         }
     }
 
+    // The member's own positions keep no json.path (member_pos() rebuilds it).
+    static LineCol line_col(const SourcePos& p) { return {p.line, p.col}; }
+
     // Binary address -> line and column of the member that has it first.
     using SeenAddresses = std::unordered_map<std::string, std::pair<uint32_t, uint32_t>>;
 
@@ -940,16 +943,19 @@ class ZoneLoader : private JsonReader {
         members.reserve(v.dom.size());
         SeenAddresses seen;
         seen.reserve(v.dom.size());
+        uint32_t index = 0;
         for (const JsonValue& e : elements(v)) {
             MemberSpec member;
+            member.index = index++;
             if (load_member(e, member, seen)) members.push_back(std::move(member));
         }
     }
 
     bool load_member(const JsonValue& v, MemberSpec& member, SeenAddresses& seen) {
-        member.pos = value_pos(v);
+        member.pos = line_col(value_pos(v));
         if (!expect_object(v)) return false;
         std::optional<JsonValue> require_value;  // resolved once "check" is known
+        MemberExtras extras;                     // kept only if not empty
         for (const JsonMember& m : members(v, kMemberKeys)) {
             const JsonValue& f = m.value;
             if (m.key == "address") {
@@ -967,7 +973,7 @@ class ZoneLoader : private JsonReader {
                 } else {
                     error(address->pos, not_an_address(address->text));
                 }
-                member.address = std::move(*address);
+                member.address = {std::move(address->text), line_col(address->pos)};
             } else if (m.key == "enabled") {
                 set_if(bool_value(f), member.enabled);
             } else if (m.key == "weight") {
@@ -975,9 +981,9 @@ class ZoneLoader : private JsonReader {
             } else if (m.key == "priority") {
                 set_if(integer_value(f, m.key, -kMaxPriority, kMaxPriority), member.priority);
             } else if (m.key == "region") {
-                set_if(region_name(f), member.region);
+                set_if(region_name(f), extras.region);
             } else if (m.key == "check") {
-                member.check = check_ref(f);
+                extras.check = check_ref(f);
             } else if (m.key == "require") {
                 require_value.emplace(f);
             } else if (m.key == "probe_address") {
@@ -985,16 +991,17 @@ class ZoneLoader : private JsonReader {
                 if (probe && !address_bytes(probe->text)) {
                     error(probe->pos, not_an_address(probe->text));
                 }
-                set_if(std::move(probe), member.probe_address);
+                set_if(std::move(probe), extras.probe_address);
             } else if (m.key == "maintenance") {
                 load_maintenance(f, member.maintenance);
             } else if (m.key == "damping") {
-                member.damping = load_damping(f);
-                member.damping_pos = key_pos(f.node, f.path);
+                extras.damping = load_damping(f);
+                extras.damping_pos = key_pos(f.node, f.path);
             }
         }
         require(v, {"address"});
-        resolve_require(member.check, require_value);
+        resolve_require(extras.check, require_value);
+        member.set_extras(std::move(extras));
         return true;
     }
 
@@ -1125,6 +1132,47 @@ Diagnostic whole_file_problem(const std::string& file, std::string message) {
 }
 
 }  // namespace
+
+MemberSpec::MemberSpec(const MemberSpec& o)
+    : address(o.address),
+      enabled(o.enabled),
+      drained(o.drained),
+      in_maintenance(o.in_maintenance),
+      index(o.index),
+      maintenance(o.maintenance),
+      weight(o.weight),
+      priority(o.priority),
+      pos(o.pos),
+      extras_(o.extras_ ? std::make_unique<MemberExtras>(*o.extras_) : nullptr) {}
+
+MemberSpec& MemberSpec::operator=(const MemberSpec& o) {
+    if (this != &o) *this = MemberSpec(o);
+    return *this;
+}
+
+SourcePos member_pos(const PoolSpec& pool, const MemberSpec& member) {
+    SourcePos at{member.pos.line, member.pos.col, pool.pos.path};
+    append_path_key(at.path, "members");
+    append_path_index(at.path, member.index);
+    return at;
+}
+
+SourcePos address_pos(const PoolSpec& pool, const MemberSpec& member) {
+    SourcePos at = member_pos(pool, member);
+    at.line = member.address.pos.line;
+    at.col = member.address.pos.col;
+    append_path_key(at.path, "address");
+    return at;
+}
+
+const MemberExtras& MemberSpec::extras() const {
+    static const MemberExtras kNone;
+    return extras_ ? *extras_ : kNone;
+}
+
+void MemberSpec::set_extras(MemberExtras extras) {
+    extras_ = extras.empty() ? nullptr : std::make_unique<MemberExtras>(std::move(extras));
+}
 
 std::string CheckRef::text() const {
     std::string out;

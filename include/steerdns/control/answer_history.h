@@ -2,7 +2,7 @@
 // sparklines. The control thread samples the response totals (ResponseTotals: the workers'
 // per-snapshot counters, summed and carried across reloads) every 10 s and keeps the
 // differences in a ring of 60 per member: the workers do nothing more on the query path, and
-// memory stays at ~250 bytes per member.
+// memory stays at ~160 bytes per member (16 MB for a zone of 100 000 members, issue 17).
 #pragma once
 
 #include <array>
@@ -23,7 +23,20 @@ inline constexpr size_t kAnswerSamplesPerMinute = 6;  // "share over the last mi
 
 class AnswerHistory {
   public:
-    using Ring = std::array<uint32_t, kAnswerSamples>;  // by sample number % kAnswerSamples
+    // One member's samples, by sample number % kAnswerSamples, in 16 bits each: a sample is
+    // stored << shift answers. Exact below 65 536 answers in 10 s (6 553 a second for one
+    // member); above, the shift grows and the ring is kept to 16 significant bits (1 part
+    // in 32 768 of its largest sample), and it shrinks back once the large samples are gone.
+    // Half the size of 32-bit samples: 12 MB less for 100 000 members.
+    class Ring {
+      public:
+        uint32_t get(size_t slot) const { return static_cast<uint32_t>(samples_[slot]) << shift_; }
+        void put(size_t slot, uint32_t count);
+
+      private:
+        std::array<uint16_t, kAnswerSamples> samples_{};
+        uint8_t shift_ = 0;
+    };
     struct Pool {
         std::vector<std::string> addresses;  // canonical, in the pool's order at the last sample
         std::vector<uint64_t> totals;        // each member's total at the last sample
@@ -49,7 +62,7 @@ class AnswerHistory {
     const Pool* pool(const std::string& zone, const std::string& pool) const;
     // Member `i` of `p`: its answers in sample `n`, and summed over the last minute.
     static uint32_t count(const Pool& p, size_t i, uint64_t n) {
-        return p.rings[i][n % kAnswerSamples];
+        return p.rings[i].get(n % kAnswerSamples);
     }
     uint64_t last_minute(const Pool& p, size_t i) const;
 

@@ -51,7 +51,7 @@ struct JsonValue {
 };
 
 struct JsonMember {
-    std::string_view key;  // points into the reader's JsonPositions
+    std::string_view key;  // points into the text or the reader's JsonPositions
     JsonValue value;
 };
 

@@ -233,6 +233,33 @@ TEST_CASE("answer history: per-member differences every sample, in a ring of 60"
           std::vector<int32_t>{2, -1, 0});
 }
 
+TEST_CASE("answer history: 16-bit samples, scaled past 65 535 and exact again after") {
+    control::AnswerHistory::Ring r;
+    r.put(0, 7);
+    r.put(1, 65534);
+    CHECK(r.get(0) == 7);
+    CHECK(r.get(1) == 65534);
+    r.put(2, 1000000);  // 16 answers a unit now: every sample rounded to the nearest
+    CHECK(r.get(2) == 1000000);
+    CHECK(r.get(1) == 65536);
+    CHECK(r.get(0) == 16);  // a member that answered is never shown at 0
+    r.put(3, 0);
+    CHECK(r.get(3) == 0);
+    r.put(4, 4294967295u);  // the largest: 16 bits of it
+    CHECK(r.get(4) == 4294901760u);
+    CHECK(r.get(2) == 983040);  // 1000000 to within 1 part in 65 536 of the largest
+    // Once the large samples are replaced, the range shrinks back.
+    r.put(1, 0);
+    r.put(2, 0);
+    r.put(4, 3);
+    CHECK(r.get(0) == 65536);  // rounded while the range was large: stays as it was kept
+    CHECK(r.get(4) == 4);      // 2 answers a unit while that one is kept
+    r.put(0, 5);
+    CHECK(r.get(0) == 5);  // no large sample left: exact again
+    r.put(4, 3);
+    CHECK(r.get(4) == 3);
+}
+
 TEST_CASE("status revisions: changes, probe refreshes, structure") {
     control::StatusModel m = synthetic(1, 2, 3);
     control::StatusRevisions r(1000);

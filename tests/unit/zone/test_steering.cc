@@ -91,7 +91,7 @@ TEST_CASE("steering: the contract's geo zone and every policy load and compile")
     CHECK(app.regions[2].client.pos.path == "pools.app.regions.ap");
     CHECK(app.regions[2].regions.size() == 3);
     CHECK(app.regions[2].regions[1].pos.path == "pools.app.regions.ap[1]");
-    CHECK(app.members[2].region->text == "ap");
+    CHECK(app.members[2].region()->text == "ap");
 
     const zone::CompileResult r = zone::compile_zone(loaded.spec);
     REQUIRE(r.zone);

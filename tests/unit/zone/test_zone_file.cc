@@ -155,11 +155,11 @@ TEST_CASE("zone file: loads the documented example with positions") {
     CHECK_FALSE(p.check);
     CHECK_FALSE(p.fallback);
     REQUIRE(p.members.size() == 2);
-    check_pos(p.members[0].pos, 10, 27, "pools.www.members[0]");
+    check_pos(member_pos(p, p.members[0]), 10, 27, "pools.www.members[0]");
     CHECK(p.members[0].address.text == "192.0.2.10");
-    check_pos(p.members[0].address.pos, 10, 40, "pools.www.members[0].address");
+    check_pos(address_pos(p, p.members[0]), 10, 40, "pools.www.members[0].address");
     CHECK(p.members[1].address.text == "2001:db8::10");
-    check_pos(p.members[1].address.pos, 10, 69, "pools.www.members[1].address");
+    check_pos(address_pos(p, p.members[1]), 10, 69, "pools.www.members[1].address");
 }
 
 TEST_CASE("zone file: defaults, trailing dot and file order of pools") {
@@ -202,7 +202,7 @@ TEST_CASE("zone file: defaults, trailing dot and file order of pools") {
     CHECK(zz.members[0].enabled);
     CHECK(zz.members[0].weight == 1);
     CHECK(zz.members[0].priority == 0);
-    CHECK_FALSE(zz.members[0].region);
+    CHECK_FALSE(zz.members[0].region());
 
     const PoolSpec& apex = z.pools[1];
     CHECK(apex.policy.text == "failover");
@@ -214,13 +214,13 @@ TEST_CASE("zone file: defaults, trailing dot and file order of pools") {
     CHECK_FALSE(m.enabled);
     CHECK(m.weight == 0);
     CHECK(m.priority == -1000000);
-    REQUIRE(m.region);
-    CHECK(m.region->text == "eu");
-    REQUIRE(m.check);
-    CHECK(m.check->text() == "tcp");
-    REQUIRE(m.probe_address);
-    CHECK(m.probe_address->text == "2001:db8::99");
-    check_pos(m.probe_address->pos, 10, 41, "pools[\"@\"].members[0].probe_address");
+    REQUIRE(m.region());
+    CHECK(m.region()->text == "eu");
+    REQUIRE(m.check());
+    CHECK(m.check()->text() == "tcp");
+    REQUIRE(m.probe_address());
+    CHECK(m.probe_address()->text == "2001:db8::99");
+    check_pos(m.probe_address()->pos, 10, 41, "pools[\"@\"].members[0].probe_address");
 }
 
 TEST_CASE("zone file: whole numbers written as floats are integers") {
