@@ -23,7 +23,9 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
   list(APPEND steerdns_pch_std <nlohmann/json.hpp>)
 endif()
 
-file(WRITE ${CMAKE_BINARY_DIR}/pch_donor.cc "// The donor of a precompiled header: no code.\n")
+# CONFIGURE: rewritten only when it changes, so a reconfigure rebuilds nothing.
+file(CONFIGURE OUTPUT ${CMAKE_BINARY_DIR}/pch_donor.cc
+     CONTENT "// The donor of a precompiled header: no code.\n")
 
 # steerdns_pch(NAME HEADERS <h>... LIBS <lib>... TARGETS <target>...): the targets (those that
 # exist) reuse a header precompiled from HEADERS, one per set of compile options; LIBS provide
