@@ -437,7 +437,13 @@ class Server:
                 return False
             r = self.query(self.ready_name, "SOA", timeout=0.2)
             if r is not None and r.rcode() == 0 and r.answer:
-                return True
+                # The workers answer a moment before the start line is written (the reloader
+                # and the control endpoint start after them): tests read that line.
+                while time.monotonic() < deadline and self.proc.poll() is None:
+                    if 'msg="steerdns started"' in self.stderr():
+                        return True
+                    time.sleep(0.02)
+                return 'msg="steerdns started"' in self.stderr()
             time.sleep(0.05)
         return False
 
