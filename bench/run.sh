@@ -9,6 +9,7 @@
 #   4. bench/probe_load.sh: QPS while 10 000 members are probed every second (both placements);
 #      bench/probe_gap.py: the worst gap between two probes of one target (10 000 members), and
 #      daemon CPU per probe for tcp, http with keepalive and http without;
+#      ../shared/bench/probe_peers.sh: CPU per tcp probe against gdnsd's, same rate and rounds;
 #      bench/query_log.sh: QPS with --query-log sampling 1 in 100 and logging every query;
 #      build-bench/probe_uring (optional, skipped when not built with -DSTEERDNS_BENCH=ON): CPU
 #      per tcp probe by libuv, io_uring and epoll;
@@ -62,7 +63,8 @@ mkdir -p "$OUT"
 if [ "$QUICK" = 1 ]; then
     ROUNDS=1; DURATION=2; PROBE_ROUNDS=1; PROBE_DURATION=3; RELOADS=5
 else
-    ROUNDS="${ROUNDS:-3}"; DURATION="${DURATION:-5}"; PROBE_ROUNDS=3; PROBE_DURATION=8; RELOADS=50
+    # 5 rounds: issue 17's UDP target is a median of 5 per-round ratios.
+    ROUNDS="${ROUNDS:-5}"; DURATION="${DURATION:-5}"; PROBE_ROUNDS=3; PROBE_DURATION=8; RELOADS=50
 fi
 {
     echo "date: $(date -u +%FT%TZ)"
@@ -113,6 +115,17 @@ if ! skip probe; then
     echo "== probe CPU by check type" >&2
     /usr/bin/python3 "$ROOT/bench/probe_gap.py" --mode cpu --binary "$BIN" "${gap_args[@]}" \
         > "$OUT/probe-cpu.txt"
+    # CPU per tcp probe against gdnsd's tcp_connect at the same rate (10 000 members every 2 s).
+    PROBE_PEERS="${PROBE_PEERS:-$(dirname "$PEERS")/probe_peers.sh}"
+    if [ -f "$PROBE_PEERS" ]; then
+        echo "== probe peers (steerdns against gdnsd)" >&2
+        peer_args=(--rounds 5 --duration 5)
+        [ "$QUICK" = 1 ] && peer_args=(--rounds 1 --duration 3 --no-verify)
+        bash "$PROBE_PEERS" "${peer_args[@]}" --steer-intervals 2 --binary "$BIN" \
+            --out "$OUT/probe-peers.txt" > "$OUT/probe-peers.log" 2>&1 || tail -20 "$OUT/probe-peers.log" >&2
+    else
+        echo "== probe peers: $PROBE_PEERS not found, skipped" >&2
+    fi
 fi
 if ! skip uring; then
     # A tcp probe by libuv (tcp_check.cc's calls), io_uring and epoll; a program of its own,
