@@ -140,6 +140,17 @@ def common_port(addrs: list) -> int:
     raise RuntimeError("no common free port")
 
 
+def listening_socket(addr: str, port: int, backlog: int = 64,
+                     timeout: float = 0.1) -> socket.socket:
+    """A TCP socket listening on addr:port (SO_REUSEADDR), its accept() bounded by timeout."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, port))
+    s.listen(backlog)
+    s.settimeout(timeout)
+    return s
+
+
 def wait_until(cond, timeout: float, step: float = 0.05):
     """Seconds until cond() held, or None."""
     start = time.monotonic()

@@ -14,7 +14,6 @@ Set STEERDNS_E2E_DEFAULT_FAILOVER=1 to also measure failover with the default se
 
 import os
 import re
-import socket
 import ssl
 import stat
 import subprocess
@@ -25,7 +24,7 @@ import time
 sys.dont_write_bytecode = True  # keep tests/e2e free of __pycache__
 import harness as h  # noqa: E402
 from backends import (DOWN_BOUND, FALL, INTERVAL, RISE, SCALE, TIMEOUT, TIMING,  # noqa: E402
-                      UP_BOUND, HttpBackend, common_port, wait_until)
+                      UP_BOUND, HttpBackend, common_port, listening_socket, wait_until)
 
 LB = "lb.example.test."
 
@@ -43,11 +42,7 @@ class HangBackend:
     """Accepts connections and never answers."""
 
     def __init__(self, addr: str, port: int):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((addr, port))
-        self.sock.listen(64)
-        self.sock.settimeout(0.1)
+        self.sock = listening_socket(addr, port)
         self.held = []
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)

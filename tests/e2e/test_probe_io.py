@@ -17,7 +17,8 @@ import threading
 
 sys.dont_write_bytecode = True  # keep tests/e2e free of __pycache__
 import harness as h  # noqa: E402
-from backends import DOWN_BOUND, TIMEOUT, TIMING, UP_BOUND, common_port, wait_until  # noqa: E402
+from backends import (DOWN_BOUND, TIMEOUT, TIMING, UP_BOUND, common_port,  # noqa: E402
+                      listening_socket, wait_until)
 
 UP, CLOSED, STALLED = "127.0.0.81", "127.0.0.82", "127.0.0.83"
 ZONE = "io.example.test."
@@ -27,11 +28,7 @@ class Listener:
     """Accepts and closes, on its own thread, until stopped."""
 
     def __init__(self, addr: str, port: int):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((addr, port))
-        self.sock.listen(64)
-        self.sock.settimeout(0.1)
+        self.sock = listening_socket(addr, port)
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -52,10 +49,7 @@ class Listener:
 
 def stalled(addr: str, port: int) -> list:
     """listen(0) holds one connection, never accepted: the kernel drops further SYNs."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    s.bind((addr, port))
-    s.listen(0)
+    s = listening_socket(addr, port, backlog=0, timeout=None)
     filler = socket.create_connection((addr, port), timeout=1)
     return [s, filler]
 

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <doctest/doctest.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -111,5 +112,42 @@ class LoopbackSocket {
     bool bound_ = false;
     uint16_t port_ = 0;
 };
+
+// A tcp check of `port` with `timeout_ms`, every other field at its default.
+inline health::CheckDef tcp_check(uint16_t port, uint32_t timeout_ms = 2000) {
+    health::CheckDef c;
+    c.type = health::CheckType::tcp;
+    c.port = port;
+    c.timeout_ms = timeout_ms;
+    return c;
+}
+
+// listen(fd, 0) takes one connection into its queue; with that one there and never accepted,
+// the kernel drops further SYNs, so a probe's connect hangs until its timeout.
+struct StalledListener {
+    LoopbackSocket listener;
+    LoopbackSocket filler;
+    StalledListener() {
+        listener.listen(0);
+        sockaddr_in sa{};
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        sa.sin_port = htons(listener.port());
+        REQUIRE(::connect(filler.fd(), reinterpret_cast<sockaddr*>(&sa), sizeof sa) == 0);
+    }
+};
+
+// The probe's connection waits in `listener`'s backlog, already closed by the prober: true
+// when it was closed with a reset (no FIN, no TIME_WAIT on the prober's side), which the
+// backend reads as ECONNRESET, not EOF.
+inline bool backlog_connection_was_reset(const LoopbackSocket& listener) {
+    const int conn = ::accept(listener.fd(), nullptr, nullptr);
+    REQUIRE(conn >= 0);
+    char byte;
+    const ssize_t n = ::recv(conn, &byte, 1, 0);
+    const int err = errno;
+    ::close(conn);
+    return n == -1 && err == ECONNRESET;
+}
 
 }  // namespace steerdns::test
